@@ -1,0 +1,100 @@
+namespace NeuralCore.Autograd;
+
+/// <summary>Graph recording and the reverse-mode sweep.</summary>
+internal static class Engine
+{
+    /// <summary>
+    /// Records <paramref name="output"/> as produced by <paramref name="rule"/> from <paramref name="inputs"/>
+    /// when grad mode is on and some input requires grad. Returns the output for chaining.
+    /// </summary>
+    public static Tensor Record(Tensor output, BackwardRule rule, Tensor[] inputs, int[]? ints = null,
+        double a = 0, double b = 0, Tensor? saved = null, bool saveOutput = false)
+    {
+        if (!GradMode.Enabled) return output;
+        bool any = false;
+        foreach (var t in inputs) any |= t.RequiresGrad;
+        if (!any) return output;
+        var node = new Node(rule, inputs) { Ints = ints ?? [], A = a, B = b, Saved = saved };
+        if (saveOutput) node.Output = output.Detach();
+        output.GradFn = node;
+        output.MarkRequiresGrad();
+        return output;
+    }
+
+    public static void Backward(Tensor root, Tensor? gradient, bool retainGraph)
+    {
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException("Backward: the tensor does not require grad and has no grad function (no input of its graph has RequiresGrad set).");
+        if (gradient is null)
+        {
+            if (root.NumElements != 1)
+                throw new InvalidOperationException($"Backward: a gradient argument is needed for a non-scalar output of shape {root.Shape}.");
+            gradient = Tensor.OnesLike(root);
+        }
+        else if (gradient.Shape != root.Shape)
+            throw new ArgumentException($"Backward: gradient shape {gradient.Shape} does not match output shape {root.Shape}.");
+
+        using var _ = GradMode.Disable();
+        if (root.GradFn is null)
+        {
+            Accumulate(root, gradient);
+            return;
+        }
+
+        var order = TopologicalOrder(root.GradFn);
+        var pending = new Dictionary<Node, Tensor> { [root.GradFn] = gradient };
+        foreach (var node in order)
+        {
+            if (!pending.Remove(node, out var grad)) continue;
+            var inputs = node.Inputs;
+            var grads = node.Rule.Fn(node, grad);
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                var input = inputs[i];
+                var g = i < grads.Length ? grads[i] : null;
+                if (!input.RequiresGrad || g is null) continue;
+                if (g.Shape != input.Shape)
+                    throw new InvalidOperationException($"{node.Rule.Name}Backward returned a gradient of shape {g.Shape} for input {i} of shape {input.Shape}.");
+                if (input.GradFn is { } producer)
+                    pending[producer] = pending.TryGetValue(producer, out var acc) ? acc + g : g;
+                else
+                    Accumulate(input, g);
+            }
+            if (!retainGraph) node.Release();
+        }
+    }
+
+    // Leaves get their own dense copy of the gradient: a rule may hand the same tensor (or a broadcast view of
+    // one) to several inputs, and optimizers and clipping update .Grad in place.
+    static void Accumulate(Tensor leaf, Tensor g)
+    {
+        if (g.DType != leaf.DType) g = g.To(leaf.DType);
+        var grad = leaf.Grad is null ? g.Clone() : leaf.Grad + g;
+        grad.DetachFromScope();
+        leaf.Grad = grad;
+    }
+
+    // Reverse topological order (outputs before inputs) by an iterative depth-first search, so deep graphs
+    // (long recurrent chains) cannot overflow the stack.
+    static List<Node> TopologicalOrder(Node root)
+    {
+        var postOrder = new List<Node>();
+        var visited = new HashSet<Node> { root };
+        var stack = new Stack<(Node Node, int Next)>();
+        stack.Push((root, 0));
+        while (stack.Count > 0)
+        {
+            var (node, next) = stack.Pop();
+            var inputs = node.Inputs;
+            if (next < inputs.Length)
+            {
+                stack.Push((node, next + 1));
+                if (inputs[next].GradFn is { } child && visited.Add(child)) stack.Push((child, 0));
+                continue;
+            }
+            postOrder.Add(node);
+        }
+        postOrder.Reverse();
+        return postOrder;
+    }
+}

@@ -1,0 +1,66 @@
+using NeuralCore.Backends.Cpu;
+
+namespace NeuralCore.Backends;
+
+/// <summary>
+/// Where backends announce themselves. The CPU backend is always present; accelerator packages call
+/// <see cref="Register"/> (typically from a module initializer or an explicit <c>Use()</c> call), so the core
+/// library never names them and stays free of reflection-based discovery.
+/// </summary>
+public static class BackendRegistry
+{
+    static readonly object Gate = new();
+    static readonly List<IBackend> Backends = [CpuBackend.Instance];
+    static readonly List<string> Unusable = [];
+
+    /// <summary>The backends registered so far, CPU first.</summary>
+    public static IReadOnlyList<IBackend> All
+    {
+        get { lock (Gate) return Backends.ToArray(); }
+    }
+
+    /// <summary>Adds a backend. Registering a second backend for the same device replaces the first.</summary>
+    public static void Register(IBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        lock (Gate)
+        {
+            Backends.RemoveAll(b => b.Device.Equals(backend.Device));
+            Backends.Add(backend);
+        }
+    }
+
+    /// <summary>Records why an accelerator could not be used, so <see cref="Device.Best"/> can say so.</summary>
+    public static void ReportUnusable(string reason)
+    {
+        lock (Gate) Unusable.Add(reason);
+    }
+
+    /// <summary>The backend that owns <paramref name="device"/>.</summary>
+    /// <exception cref="InvalidOperationException">No backend provides that device.</exception>
+    public static IBackend For(Device device) => Find(device.Type, device.Index)
+        ?? throw new InvalidOperationException($"No backend is registered for device {device}.");
+
+    internal static IBackend? Find(DeviceType type, int index)
+    {
+        lock (Gate)
+        {
+            foreach (var b in Backends)
+                if (b.Device.Type == type && b.Device.Index == index) return b;
+        }
+        return null;
+    }
+
+    internal static Device Best()
+    {
+        lock (Gate)
+        {
+            foreach (var b in Backends)
+                if (!b.Device.IsCpu) return b.Device;
+            string why = Unusable.Count == 0
+                ? "no accelerator backend is registered (reference NeuralCore.Gpu to add one)"
+                : string.Join("; ", Unusable);
+            return Device.Cpu.WithDescription($"CPU (managed SIMD backend): {why}");
+        }
+    }
+}

@@ -1,0 +1,172 @@
+using System.Numerics;
+using NeuralCore.Backends.Cpu.Kernels;
+
+namespace NeuralCore.Backends.Cpu;
+
+public sealed partial class CpuBackend
+{
+    /// <inheritdoc />
+    public void Unary(UnaryOp op, BufferView x, BufferView destination, double a = 0, double b = 0)
+    {
+        switch (x.DType)
+        {
+            case DType.Float32: FloatUnary<float>(op, x, destination, a, b); break;
+            case DType.Float64: FloatUnary<double>(op, x, destination, a, b); break;
+            case DType.Int32: NumericUnary<int>(op, x, destination, a, b); break;
+            case DType.Int64: NumericUnary<long>(op, x, destination, a, b); break;
+            case DType.UInt8: NumericUnary<byte>(op, x, destination, a, b); break;
+            default: throw new ArgumentException($"{op}: not defined for Bool tensors.");
+        }
+    }
+
+    static void FloatUnary<T>(UnaryOp op, BufferView x, BufferView d, double a, double b)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T ta = T.CreateTruncating(a);
+        switch (op)
+        {
+            case UnaryOp.Exp: RunUnary<T, ExpKernel<T>>(new ExpKernel<T>(), x, d); break;
+            case UnaryOp.Log: RunUnary<T, LogKernel<T>>(new LogKernel<T>(), x, d); break;
+            case UnaryOp.Sqrt: RunUnary<T, SqrtKernel<T>>(new SqrtKernel<T>(), x, d); break;
+            case UnaryOp.Rsqrt: RunUnary<T, RsqrtKernel<T>>(new RsqrtKernel<T>(), x, d); break;
+            case UnaryOp.Reciprocal: RunUnary<T, ReciprocalKernel<T>>(new ReciprocalKernel<T>(), x, d); break;
+            case UnaryOp.Tanh: RunUnary<T, TanhKernel<T>>(new TanhKernel<T>(), x, d); break;
+            case UnaryOp.Sigmoid: RunUnary<T, SigmoidKernel<T>>(new SigmoidKernel<T>(), x, d); break;
+            case UnaryOp.Sin: RunUnary<T, SinKernel<T>>(new SinKernel<T>(), x, d); break;
+            case UnaryOp.Cos: RunUnary<T, CosKernel<T>>(new CosKernel<T>(), x, d); break;
+            case UnaryOp.Erf: RunUnary<T, ErfKernel<T>>(new ErfKernel<T>(), x, d); break;
+            case UnaryOp.Gelu: RunUnary<T, GeluKernel<T>>(new GeluKernel<T>(), x, d); break;
+            case UnaryOp.Softplus: RunUnary<T, SoftplusKernel<T>>(new SoftplusKernel<T>(), x, d); break;
+            case UnaryOp.LeakyRelu: RunUnary<T, LeakyReluKernel<T>>(new LeakyReluKernel<T>(ta), x, d); break;
+            case UnaryOp.Elu: RunUnary<T, EluKernel<T>>(new EluKernel<T>(ta), x, d); break;
+            case UnaryOp.PowScalar: RunUnary<T, PowScalarKernel<T>>(new PowScalarKernel<T>(ta), x, d); break;
+            case UnaryOp.Floor: RunUnary<T, FloorKernel<T>>(new FloorKernel<T>(), x, d); break;
+            case UnaryOp.Ceil: RunUnary<T, CeilKernel<T>>(new CeilKernel<T>(), x, d); break;
+            case UnaryOp.Round: RunUnary<T, RoundKernel<T>>(new RoundKernel<T>(), x, d); break;
+            default: NumericUnary<T>(op, x, d, a, b); break;
+        }
+    }
+
+    static void NumericUnary<T>(UnaryOp op, BufferView x, BufferView d, double a, double b)
+        where T : unmanaged, INumber<T>
+    {
+        switch (op)
+        {
+            case UnaryOp.Neg: RunUnary<T, NegKernel<T>>(new NegKernel<T>(), x, d); break;
+            case UnaryOp.Abs: RunUnary<T, AbsKernel<T>>(new AbsKernel<T>(), x, d); break;
+            case UnaryOp.Sign: RunUnary<T, SignKernel<T>>(new SignKernel<T>(), x, d); break;
+            case UnaryOp.Relu: RunUnary<T, ReluKernel<T>>(new ReluKernel<T>(), x, d); break;
+            case UnaryOp.Square: RunUnary<T, SquareKernel<T>>(new SquareKernel<T>(), x, d); break;
+            case UnaryOp.Clamp:
+                RunUnary<T, ClampKernel<T>>(new ClampKernel<T>(T.CreateSaturating(a), T.CreateSaturating(b), !double.IsNegativeInfinity(a), !double.IsPositiveInfinity(b)), x, d);
+                break;
+            default: throw new ArgumentException($"{op}: not defined for {x.DType} tensors; convert to a floating dtype first.");
+        }
+    }
+
+    static void RunUnary<T, TKernel>(TKernel kernel, BufferView x, BufferView d)
+        where T : unmanaged where TKernel : struct, IUnaryKernel<T>
+    {
+        var loop = new StridedLoop(d.Shape, d, x);
+        if (loop.Count == 0) return;
+        Span<T> xs = Span<T>(x), ds = Span<T>(d);
+        Span<int> off = stackalloc int[2];
+        int n = loop.Inner, sd = loop.InnerStrides[0], sx = loop.InnerStrides[1];
+        bool dense = loop.InnerContiguous(0) && loop.InnerContiguous(1);
+        for (int r = 0; r < loop.Rows; r++)
+        {
+            loop.RowOffsets(r, off);
+            if (dense && kernel.TrySpan(xs.Slice(off[1], n), ds.Slice(off[0], n))) continue;
+            for (int i = 0; i < n; i++) ds[off[0] + i * sd] = kernel.Apply(xs[off[1] + i * sx]);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Binary(BinaryOp op, BufferView x, BufferView y, BufferView destination)
+    {
+        switch (x.DType)
+        {
+            case DType.Float32: FloatBinary<float>(op, x, y, destination); break;
+            case DType.Float64: FloatBinary<double>(op, x, y, destination); break;
+            case DType.Int32: NumericBinary<int>(op, x, y, destination); break;
+            case DType.Int64: NumericBinary<long>(op, x, y, destination); break;
+            default: NumericBinary<byte>(op, x, y, destination); break;
+        }
+    }
+
+    static void FloatBinary<T>(BinaryOp op, BufferView x, BufferView y, BufferView d)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (op == BinaryOp.Pow) RunBinary<T, T, PowKernel<T>>(default, x, y, d);
+        else NumericBinary<T>(op, x, y, d);
+    }
+
+    static void NumericBinary<T>(BinaryOp op, BufferView x, BufferView y, BufferView d)
+        where T : unmanaged, INumber<T>
+    {
+        switch (op)
+        {
+            case BinaryOp.Add: RunBinary<T, T, AddKernel<T>>(default, x, y, d); break;
+            case BinaryOp.Sub: RunBinary<T, T, SubKernel<T>>(default, x, y, d); break;
+            case BinaryOp.Mul: RunBinary<T, T, MulKernel<T>>(default, x, y, d); break;
+            case BinaryOp.Div: RunBinary<T, T, DivKernel<T>>(default, x, y, d); break;
+            case BinaryOp.Maximum: RunBinary<T, T, MaximumKernel<T>>(default, x, y, d); break;
+            case BinaryOp.Minimum: RunBinary<T, T, MinimumKernel<T>>(default, x, y, d); break;
+            case BinaryOp.Pow: throw new ArgumentException($"Pow: not defined for {x.DType} tensors; convert to a floating dtype first.");
+            default: RunBinary<T, byte, CompareKernel<T>>(new CompareKernel<T>(op), x, y, d); break;
+        }
+    }
+
+    static void RunBinary<T, TResult, TKernel>(TKernel kernel, BufferView x, BufferView y, BufferView d)
+        where T : unmanaged where TResult : unmanaged where TKernel : struct, IBinaryKernel<T, TResult>
+    {
+        var loop = new StridedLoop(d.Shape, d, x, y);
+        if (loop.Count == 0) return;
+        Span<T> xs = Span<T>(x), ys = Span<T>(y);
+        Span<TResult> ds = Span<TResult>(d);
+        Span<int> off = stackalloc int[3];
+        int n = loop.Inner, sd = loop.InnerStrides[0], sx = loop.InnerStrides[1], sy = loop.InnerStrides[2];
+        bool denseD = loop.InnerContiguous(0);
+        bool xDense = loop.InnerContiguous(1), yDense = loop.InnerContiguous(2);
+        for (int r = 0; r < loop.Rows; r++)
+        {
+            loop.RowOffsets(r, off);
+            if (denseD)
+            {
+                var dr = ds.Slice(off[0], n);
+                if (xDense && yDense && kernel.TrySpan(xs.Slice(off[1], n), ys.Slice(off[2], n), dr)) continue;
+                if (xDense && sy == 0 && kernel.TrySpanScalar(xs.Slice(off[1], n), ys[off[2]], dr)) continue;
+                if (sx == 0 && yDense && kernel.TryScalarSpan(xs[off[1]], ys.Slice(off[2], n), dr)) continue;
+            }
+            for (int i = 0; i < n; i++) ds[off[0] + i * sd] = kernel.Apply(xs[off[1] + i * sx], ys[off[2] + i * sy]);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Where(BufferView condition, BufferView x, BufferView y, BufferView destination)
+    {
+        switch (x.DType.SizeOf())
+        {
+            case 1: WhereTyped<byte>(condition, x, y, destination); break;
+            case 4: WhereTyped<int>(condition, x, y, destination); break;
+            default: WhereTyped<long>(condition, x, y, destination); break;
+        }
+    }
+
+    static void WhereTyped<T>(BufferView c, BufferView x, BufferView y, BufferView d) where T : unmanaged
+    {
+        var loop = new StridedLoop(d.Shape, d, c, x, y);
+        if (loop.Count == 0) return;
+        Span<byte> cs = Span<byte>(c);
+        Span<T> xs = Span<T>(x), ys = Span<T>(y), ds = Span<T>(d);
+        Span<int> off = stackalloc int[4];
+        int n = loop.Inner;
+        int sd = loop.InnerStrides[0], sc = loop.InnerStrides[1], sx = loop.InnerStrides[2], sy = loop.InnerStrides[3];
+        for (int r = 0; r < loop.Rows; r++)
+        {
+            loop.RowOffsets(r, off);
+            for (int i = 0; i < n; i++)
+                ds[off[0] + i * sd] = cs[off[1] + i * sc] != 0 ? xs[off[2] + i * sx] : ys[off[3] + i * sy];
+        }
+    }
+}
