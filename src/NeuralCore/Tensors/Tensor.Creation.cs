@@ -78,6 +78,15 @@ public sealed partial class Tensor
         return t;
     }
 
+    /// <summary>1 with probability <paramref name="p"/>, else 0, drawn from <see cref="Rng.Default"/> unless a generator is given.</summary>
+    public static Tensor Bernoulli(long[] shape, double p, DType dtype = DType.Float32, Device? device = null, Generator? generator = null)
+    {
+        if (p < 0 || p > 1 || double.IsNaN(p)) throw new ArgumentOutOfRangeException(nameof(p), $"Bernoulli: p must be in [0, 1], got {p}.");
+        var t = Empty(ShapeMath.ToDims(shape, nameof(Bernoulli)), dtype, device ?? Device.Cpu);
+        t.Backend.FillBernoulli(t.Buf, generator ?? Rng.Default, p);
+        return t;
+    }
+
     /// <summary>Uniform random integers in [low, high), Int64.</summary>
     public static Tensor RandInt(long low, long high, long[] shape, Generator? generator = null)
     {

@@ -11,10 +11,12 @@ namespace NeuralCore;
 /// </summary>
 public sealed partial class Tensor : IDisposable
 {
-    internal readonly Storage storage;
-    internal readonly int[] shape;
-    internal readonly int[] strides;
-    internal readonly int offset;
+    // Not readonly: ReplaceData swaps the data under a tensor whose identity must survive (a module's
+    // parameter moved to another device or loaded from a checkpoint, as PyTorch's `param.data = ...`).
+    internal Storage storage;
+    internal int[] shape;
+    internal int[] strides;
+    internal int offset;
     bool requiresGrad;
     bool disposed;
     internal TensorScope? scope;
@@ -115,6 +117,23 @@ public sealed partial class Tensor : IDisposable
 
     /// <summary>A tensor sharing this one's storage but cut from the autograd graph.</summary>
     public Tensor Detach() => new(storage, shape, strides, offset);
+
+    /// <summary>
+    /// Makes this tensor view <paramref name="source"/>'s data (storage, shape, strides, dtype, device) while
+    /// keeping its identity, autograd flags and gradient slot. Used to move parameters between devices.
+    /// </summary>
+    internal void ReplaceData(Tensor source)
+    {
+        ThrowIfDisposed();
+        source.ThrowIfDisposed();
+        var old = storage;
+        source.storage.AddRef();
+        storage = source.storage;
+        shape = (int[])source.shape.Clone();
+        strides = (int[])source.strides.Clone();
+        offset = source.offset;
+        old.RemoveRef();
+    }
 
     /// <summary>Releases this tensor's hold on its storage now; the memory returns to the pool when no view uses it.</summary>
     public void Dispose()

@@ -15,8 +15,10 @@ namespace NeuralCore.Backends.Cpu;
 /// </para>
 /// <para>
 /// Implementation: a small set of dedicated background worker threads (created lazily, one fewer than the
-/// degree of parallelism because the calling thread also works). Indices are handed out dynamically via an
-/// interlocked counter, which load-balances uneven items without affecting results. A dispatch allocates
+/// degree of parallelism because the calling thread also works). <c>For</c> hands indices out dynamically
+/// via an interlocked counter, which load-balances uneven items without affecting results; <c>ForRange</c>
+/// gives each thread one contiguous range (static schedule) for callers that reuse per-thread setup across
+/// consecutive indices or want the same thread to touch the same data on every call. A dispatch allocates
 /// nothing: the body delegate and a pointer to the caller's by-value state are stored in static fields and
 /// invoked through a generic function pointer, so no closure or boxing is needed. Only one dispatch owns
 /// the pool at a time; a nested or concurrent call (e.g. a parallel body that itself calls <c>For</c>)

@@ -10,7 +10,7 @@ namespace NeuralCore.Backends.Cpu;
 /// <remarks>
 /// Both entry points forward to one generic implementation (<see cref="GemmDriver{T, TVec, TOps}"/> +
 /// <see cref="GemmMicroKernel"/>), instantiated for the widest vector ISA available at run time:
-/// 512-bit (AVX-512: 12 x 32 float / 12 x 16 double tiles), 256-bit (AVX2 + FMA: 6 x 16 / 6 x 8) and
+/// 512-bit (AVX-512: 8 x 32 float / 8 x 16 double tiles), 256-bit (AVX2 + FMA: 6 x 16 / 6 x 8) and
 /// otherwise 128-bit (SSE/NEON or software: 6 x 8 / 6 x 4). The <c>Vector*.IsHardwareAccelerated</c> checks
 /// are JIT-time constants, so the dispatch costs nothing.
 /// </remarks>

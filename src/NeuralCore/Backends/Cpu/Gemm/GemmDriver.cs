@@ -46,7 +46,7 @@ internal static unsafe class GemmDriver<T, TVec, TOps>
 
     /// <summary>
     /// Budget for one packed A block (row block x KC): 256 KiB, a quarter of the 1 MiB L2, leaving room for
-    /// the packed B chunk and the C lines flowing through. Gives at most 252 rows (float) / 120 (double).
+    /// the packed B chunk and the C lines flowing through. Gives at most 256 rows (float) / 128 (double).
     /// </summary>
     private const int ABlockBytes = 256 * 1024;
 

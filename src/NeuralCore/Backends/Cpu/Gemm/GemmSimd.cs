@@ -20,9 +20,9 @@ internal unsafe interface IGemmSimd<T, TVec>
     static abstract int Lanes { get; }
 
     /// <summary>
-    /// Micro-tile height MR. Chosen so that the 2*MR accumulators + 2 B vectors + 1 broadcast fit in the
-    /// architectural register file: 32 registers with AVX-512 (MR = 12: 24 + 3 = 27), 16 with AVX2/SSE
-    /// (MR = 6: 12 + 3 = 15).
+    /// Micro-tile height MR (at most <see cref="GemmMicroKernel.MaxRows"/>). The 2*MR accumulators + 2 B
+    /// vectors + 1 broadcast must fit in the architectural register file: AVX-512 has 32 registers
+    /// (MR = 8: 16 + 3 = 19), AVX2/SSE have 16 (MR = 6: 12 + 3 = 15).
     /// </summary>
     static abstract int Rows { get; }
 

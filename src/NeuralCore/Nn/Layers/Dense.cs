@@ -1,0 +1,72 @@
+namespace NeuralCore.Nn;
+
+/// <summary>
+/// Keras-style fully connected layer: <c>units</c> outputs and an activation; the input size is inferred on
+/// the first call (parameters exist after it). Shape: [*, in] → [*, units].
+/// </summary>
+public sealed class Dense : Module
+{
+    Linear? linear;
+
+    /// <summary>Creates the layer; the input size is taken from the first input.</summary>
+    public Dense(int units, Activation activation = Activation.None, bool useBias = true)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(units);
+        Units = units;
+        ActivationFunction = activation;
+        UseBias = useBias;
+    }
+
+    /// <summary>Creates the layer with a known input size (parameters exist at once).</summary>
+    public Dense(int inFeatures, int units, Activation activation = Activation.None, bool useBias = true)
+        : this(units, activation, useBias) => Build(inFeatures);
+
+    /// <summary>Output size.</summary>
+    public int Units { get; }
+
+    /// <summary>The activation applied after the affine map.</summary>
+    public Activation ActivationFunction { get; }
+
+    /// <summary>Whether the layer has a bias.</summary>
+    public bool UseBias { get; }
+
+    /// <summary>True once the input size is known and parameters exist.</summary>
+    public bool IsBuilt => linear is not null;
+
+    /// <summary>Input size, or null before the first call.</summary>
+    public int? InFeatures => linear?.InFeatures;
+
+    /// <summary>Weight [units, inFeatures] (PyTorch layout).</summary>
+    /// <exception cref="InvalidOperationException">Before the first call.</exception>
+    public Tensor Weight => (linear ?? throw NotBuilt()).Weight;
+
+    /// <summary>Bias [units], or null.</summary>
+    public Tensor? Bias => (linear ?? throw NotBuilt()).Bias;
+
+    InvalidOperationException NotBuilt() =>
+        new("Dense: the input size is not known yet; call Forward once (or Build(inFeatures)) before reading parameters.");
+
+    /// <summary>Creates the parameters for <paramref name="inFeatures"/> inputs (no-op when already built with that size).</summary>
+    public void Build(int inFeatures)
+    {
+        if (linear is not null)
+        {
+            if (linear.InFeatures != inFeatures)
+                throw new ArgumentException($"Dense: built for {linear.InFeatures} input features, got {inFeatures}.");
+            return;
+        }
+        linear = new Linear(inFeatures, Units, UseBias);
+        RegisterModule("linear", linear);
+    }
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor x)
+    {
+        if (x.Dim == 0) throw new ArgumentException("Dense: input must have at least one dimension.");
+        Build((int)x.Shape[-1]);
+        return ActivationFunction.Apply(linear!.Forward(x));
+    }
+
+    /// <inheritdoc />
+    protected override string ExtraRepr() => $"units: {Units}, activation: {ActivationFunction}, inFeatures: {(InFeatures?.ToString() ?? "?")}";
+}
