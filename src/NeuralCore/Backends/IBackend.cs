@@ -80,6 +80,42 @@ public interface IBackend
 
     /// <summary>Fills a contiguous view with 1 (probability p) or 0.</summary>
     void FillBernoulli(BufferView destination, Generator generator, double p);
+
+    // ---- convolution and pooling (NCHW; floating dtypes; destinations contiguous and fully overwritten) ----
+
+    /// <summary>
+    /// 2-d cross-correlation: dst[n, o, y, x] = Σ input[n, c, y·s − p + i·d, x·s − p + j·d] · weight[o, c', i, j]
+    /// over the taps and the channels c of o's group (zero outside the input). Input [N, C, H, W], weight
+    /// [O, C/groups, kH, kW], dst [N, O, OH, OW]. Bias is not part of the kernel.
+    /// </summary>
+    void Conv2d(BufferView input, BufferView weight, BufferView destination, Conv2dParams p);
+
+    /// <summary>
+    /// Gradient of <see cref="Conv2d"/> with respect to its input (a transposed convolution): gradOutput
+    /// [N, O, OH, OW], weight [O, C/groups, kH, kW] → gradInput [N, C, H, W], whose shape fixes H and W.
+    /// </summary>
+    void Conv2dBackwardInput(BufferView gradOutput, BufferView weight, BufferView gradInput, Conv2dParams p);
+
+    /// <summary>
+    /// Gradient of <see cref="Conv2d"/> with respect to its weight, summed over the batch: input [N, C, H, W],
+    /// gradOutput [N, O, OH, OW] → gradWeight [O, C/groups, kH, kW], whose shape fixes the kernel size.
+    /// </summary>
+    void Conv2dBackwardWeight(BufferView input, BufferView gradOutput, BufferView gradWeight, Conv2dParams p);
+
+    /// <summary>
+    /// Max pooling: dst [N, C, OH, OW] holds each window's maximum (NaN wins) and <paramref name="indices"/>
+    /// (Int64, same shape) its flat position h·W + w within the input plane; the first maximum wins ties.
+    /// </summary>
+    void MaxPool2d(BufferView input, BufferView destination, BufferView indices, Pool2dParams p);
+
+    /// <summary>Gradient of <see cref="MaxPool2d"/>: gradInput (zeroed first) [n, c, idx] += gradOutput[n, c, oy, ox] with idx = indices[n, c, oy, ox].</summary>
+    void MaxPool2dBackward(BufferView gradOutput, BufferView indices, BufferView gradInput, Pool2dParams p);
+
+    /// <summary>Average pooling with the divisor chosen by <see cref="Pool2dParams.CountIncludePad"/>: input [N, C, H, W] → dst [N, C, OH, OW].</summary>
+    void AvgPool2d(BufferView input, BufferView destination, Pool2dParams p);
+
+    /// <summary>Gradient of <see cref="AvgPool2d"/>: each window spreads gradOutput / divisor over the input elements it covers.</summary>
+    void AvgPool2dBackward(BufferView gradOutput, BufferView gradInput, Pool2dParams p);
 }
 
 /// <summary>Implemented by backends that can report <see cref="DeviceMemoryStats"/>.</summary>

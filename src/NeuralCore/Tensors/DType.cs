@@ -78,8 +78,18 @@ public static class DTypes
         if (tensor.IsFloatingPoint()) return tensor;
         bool integral = Math.Floor(scalar) == scalar && !double.IsInfinity(scalar);
         if (!integral) return DType.Float32;
-        return tensor == DType.Bool ? DType.Int64 : tensor;
+        if (tensor == DType.Bool) return DType.Int64;
+        // A value the tensor's integer type cannot hold (uint8 vs −1, int32 vs 2^40) widens the computation
+        // instead of overflowing, so comparisons with it stay correct.
+        return Fits(tensor, scalar) ? tensor : Fits(DType.Int64, scalar) ? DType.Int64 : DType.Float64;
     }
+
+    static bool Fits(DType d, double v) => d switch
+    {
+        DType.UInt8 => v >= byte.MinValue && v <= byte.MaxValue,
+        DType.Int32 => v >= int.MinValue && v <= int.MaxValue,
+        _ => v >= -9.2233720368547758e18 && v < 9.2233720368547758e18,
+    };
 
     /// <summary>The floating dtype an op that needs real numbers (exp, mean, division) computes in.</summary>
     public static DType ToFloating(this DType dtype) => dtype.IsFloatingPoint() ? dtype : DType.Float32;

@@ -51,7 +51,15 @@ public sealed partial class Tensor
     static Tensor MatMulRaw(Tensor a, Tensor b)
     {
         int m = a.shape[^2], k = a.shape[^1], n = b.shape[^1];
-        var batch = ShapeMath.Broadcast(a.shape[..^2], b.shape[..^2], nameof(MatMul));
+        int[] batch;
+        try
+        {
+            batch = ShapeMath.Broadcast(a.shape[..^2], b.shape[..^2], nameof(MatMul));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"MatMul: {a.Shape} x {b.Shape} (batch dimensions {ShapeMath.Format(a.shape[..^2])} and {ShapeMath.Format(b.shape[..^2])} do not broadcast).", e);
+        }
         var dtype = DTypes.Promote(a.DType, b.DType);
         if (dtype == DType.Bool) throw new ArgumentException("MatMul: not defined for Bool tensors.");
         var ac = a.DType == dtype ? a : a.CastRaw(dtype);

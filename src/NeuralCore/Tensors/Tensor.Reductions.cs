@@ -162,10 +162,14 @@ public sealed partial class Tensor
     /// <summary>Standard deviation: the square root of <see cref="Var(int?, bool, bool)"/>.</summary>
     public Tensor Std(int? dim = null, bool keepDim = false, bool unbiased = true) => Var(dim, keepDim, unbiased).Sqrt();
 
+    // The maxima along dim that keep exp() in range. An empty tensor has none (Max would throw), and any shift of
+    // the right shape gives the same empty or −∞ result, so its zero sums stand in, as PyTorch returns empty/−∞.
+    Tensor StabilizingShift(int dim) => (NumElements == 0 ? Sum(dim, keepDim: true) : Max(dim, keepDim: true)).Detach();
+
     /// <summary>log Σ exp(x) along <paramref name="dim"/>, computed stably by shifting by the maximum.</summary>
     public Tensor LogSumExp(int dim, bool keepDim = false)
     {
-        var m = Max(dim, keepDim: true).Detach();
+        var m = StabilizingShift(dim);
         var r = (this - m).Exp().Sum(dim, keepDim: true).Log() + m;
         return keepDim ? r : r.Squeeze(dim);
     }
@@ -174,7 +178,7 @@ public sealed partial class Tensor
     public Tensor Softmax(int dim)
     {
         var x = DType.IsFloatingPoint() ? this : To(DType.Float32);
-        var e = (x - x.Max(dim, keepDim: true).Detach()).Exp();
+        var e = (x - x.StabilizingShift(dim)).Exp();
         return e / e.Sum(dim, keepDim: true);
     }
 
@@ -182,7 +186,13 @@ public sealed partial class Tensor
     public Tensor LogSoftmax(int dim)
     {
         var x = DType.IsFloatingPoint() ? this : To(DType.Float32);
-        var shifted = x - x.Max(dim, keepDim: true).Detach();
+        var shifted = x - x.StabilizingShift(dim);
         return shifted - shifted.Exp().Sum(dim, keepDim: true).Log();
     }
+
+    /// <summary>True (a 0-d Bool tensor) when every element is non-zero; true for an empty tensor.</summary>
+    public Tensor All() => Eq(0).Sum().Eq(0);
+
+    /// <summary>True (a 0-d Bool tensor) when some element is non-zero; false for an empty tensor.</summary>
+    public Tensor Any() => Ne(0).Sum().Gt(0);
 }

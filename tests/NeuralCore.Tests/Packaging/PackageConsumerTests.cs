@@ -241,17 +241,20 @@ public sealed class PackageConsumerTests
              .Replace("<", "&lt;", StringComparison.Ordinal)
              .Replace(">", "&gt;", StringComparison.Ordinal);
 
+    // The test project records its source folder at build time (AssemblyMetadata "RepositoryRoot"), so the
+    // root is found even when build outputs live outside the repository (dotnet --artifacts-path).
     private static string FindRepoRoot()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        var recorded = typeof(PackageConsumerTests).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .OfType<System.Reflection.AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "RepositoryRoot")?.Value;
+        if (recorded is not null && File.Exists(Path.Combine(recorded, "NeuralCore.sln")))
         {
-            if (File.Exists(Path.Combine(dir.FullName, "NeuralCore.sln")))
-            {
-                return dir.FullName;
-            }
+            return Path.GetFullPath(recorded);
         }
 
-        Assert.Fail("Could not find the repository root (a folder containing NeuralCore.sln) above " + AppContext.BaseDirectory);
+        Assert.Fail("Could not find the repository root (a folder containing NeuralCore.sln); recorded: " + recorded);
         return string.Empty; // unreachable
     }
 

@@ -56,8 +56,8 @@ public sealed partial class CpuBackend
         }
     }
 
-    // Float to integer truncates toward zero and saturates (NaN becomes 0); integers wrap into UInt8 as in
-    // PyTorch; anything to Bool is "≠ 0".
+    // Float to integer truncates toward zero and saturates (NaN becomes 0); integer narrowing (Int64 → Int32,
+    // any integer → UInt8) keeps the low bits, as PyTorch's C++ casts do; anything to Bool is "≠ 0".
     static void Cast<TFrom, TTo>(BufferView src, BufferView dst, bool toBool)
         where TFrom : unmanaged, INumber<TFrom> where TTo : unmanaged, INumber<TTo>
     {
@@ -68,7 +68,7 @@ public sealed partial class CpuBackend
         Span<int> off = stackalloc int[2];
         int n = loop.Inner, sd = loop.InnerStrides[0], ss = loop.InnerStrides[1];
         bool fromFloat = typeof(TFrom) == typeof(float) || typeof(TFrom) == typeof(double);
-        bool wrap = typeof(TTo) == typeof(byte) && !fromFloat;
+        bool wrap = !fromFloat;
         for (int r = 0; r < loop.Rows; r++)
         {
             loop.RowOffsets(r, off);
@@ -89,11 +89,18 @@ public sealed partial class CpuBackend
         {
             case DType.Float32: FillTyped(destination, (float)value); break;
             case DType.Float64: FillTyped(destination, value); break;
-            case DType.Int32: FillTyped(destination, checked((int)value)); break;
-            case DType.Int64: FillTyped(destination, checked((long)value)); break;
-            case DType.UInt8: FillTyped(destination, checked((byte)value)); break;
+            case DType.Int32: FillTyped(destination, (int)CheckedInteger(value, int.MinValue, int.MaxValue, DType.Int32)); break;
+            case DType.Int64: FillTyped(destination, (long)CheckedInteger(value, -9.2233720368547758e18, 9.2233720368547748e18, DType.Int64)); break;
+            case DType.UInt8: FillTyped(destination, (byte)CheckedInteger(value, 0, 255, DType.UInt8)); break;
             default: FillTyped(destination, value != 0 ? (byte)1 : (byte)0); break;
         }
+    }
+
+    static double CheckedInteger(double value, double min, double max, DType dtype)
+    {
+        if (double.IsNaN(value) || value < min || value > max)
+            throw new ArgumentOutOfRangeException(nameof(value), value, $"Fill: {value} cannot be stored in a {dtype} tensor.");
+        return Math.Truncate(value);
     }
 
     static void FillTyped<T>(BufferView dst, T value) where T : unmanaged

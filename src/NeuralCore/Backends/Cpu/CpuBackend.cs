@@ -44,6 +44,8 @@ public sealed partial class CpuBackend : IBackend, IMemoryStatsSource
     /// <inheritdoc />
     public void Download<T>(BufferView source, Span<T> destination) where T : unmanaged
     {
+        // An empty view reads nothing; its offset may lie past the end of its (empty) storage, e.g. a Select on [3, 0].
+        if (source.Count == 0) return;
         if (!source.IsContiguous) throw new ArgumentException("Download needs a contiguous view.", nameof(source));
         Span<T>(source).Slice(source.Offset, source.Count).CopyTo(destination);
     }

@@ -1,0 +1,2 @@
+// FashionMnist sample entry point: see FashionMnistApp.cs.
+NeuralCore.Samples.FashionMnistApp.Run(args);

@@ -1,0 +1,197 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace NeuralCore.Backends.Cpu;
+
+/// <summary>
+/// Convolution by im2col + GEMM, one image at a time (each image is an independent parallel item, so the
+/// result does not depend on the thread count). Per image and channel group:
+/// forward Y[Og, L] = W[Og, K]·col[K, L]; input gradient col = Wᵀ·dY then col2im; weight gradient
+/// dW += dY·colᵀ. Non-contiguous operands are copied once; column matrices live in a per-thread scratch buffer.
+/// </summary>
+public sealed unsafe partial class CpuBackend
+{
+    /// <summary>Most partial weight gradients kept at once (the batch is cut into at most this many fixed chunks).</summary>
+    const int MaxWeightGradChunks = 8;
+
+    /// <summary>Budget in elements for all partial weight gradients together; larger weights use fewer chunks.</summary>
+    const long WeightGradChunkBudget = 4L << 20;
+
+    /// <inheritdoc />
+    public void Conv2d(BufferView input, BufferView weight, BufferView destination, Conv2dParams p)
+    {
+        var g = new ConvGeometry(input.Shape, weight.Shape, destination.Shape, p, nameof(Conv2d));
+        RunConv(nameof(Conv2d), g, p, input, weight, destination, 0);
+    }
+
+    /// <inheritdoc />
+    public void Conv2dBackwardInput(BufferView gradOutput, BufferView weight, BufferView gradInput, Conv2dParams p)
+    {
+        var g = new ConvGeometry(gradInput.Shape, weight.Shape, gradOutput.Shape, p, nameof(Conv2dBackwardInput));
+        RunConv(nameof(Conv2dBackwardInput), g, p, gradOutput, weight, gradInput, 1);
+    }
+
+    /// <inheritdoc />
+    public void Conv2dBackwardWeight(BufferView input, BufferView gradOutput, BufferView gradWeight, Conv2dParams p)
+    {
+        var g = new ConvGeometry(input.Shape, gradWeight.Shape, gradOutput.Shape, p, nameof(Conv2dBackwardWeight));
+        RunConv(nameof(Conv2dBackwardWeight), g, p, input, gradOutput, gradWeight, 2);
+    }
+
+    // kind 0: forward (a = input, b = weight); 1: input gradient (a = gradOutput, b = weight);
+    // 2: weight gradient (a = input, b = gradOutput). The destination is always written in full.
+    void RunConv(string op, in ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind)
+    {
+        if (a.DType != b.DType || a.DType != d.DType)
+            throw new ArgumentException($"{op}: operands must share a dtype, got {a.DType}, {b.DType} and {d.DType}.");
+        if (!d.IsContiguous) throw new ArgumentException($"{op}: the destination must be contiguous.");
+        Storage? aCopy = null, bCopy = null;
+        try
+        {
+            if (!a.IsContiguous) (a, aCopy) = Densify(a);
+            if (!b.IsContiguous) (b, bCopy) = Densify(b);
+            switch (a.DType)
+            {
+                case DType.Float32: RunConv<float>(g, p, a, b, d, kind); break;
+                case DType.Float64: RunConv<double>(g, p, a, b, d, kind); break;
+                default: throw new ArgumentException($"{op}: needs Float32 or Float64 operands, got {a.DType}.");
+            }
+        }
+        finally
+        {
+            aCopy?.Release();
+            bCopy?.Release();
+        }
+    }
+
+    void RunConv<T>(in ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T* ap = Cpu(a).Pointer<T>() + a.Offset, bp = Cpu(b).Pointer<T>() + b.Offset, dp = Cpu(d).Pointer<T>() + d.Offset;
+        int count = d.Count;
+        if (count == 0) return;
+        if (g.N == 0 || g.K == 0 || g.L == 0)
+        {
+            new Span<T>(dp, count).Clear(); // empty sums
+            return;
+        }
+        if (kind == 0)
+        {
+            CpuParallel.For(g.N, g.WorkPerImage, new ConvJob<T>(g, p, ap, bp, dp), static (n, j) => j.Forward(n));
+        }
+        else if (kind == 1)
+        {
+            CpuParallel.For(g.N, g.WorkPerImage, new ConvJob<T>(g, p, ap, bp, dp), static (n, j) => j.BackwardInput(n));
+        }
+        else
+        {
+            WeightGradient(g, p, ap, bp, dp);
+        }
+    }
+
+    // The batch is cut into a fixed number of chunks that depends only on the shapes; each chunk sums its
+    // images into its own partial gradient, and the partials are added in chunk order. So the result is the
+    // same for every thread count, while the chunks still run in parallel.
+    void WeightGradient<T>(in ConvGeometry g, Conv2dParams p, T* x, T* dy, T* dw) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        long wCount = g.WeightCount;
+        int chunks = (int)Math.Clamp(Math.Min(WeightGradChunkBudget / Math.Max(wCount, 1), MaxWeightGradChunks), 1, g.N);
+        if (chunks == 1)
+        {
+            new ConvJob<T>(g, p, x, dy, dw).WeightChunk(0, g.N, dw);
+            return;
+        }
+        var partials = (CpuStorage)Allocate(typeof(T) == typeof(float) ? DType.Float32 : DType.Float64, (int)((chunks - 1) * wCount));
+        try
+        {
+            T* part = partials.Pointer<T>();
+            var job = new WeightJob<T>(new ConvJob<T>(g, p, x, dy, dw), part, chunks);
+            CpuParallel.For(chunks, g.WorkPerImage * g.N / chunks, job, static (c, j) => j.Run(c));
+            var sum = new Span<T>(dw, (int)wCount);
+            for (int c = 1; c < chunks; c++)
+                TensorPrimitives.Add(sum, new ReadOnlySpan<T>(part + (c - 1) * wCount, (int)wCount), sum);
+        }
+        finally
+        {
+            partials.Release();
+        }
+    }
+
+    readonly struct WeightJob<T>(ConvJob<T> conv, T* partials, int chunks) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Run(int c)
+        {
+            int n = conv.Geometry.N;
+            int start = (int)((long)n * c / chunks), end = (int)((long)n * (c + 1) / chunks);
+            conv.WeightChunk(start, end, c == 0 ? conv.Destination : partials + (c - 1) * conv.Geometry.WeightCount);
+        }
+    }
+
+    readonly struct ConvJob<T>(ConvGeometry g, Conv2dParams p, T* a, T* b, T* d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public ConvGeometry Geometry => g;
+
+        public T* Destination => d;
+
+        // a = input [N, C, H, W], b = weight [O, K], d = output [N, O, L].
+        public void Forward(int n)
+        {
+            T* x = a + n * g.InputImage, y = d + n * g.OutputImage;
+            T* col = g.Pointwise ? null : ConvScratch<T>.Get((long)g.K * g.L);
+            for (int grp = 0; grp < g.G; grp++)
+            {
+                T* xg = x + (long)grp * g.Cg * g.H * g.W;
+                if (!g.Pointwise) Im2Col.Pack(xg, col, g.Cg, g, p);
+                ConvGemm(false, false, g.Og, g.L, g.K, T.One, b + (long)grp * g.Og * g.K, g.K,
+                    g.Pointwise ? xg : col, g.L, T.Zero, y + (long)grp * g.Og * g.L, g.L);
+            }
+        }
+
+        // a = gradOutput [N, O, L], b = weight [O, K], d = gradInput [N, C, H, W].
+        public void BackwardInput(int n)
+        {
+            T* dy = a + n * g.OutputImage, dx = d + n * g.InputImage;
+            if (g.Pointwise)
+            {
+                for (int grp = 0; grp < g.G; grp++)
+                    ConvGemm(true, false, g.Cg, g.L, g.Og, T.One, b + (long)grp * g.Og * g.K, g.K,
+                        dy + (long)grp * g.Og * g.L, g.L, T.Zero, dx + (long)grp * g.Cg * g.L, g.L);
+                return;
+            }
+            new Span<T>(dx, (int)g.InputImage).Clear();
+            T* col = ConvScratch<T>.Get((long)g.K * g.L);
+            for (int grp = 0; grp < g.G; grp++)
+            {
+                ConvGemm(true, false, g.K, g.L, g.Og, T.One, b + (long)grp * g.Og * g.K, g.K,
+                    dy + (long)grp * g.Og * g.L, g.L, T.Zero, col, g.L);
+                Im2Col.Accumulate(col, dx + (long)grp * g.Cg * g.H * g.W, g.Cg, g, p);
+            }
+        }
+
+        // a = input [N, C, H, W], b = gradOutput [N, O, L]; writes Σ over images [start, end) into dw [O, K].
+        public void WeightChunk(int start, int end, T* dw)
+        {
+            T* col = g.Pointwise ? null : ConvScratch<T>.Get((long)g.K * g.L);
+            for (int n = start; n < end; n++)
+            {
+                T beta = n == start ? T.Zero : T.One;
+                for (int grp = 0; grp < g.G; grp++)
+                {
+                    T* xg = a + n * g.InputImage + (long)grp * g.Cg * g.H * g.W;
+                    if (!g.Pointwise) Im2Col.Pack(xg, col, g.Cg, g, p);
+                    ConvGemm(false, true, g.Og, g.K, g.L, T.One, b + n * g.OutputImage + (long)grp * g.Og * g.L, g.L,
+                        g.Pointwise ? xg : col, g.L, beta, dw + (long)grp * g.Og * g.K, g.K);
+                }
+            }
+        }
+    }
+
+    static void ConvGemm<T>(bool ta, bool tb, int m, int n, int k, T alpha, T* a, int lda, T* b, int ldb, T beta, T* c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+            CpuGemm.Sgemm(ta, tb, m, n, k, float.CreateTruncating(alpha), (float*)a, lda, (float*)b, ldb, float.CreateTruncating(beta), (float*)c, ldc);
+        else
+            CpuGemm.Dgemm(ta, tb, m, n, k, double.CreateTruncating(alpha), (double*)a, lda, (double*)b, ldb, double.CreateTruncating(beta), (double*)c, ldc);
+    }
+}

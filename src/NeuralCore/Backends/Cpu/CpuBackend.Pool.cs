@@ -1,0 +1,192 @@
+using System.Numerics;
+
+namespace NeuralCore.Backends.Cpu;
+
+/// <summary>
+/// Max and average pooling by direct loops, one (n, c) plane per parallel item: planes are independent, so
+/// results do not depend on the thread count. Window bounds follow PyTorch's CPU kernels exactly (including
+/// the ceil-mode and count-include-pad divisors).
+/// </summary>
+public sealed unsafe partial class CpuBackend
+{
+    /// <inheritdoc />
+    public void MaxPool2d(BufferView input, BufferView destination, BufferView indices, Pool2dParams p)
+    {
+        CheckPool(nameof(MaxPool2d), input, destination, p);
+        if (indices.DType != DType.Int64 || !indices.IsContiguous || !indices.Shape.AsSpan().SequenceEqual(destination.Shape))
+            throw new ArgumentException($"MaxPool2d: indices must be a contiguous Int64 view shaped like the output {ShapeMath.Format(destination.Shape)}.");
+        RunPool(input, destination, indices, p, PoolKind.MaxForward);
+    }
+
+    /// <inheritdoc />
+    public void MaxPool2dBackward(BufferView gradOutput, BufferView indices, BufferView gradInput, Pool2dParams p)
+    {
+        CheckPool(nameof(MaxPool2dBackward), gradInput, gradOutput, p);
+        if (indices.DType != DType.Int64 || !indices.Shape.AsSpan().SequenceEqual(gradOutput.Shape))
+            throw new ArgumentException($"MaxPool2dBackward: indices must be Int64 shaped like gradOutput {ShapeMath.Format(gradOutput.Shape)}.");
+        RunPool(gradOutput, gradInput, indices, p, PoolKind.MaxBackward);
+    }
+
+    /// <inheritdoc />
+    public void AvgPool2d(BufferView input, BufferView destination, Pool2dParams p)
+    {
+        CheckPool(nameof(AvgPool2d), input, destination, p);
+        RunPool(input, destination, default, p, PoolKind.AvgForward);
+    }
+
+    /// <inheritdoc />
+    public void AvgPool2dBackward(BufferView gradOutput, BufferView gradInput, Pool2dParams p)
+    {
+        CheckPool(nameof(AvgPool2dBackward), gradInput, gradOutput, p);
+        RunPool(gradOutput, gradInput, default, p, PoolKind.AvgBackward);
+    }
+
+    enum PoolKind { MaxForward, MaxBackward, AvgForward, AvgBackward }
+
+    static void CheckPool(string op, BufferView input, BufferView output, Pool2dParams p)
+    {
+        if (input.Rank != 4 || output.Rank != 4 || input.Shape[0] != output.Shape[0] || input.Shape[1] != output.Shape[1]
+            || output.Shape[2] != p.OutputHeight(input.Shape[2]) || output.Shape[3] != p.OutputWidth(input.Shape[3]))
+            throw new ArgumentException($"{op}: inconsistent shapes input {ShapeMath.Format(input.Shape)}, output {ShapeMath.Format(output.Shape)} for {p}.");
+        if (p.KernelH < 1 || p.KernelW < 1 || p.StrideH < 1 || p.StrideW < 1 || p.PadH < 0 || p.PadW < 0 || p.PadH > p.KernelH / 2 || p.PadW > p.KernelW / 2)
+            throw new ArgumentException($"{op}: invalid parameters {p}.");
+        if (input.DType != output.DType) throw new ArgumentException($"{op}: operands must share a dtype, got {input.DType} and {output.DType}.");
+    }
+
+    // source is read (input, or gradOutput for backward kinds); target is written in full.
+    void RunPool(BufferView source, BufferView target, BufferView indices, Pool2dParams p, PoolKind kind)
+    {
+        if (!target.IsContiguous) throw new ArgumentException($"{kind}: the destination must be contiguous.");
+        Storage? sCopy = null, iCopy = null;
+        try
+        {
+            if (!source.IsContiguous) (source, sCopy) = Densify(source);
+            if (kind == PoolKind.MaxBackward && !indices.IsContiguous) (indices, iCopy) = Densify(indices);
+            long* ip = indices.Storage is null ? null : Cpu(indices).Pointer<long>() + indices.Offset;
+            switch (source.DType)
+            {
+                case DType.Float32: RunPool<float>(source, target, ip, p, kind); break;
+                case DType.Float64: RunPool<double>(source, target, ip, p, kind); break;
+                default: throw new ArgumentException($"{kind}: needs Float32 or Float64 tensors, got {source.DType}.");
+            }
+        }
+        finally
+        {
+            sCopy?.Release();
+            iCopy?.Release();
+        }
+    }
+
+    static void RunPool<T>(BufferView source, BufferView target, long* indices, Pool2dParams p, PoolKind kind) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool backward = kind is PoolKind.MaxBackward or PoolKind.AvgBackward;
+        var input = backward ? target : source;
+        var output = backward ? source : target;
+        var job = new PoolJob<T>(p, input.Shape[2], input.Shape[3], output.Shape[2], output.Shape[3],
+            Cpu(source).Pointer<T>() + source.Offset, Cpu(target).Pointer<T>() + target.Offset, indices);
+        int planes = input.Shape[0] * input.Shape[1];
+        long work = (long)output.Shape[2] * output.Shape[3] * p.KernelH * p.KernelW;
+        switch (kind)
+        {
+            case PoolKind.MaxForward: CpuParallel.For(planes, work, job, static (i, j) => j.MaxForward(i)); break;
+            case PoolKind.MaxBackward: CpuParallel.For(planes, work, job, static (i, j) => j.MaxBackward(i)); break;
+            case PoolKind.AvgForward: CpuParallel.For(planes, work, job, static (i, j) => j.AvgForward(i)); break;
+            default: CpuParallel.For(planes, work, job, static (i, j) => j.AvgBackward(i)); break;
+        }
+    }
+
+    // src/dst are the kernel's read and written planes; plane i of the input is [h, w], of the output [oh, ow].
+    readonly struct PoolJob<T>(Pool2dParams p, int h, int w, int oh, int ow, T* src, T* dst, long* idx)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        long InPlane => (long)h * w;
+
+        long OutPlane => (long)oh * ow;
+
+        public void MaxForward(int plane)
+        {
+            T* x = src + plane * InPlane, y = dst + plane * OutPlane;
+            long* ix = idx + plane * OutPlane;
+            for (int oy = 0; oy < oh; oy++)
+            {
+                int y0 = oy * p.StrideH - p.PadH, y1 = Math.Min(y0 + p.KernelH, h);
+                y0 = Math.Max(y0, 0);
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    int x0 = ox * p.StrideW - p.PadW, x1 = Math.Min(x0 + p.KernelW, w);
+                    x0 = Math.Max(x0, 0);
+                    T best = T.NegativeInfinity;
+                    long at = (long)y0 * w + x0;
+                    for (int yy = y0; yy < y1; yy++)
+                        for (int xx = x0; xx < x1; xx++)
+                        {
+                            T v = x[(long)yy * w + xx];
+                            if (v > best || T.IsNaN(v))
+                            {
+                                best = v;
+                                at = (long)yy * w + xx;
+                            }
+                        }
+                    y[oy * ow + ox] = best;
+                    ix[oy * ow + ox] = at;
+                }
+            }
+        }
+
+        public void MaxBackward(int plane)
+        {
+            T* dy = src + plane * OutPlane, dx = dst + plane * InPlane;
+            long* ix = idx + plane * OutPlane;
+            new Span<T>(dx, (int)InPlane).Clear();
+            for (long o = 0; o < OutPlane; o++)
+            {
+                long at = ix[o];
+                if ((ulong)at >= (ulong)InPlane) throw new ArgumentException($"MaxPool2dBackward: index {at} is outside the {h}x{w} input plane.");
+                dx[at] += dy[o];
+            }
+        }
+
+        public void AvgForward(int plane)
+        {
+            T* x = src + plane * InPlane, y = dst + plane * OutPlane;
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    var (y0, y1, x0, x1, divisor) = Window(oy, ox);
+                    T sum = T.Zero;
+                    for (int yy = y0; yy < y1; yy++)
+                        for (int xx = x0; xx < x1; xx++) sum += x[(long)yy * w + xx];
+                    y[oy * ow + ox] = divisor == 0 ? T.Zero : sum / T.CreateTruncating(divisor);
+                }
+        }
+
+        public void AvgBackward(int plane)
+        {
+            T* dy = src + plane * OutPlane, dx = dst + plane * InPlane;
+            new Span<T>(dx, (int)InPlane).Clear();
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    var (y0, y1, x0, x1, divisor) = Window(oy, ox);
+                    if (divisor == 0) continue;
+                    T share = dy[oy * ow + ox] / T.CreateTruncating(divisor);
+                    for (int yy = y0; yy < y1; yy++)
+                        for (int xx = x0; xx < x1; xx++) dx[(long)yy * w + xx] += share;
+                }
+        }
+
+        // PyTorch's avg_pool2d window: the padded window (clipped to the padded input in ceil mode) sets the
+        // count-include-pad divisor; the covered input rectangle sets the other one.
+        (int Y0, int Y1, int X0, int X1, int Divisor) Window(int oy, int ox)
+        {
+            int y0 = oy * p.StrideH - p.PadH, x0 = ox * p.StrideW - p.PadW;
+            int y1 = Math.Min(y0 + p.KernelH, h + p.PadH), x1 = Math.Min(x0 + p.KernelW, w + p.PadW);
+            int padded = (y1 - y0) * (x1 - x0);
+            y0 = Math.Max(y0, 0);
+            x0 = Math.Max(x0, 0);
+            y1 = Math.Min(y1, h);
+            x1 = Math.Min(x1, w);
+            return (y0, y1, x0, x1, p.CountIncludePad ? padded : Math.Max(y1 - y0, 0) * Math.Max(x1 - x0, 0));
+        }
+    }
+}

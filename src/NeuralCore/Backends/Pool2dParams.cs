@@ -1,0 +1,34 @@
+namespace NeuralCore.Backends;
+
+/// <summary>
+/// Hyper-parameters of a 2-d max or average pooling, as in <c>torch.nn.functional.max_pool2d</c> and
+/// <c>avg_pool2d</c>. Input [N, C, H, W] and output [N, C, OH, OW] travel in the views given to the kernel.
+/// Padding is implicit (−∞ for max pooling, zeros for average pooling) and at most half the kernel.
+/// </summary>
+/// <param name="KernelH">Window height (≥ 1).</param>
+/// <param name="KernelW">Window width (≥ 1).</param>
+/// <param name="StrideH">Vertical step between windows (≥ 1).</param>
+/// <param name="StrideW">Horizontal step between windows (≥ 1).</param>
+/// <param name="PadH">Implicit padding rows on both sides (0 ≤ PadH ≤ KernelH / 2).</param>
+/// <param name="PadW">Implicit padding columns on both sides (0 ≤ PadW ≤ KernelW / 2).</param>
+/// <param name="CeilMode">Round the output size up, so a last partial window that starts inside the input counts.</param>
+/// <param name="CountIncludePad">Average pooling divides by the window size including padding (PyTorch's default) rather than by the number of input elements covered.</param>
+public readonly record struct Pool2dParams(int KernelH, int KernelW, int StrideH, int StrideW, int PadH, int PadW,
+    bool CeilMode = false, bool CountIncludePad = true)
+{
+    /// <summary>Output height for an input of height <paramref name="height"/>.</summary>
+    public int OutputHeight(int height) => OutputSize(height, KernelH, StrideH, PadH, CeilMode);
+
+    /// <summary>Output width for an input of width <paramref name="width"/>.</summary>
+    public int OutputWidth(int width) => OutputSize(width, KernelW, StrideW, PadW, CeilMode);
+
+    // PyTorch's pooling_output_shape: with ceil mode, a last window that would start in the right padding is dropped.
+    static int OutputSize(int size, int kernel, int stride, int pad, bool ceil)
+    {
+        int span = size + 2 * pad - kernel;
+        if (span < 0) return 0;
+        int o = (ceil ? (span + stride - 1) / stride : span / stride) + 1;
+        if (ceil && (o - 1) * stride >= size + pad) o--;
+        return o;
+    }
+}

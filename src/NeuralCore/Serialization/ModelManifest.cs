@@ -1,0 +1,88 @@
+using System.Text.Json.Nodes;
+
+namespace NeuralCore.Serialization;
+
+/// <summary>
+/// Describes a saved model: name and version, when it was made, the architecture (for models the
+/// <see cref="ModuleConfigs"/> registry can describe, such as <see cref="Nn.Sequential"/>), the SHA-256 of the weights,
+/// shapes, training configuration, seed and metrics. <see cref="Nn.Module.Save"/> embeds it as JSON in the safetensors
+/// <c>__metadata__</c> under <see cref="MetadataKey"/>, so one file holds a complete model; <see cref="Save"/> also
+/// writes it as a standalone JSON file for registries and serving hosts.
+/// </summary>
+public sealed partial record ModelManifest
+{
+    /// <summary>The safetensors metadata key holding the manifest JSON.</summary>
+    public const string MetadataKey = "neuralcore.manifest";
+
+    /// <summary>The manifest format this library writes and the newest it reads.</summary>
+    public const int CurrentFormatVersion = 1;
+
+    /// <summary>Version of the manifest format (not of the model).</summary>
+    public int FormatVersion { get; init; } = CurrentFormatVersion;
+
+    /// <summary>Model name; <see cref="Nn.Module.Save"/> uses the module's type name when none is given.</summary>
+    public string Name { get; init; } = "model";
+
+    /// <summary>Model version, free-form (e.g. "1.2.0").</summary>
+    public string Version { get; init; } = "1.0.0";
+
+    /// <summary>When the model file was made (UTC).</summary>
+    public DateTimeOffset CreatedUtc { get; init; } = DateTimeOffset.UtcNow;
+
+    /// <summary>
+    /// The module tree as <see cref="ModuleConfigs.Describe"/> writes it (<c>{"type": "Sequential", "layers": [...]}</c>),
+    /// or null for models saved as weights only.
+    /// </summary>
+    public JsonObject? Architecture { get; init; }
+
+    /// <summary>Lower-case hex SHA-256 of the safetensors data buffer; checked on load when present.</summary>
+    public string? WeightsSha256 { get; init; }
+
+    /// <summary>Shape of one input batch, e.g. [-1, 1, 28, 28] with -1 for the batch size; optional.</summary>
+    public IReadOnlyList<long>? InputShape { get; init; }
+
+    /// <summary>Shape of the output, like <see cref="InputShape"/>; optional.</summary>
+    public IReadOnlyList<long>? OutputShape { get; init; }
+
+    /// <summary>Training settings (optimizer, learning rate, epochs, ...) as strings; optional.</summary>
+    public IReadOnlyDictionary<string, string>? TrainingConfig { get; init; }
+
+    /// <summary>The random seed the model was trained with; optional.</summary>
+    public long? Seed { get; init; }
+
+    /// <summary>Evaluation results by name (e.g. "accuracy"); optional. NaN and infinities are kept.</summary>
+    public IReadOnlyDictionary<string, double>? Metrics { get; init; }
+
+    /// <summary>
+    /// The manifest stored in safetensors metadata under <see cref="MetadataKey"/>, or null when there is none.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The stored manifest is malformed.</exception>
+    public static ModelManifest? FromMetadata(IReadOnlyDictionary<string, string> metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        return metadata.TryGetValue(MetadataKey, out var json) ? Parse(json) : null;
+    }
+
+    /// <summary>Writes the manifest as an indented JSON file (a standalone export; model files embed it already).</summary>
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var json = System.Text.Encoding.UTF8.GetBytes(ToJson(indented: true));
+        SafeTensors.WriteFileAtomically(path, stream => stream.Write(json));
+    }
+
+    /// <summary>Reads a manifest JSON file written by <see cref="Save"/>.</summary>
+    /// <exception cref="InvalidDataException">The file is not a valid manifest; the message names the problem.</exception>
+    public static ModelManifest Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        try
+        {
+            return Parse(File.ReadAllText(path));
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+    }
+}

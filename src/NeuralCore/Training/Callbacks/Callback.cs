@@ -1,0 +1,57 @@
+using NeuralCore.Nn;
+using NeuralCore.Optim;
+
+namespace NeuralCore.Training;
+
+/// <summary>
+/// Hooks into <c>Fit</c> (Keras' callbacks). Epochs and batches are 0-based here, as in Keras. Logs hold
+/// <c>"loss"</c> and the metrics (epoch means so far for batches; at epoch end also <c>"val_loss"</c> and
+/// <c>"val_"</c>-metrics). Set <see cref="StopTraining"/> to end training after the current batch.
+/// </summary>
+public abstract class Callback
+{
+    Sequential? model;
+    Optimizer? optimizer;
+
+    /// <summary>The model being trained.</summary>
+    /// <exception cref="InvalidOperationException">The callback is not attached to a running <c>Fit</c>.</exception>
+    public Sequential Model => model ?? throw NotAttached();
+
+    /// <summary>The optimizer training <see cref="Model"/>.</summary>
+    /// <exception cref="InvalidOperationException">The callback is not attached to a running <c>Fit</c>.</exception>
+    public Optimizer Optimizer => optimizer ?? throw NotAttached();
+
+    /// <summary>Set to true to request that training stop; <c>Fit</c> clears it when it starts.</summary>
+    public bool StopTraining { get; set; }
+
+    InvalidOperationException NotAttached() =>
+        new($"{GetType().Name}: the callback is used outside Fit; pass it in Fit's callbacks argument.");
+
+    internal void Attach(Sequential model, Optimizer optimizer)
+    {
+        this.model = model;
+        this.optimizer = optimizer;
+        StopTraining = false;
+    }
+
+    /// <summary>Called once before the first epoch.</summary>
+    public virtual void OnTrainBegin() { }
+
+    /// <summary>Called before each epoch's first batch.</summary>
+    /// <param name="epoch">0-based epoch.</param>
+    public virtual void OnEpochBegin(int epoch) { }
+
+    /// <summary>Called after each training step.</summary>
+    /// <param name="batch">0-based batch index within the epoch.</param>
+    /// <param name="logs">Running epoch means of the loss and metrics.</param>
+    public virtual void OnBatchEnd(int batch, IReadOnlyDictionary<string, double> logs) { }
+
+    /// <summary>Called after each epoch, validation included.</summary>
+    /// <param name="epoch">0-based epoch.</param>
+    /// <param name="logs">The values <see cref="History"/> records for this epoch.</param>
+    public virtual void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs) { }
+
+    /// <summary>Called once when training ends (normally or by a stop request).</summary>
+    /// <param name="logs">The last epoch's logs (empty when no epoch completed).</param>
+    public virtual void OnTrainEnd(IReadOnlyDictionary<string, double> logs) { }
+}

@@ -1,0 +1,50 @@
+namespace NeuralCore.Training;
+
+/// <summary>
+/// What <c>Fit</c> recorded: one value per epoch for each key — <c>"loss"</c>, each compiled metric
+/// (<c>"accuracy"</c>, ...), <c>"penalty"</c> when the optimizer has L1/L2 penalties, and with validation data
+/// <c>"val_loss"</c> and <c>"val_"</c> + each metric. Keras' <c>History.history</c>.
+/// </summary>
+public sealed class History
+{
+    readonly List<string> keys = [];
+    readonly Dictionary<string, List<double>> values = [];
+    readonly Dictionary<string, IReadOnlyList<double>> view = [];
+
+    internal History() { }
+
+    /// <summary>The per-epoch values recorded under <paramref name="metric"/>.</summary>
+    /// <exception cref="KeyNotFoundException">Nothing was recorded under that key; the message lists the keys.</exception>
+    public IReadOnlyList<double> this[string metric] =>
+        values.TryGetValue(metric, out var list)
+            ? list
+            : throw new KeyNotFoundException($"History has no \"{metric}\"; recorded keys: {(keys.Count == 0 ? "(none)" : string.Join(", ", keys))}.");
+
+    /// <summary>Every recorded key with its per-epoch values.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<double>> Values => view;
+
+    /// <summary>The recorded keys in the order they were first logged.</summary>
+    public IReadOnlyList<string> Keys => keys;
+
+    /// <summary>Number of epochs recorded (training may stop early).</summary>
+    public int Epochs { get; private set; }
+
+    internal void Append(IReadOnlyDictionary<string, double> logs)
+    {
+        foreach (var (key, value) in logs)
+        {
+            if (!values.TryGetValue(key, out var list))
+            {
+                values[key] = list = [];
+                view[key] = list;
+                keys.Add(key);
+            }
+            list.Add(value);
+        }
+        Epochs++;
+    }
+
+    /// <summary>The last epoch's values, e.g. <c>History(epochs: 5, loss: 0.3121, accuracy: 0.8870)</c>.</summary>
+    public override string ToString() =>
+        $"History(epochs: {Epochs}{string.Concat(keys.Select(k => FormattableString.Invariant($", {k}: {values[k][^1]:F4}")))})";
+}

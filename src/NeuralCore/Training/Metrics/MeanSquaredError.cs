@@ -1,0 +1,20 @@
+namespace NeuralCore.Training;
+
+/// <summary>Mean of (prediction − target)² over all elements; a target with the prediction's element count is reshaped to match.</summary>
+/// <param name="name">Reported name.</param>
+public sealed class MeanSquaredError(string name = "mse") : Metric(name)
+{
+    ErrorAccumulator accumulator;
+
+    /// <inheritdoc />
+    public override void Reset() => accumulator.Reset();
+
+    /// <inheritdoc />
+    public override void Update(Tensor prediction, Tensor target) => accumulator.Add(prediction, target, d => d.Square());
+
+    /// <inheritdoc />
+    public override double Result => accumulator.Mean;
+
+    /// <inheritdoc />
+    public override Metric Clone() => new MeanSquaredError(Name);
+}

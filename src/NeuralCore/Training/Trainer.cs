@@ -1,0 +1,249 @@
+using System.Diagnostics;
+using NeuralCore.Data;
+using NeuralCore.Nn;
+using NeuralCore.Optim;
+
+namespace NeuralCore.Training;
+
+/// <summary>
+/// The Keras-style loops behind <see cref="Sequential"/>'s <c>Fit</c>, <c>Evaluate</c> and <c>Predict</c>, for one
+/// compiled (model, optimizer, loss, metrics) combination. Every step runs inside a <see cref="Tensor.Scope"/>, so
+/// the memory in use stays flat however long training runs.
+/// </summary>
+internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, IReadOnlyList<Metric> metrics)
+{
+    public Optimizer Optimizer { get; } = optimizer;
+
+    public Loss Loss { get; } = loss;
+
+    public IReadOnlyList<Metric> Metrics { get; } = metrics;
+
+    public History Fit(Dataset data, FitOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var (trainSet, validationSet) = Split(data, options);
+        // The loader shuffles with Rng.Default, seeds per-item transforms (augmentation) reproducibly and assembles
+        // batches ahead on the thread pool while this thread trains.
+        var loader = new DataLoader(trainSet, options.BatchSize, options.Shuffle);
+        var callbacks = options.Callbacks;
+        var reporter = options.Progress ?? (options.Verbose > 0 ? new ConsoleProgress(liveBar: options.Verbose == 1 ? null : false) : null);
+        var trainMetrics = Metrics.Select(m => m.Clone()).ToArray();
+        var history = new History();
+        bool wasTraining = model.IsTraining;
+
+        BindOptimizer(trainSet, options.BatchSize);
+        bool trackPenalty = Optimizer.ParamGroups.Any(g => g.L1 != 0 || g.L2 != 0);
+        foreach (var c in callbacks) c.Attach(model, Optimizer);
+        foreach (var c in callbacks) c.OnTrainBegin();
+
+        IReadOnlyDictionary<string, double> lastLogs = new Dictionary<string, double>();
+        int steps = loader.Count;
+        try
+        {
+            for (int epoch = 0; epoch < options.Epochs; epoch++)
+            {
+                foreach (var c in callbacks) c.OnEpochBegin(epoch);
+                model.Train();
+                foreach (var m in trainMetrics) m.Reset();
+                double lossSum = 0, penaltySum = 0;
+                int seen = 0, done = 0;
+                var clock = Stopwatch.StartNew();
+                bool stop = false;
+                using (var batches = loader.GetEnumerator())
+                    for (int step = 0; step < steps && !stop; step++)
+                    {
+                        var (batchLoss, batchSize) = TrainStep(batches, trainMetrics);
+                        lossSum += batchLoss * batchSize;
+                        if (trackPenalty) penaltySum += Optimizer.LastPenalty * batchSize;
+                        seen += batchSize;
+                        done++;
+                        var running = Logs(lossSum / seen, trainMetrics, trackPenalty ? penaltySum / seen : null);
+                        foreach (var c in callbacks) c.OnBatchEnd(step, running);
+                        stop = callbacks.Any(c => c.StopTraining);
+                        if (step + 1 < steps && !stop)
+                            reporter?.Report(Progress(epoch, options.Epochs, step + 1, steps, running, seen, clock.Elapsed));
+                    }
+
+                var logs = Logs(lossSum / seen, trainMetrics, trackPenalty ? penaltySum / seen : null);
+                if (validationSet is not null)
+                {
+                    var (valLoss, valMetrics) = Measure(validationSet, options.BatchSize);
+                    logs["val_loss"] = valLoss;
+                    foreach (var (name, value) in valMetrics) logs["val_" + name] = value;
+                }
+                history.Append(logs);
+                lastLogs = logs;
+                reporter?.Report(Progress(epoch, options.Epochs, done, steps, logs, seen, clock.Elapsed) with
+                {
+                    EpochCompleted = true,
+                    Eta = TimeSpan.Zero,
+                });
+                foreach (var c in callbacks) c.OnEpochEnd(epoch, logs);
+                if (stop || callbacks.Any(c => c.StopTraining)) break;
+            }
+            foreach (var c in callbacks) c.OnTrainEnd(lastLogs);
+        }
+        finally
+        {
+            model.Train(wasTraining);
+        }
+        return history;
+    }
+
+    // The batch is taken inside the step's scope, so the tensors this thread makes for it are released with the step.
+    (double Loss, int Size) TrainStep(IEnumerator<(Tensor Inputs, Tensor Targets)> batches, Metric[] trainMetrics)
+    {
+        using var scope = Tensor.Scope();
+        if (!batches.MoveNext()) throw new InvalidOperationException("Fit: the dataset yielded fewer batches than its size promises.");
+        var (x, y) = Prepare(batches.Current);
+        Optimizer.ZeroGrad();
+        var output = model.Forward(x);
+        var lossValue = Loss.Compute(output, y);
+        if (lossValue.NumElements != 1)
+            throw new InvalidOperationException($"Fit: the loss \"{Loss.Name}\" returned shape {lossValue.Shape}; a loss must return one value.");
+        lossValue.Backward();
+        Optimizer.Step();
+        using (Tensor.NoGrad())
+        {
+            var prediction = Loss.Activate(output.Detach());
+            foreach (var m in trainMetrics) m.Update(prediction, y);
+        }
+        return (lossValue.Item<double>(), (int)x.Shape[0]);
+    }
+
+    /// <summary>Mean loss and metrics of the model in evaluation mode, without gradients, over all of <paramref name="data"/>.</summary>
+    public (double Loss, IReadOnlyDictionary<string, double> Metrics) Measure(Dataset data, int batchSize)
+    {
+        if (data.Count == 0) throw new ArgumentException("Evaluate: the dataset is empty.", nameof(data));
+        var measured = Metrics.Select(m => m.Clone()).ToArray();
+        // A private generator: evaluation must not advance Rng.Default (the loader draws an epoch seed even unshuffled).
+        var loader = new DataLoader(data, batchSize, shuffle: false, generator: new Generator(0));
+        bool wasTraining = model.IsTraining;
+        model.Eval();
+        double lossSum = 0;
+        try
+        {
+            using var noGrad = Tensor.NoGrad();
+            using var batches = loader.GetEnumerator();
+            for (int step = 0; step < loader.Count; step++)
+            {
+                using var scope = Tensor.Scope();
+                if (!batches.MoveNext()) throw new InvalidOperationException("Evaluate: the dataset yielded fewer batches than its size promises.");
+                var (x, y) = Prepare(batches.Current);
+                var output = model.Forward(x);
+                lossSum += Loss.Compute(output, y).Item<double>() * x.Shape[0];
+                var prediction = Loss.Activate(output);
+                foreach (var m in measured) m.Update(prediction, y);
+            }
+        }
+        finally
+        {
+            model.Train(wasTraining);
+        }
+        return (lossSum / data.Count, measured.ToDictionary(m => m.Name, m => m.Result));
+    }
+
+    public Tensor Predict(Tensor x, int batchSize) => PredictRaw(model, x, batchSize, Loss.Activate);
+
+    /// <summary>Forward in evaluation mode without gradients, batch by batch, each output passed through <paramref name="activate"/>.</summary>
+    public static Tensor PredictRaw(Module model, Tensor x, int batchSize, Func<Tensor, Tensor> activate)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (x.Dim == 0) throw new ArgumentException($"Predict: the input needs a leading batch dimension, got shape {x.Shape}.", nameof(x));
+        bool wasTraining = model.IsTraining;
+        model.Eval();
+        try
+        {
+            using var noGrad = Tensor.NoGrad();
+            long n = x.Shape[0];
+            var outputs = new List<Tensor>();
+            for (long start = 0; start < n; start += batchSize)
+            {
+                using var scope = Tensor.Scope();
+                var batch = PrepareInput(model, x.Narrow(0, start, Math.Min(batchSize, n - start)));
+                outputs.Add(scope.Keep(activate(model.Forward(batch))));
+            }
+            return outputs.Count == 1 ? outputs[0] : Tensor.Cat(outputs);
+        }
+        finally
+        {
+            model.Train(wasTraining);
+        }
+    }
+
+    (Tensor X, Tensor Y) Prepare((Tensor Inputs, Tensor Targets) batch)
+    {
+        var device = ModelDevice(model);
+        var y = batch.Targets;
+        return (PrepareInput(model, batch.Inputs), device is null || y.Device.Equals(device) ? y : y.To(device));
+    }
+
+    // Integer inputs (raw UInt8 pixels) are cast to Float32 as Keras casts to floatx; scaling them is the data's job.
+    static Tensor PrepareInput(Module model, Tensor x)
+    {
+        if (!x.DType.IsFloatingPoint()) x = x.To(DType.Float32);
+        var device = ModelDevice(model);
+        return device is null || x.Device.Equals(device) ? x : x.To(device);
+    }
+
+    static Device? ModelDevice(Module model) => model.Parameters().FirstOrDefault()?.Device;
+
+    // Layers that infer their input size (Dense) create parameters on their first call, so an unbound optimizer
+    // is bound after one forward pass without gradients on the first batch.
+    void BindOptimizer(Dataset data, int batchSize)
+    {
+        if (Optimizer.IsBound) return;
+        if (model.NamedModules().Any(m => m.Module is Dense { IsBuilt: false }))
+        {
+            bool wasTraining = model.IsTraining;
+            model.Eval();
+            try
+            {
+                using var noGrad = Tensor.NoGrad();
+                using var scope = Tensor.Scope();
+                model.Forward(Prepare(data.GetBatch(Enumerable.Range(0, Math.Min(batchSize, data.Count)).ToArray())).X);
+            }
+            finally
+            {
+                model.Train(wasTraining);
+            }
+        }
+        Optimizer.Bind(model.Parameters());
+    }
+
+    static (Dataset Train, Dataset? Validation) Split(Dataset data, FitOptions options)
+    {
+        int n = data.Count;
+        if (n == 0) throw new ArgumentException("Fit: the training dataset is empty.", nameof(data));
+        if (options.ValidationData is { } v)
+        {
+            if (v.Count == 0) throw new ArgumentException("Fit: the validation dataset is empty.", "validationData");
+            return (data, v);
+        }
+        if (options.ValidationSplit == 0) return (data, null);
+        // As Keras: the last fraction of the samples, taken before any shuffling, is held out.
+        int trainCount = (int)(n * (1 - options.ValidationSplit));
+        if (trainCount == 0 || trainCount == n)
+            throw new ArgumentException(
+                $"Fit: validationSplit {options.ValidationSplit} of {n} samples leaves {trainCount} for training and {n - trainCount} for validation; both need at least one.",
+                "validationSplit");
+        return (new Subset(data, Enumerable.Range(0, trainCount)), new Subset(data, Enumerable.Range(trainCount, n - trainCount)));
+    }
+
+    static Dictionary<string, double> Logs(double loss, Metric[] metrics, double? penalty)
+    {
+        var logs = new Dictionary<string, double> { ["loss"] = loss };
+        foreach (var m in metrics) logs[m.Name] = m.Result;
+        if (penalty is double p) logs["penalty"] = p;
+        return logs;
+    }
+
+    static TrainingProgress Progress(int epoch, int epochs, int step, int steps, IReadOnlyDictionary<string, double> logs, int seen, TimeSpan elapsed)
+    {
+        var metrics = logs.Where(kv => kv.Key != "loss").ToDictionary(kv => kv.Key, kv => kv.Value);
+        double seconds = Math.Max(elapsed.TotalSeconds, 1e-9);
+        var eta = TimeSpan.FromSeconds(elapsed.TotalSeconds / step * (steps - step));
+        return new TrainingProgress(epoch + 1, epochs, step, steps, logs["loss"], metrics, seen / seconds, eta) { Elapsed = elapsed };
+    }
+}

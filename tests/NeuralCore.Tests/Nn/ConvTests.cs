@@ -1,0 +1,272 @@
+using NeuralCore.Backends;
+using NeuralCore.Backends.Cpu;
+using NeuralCore.Nn;
+using NeuralCore.Testing;
+using static NeuralCore.Tests.Nn.ConvReference;
+using F = NeuralCore.Nn.Functional;
+
+namespace NeuralCore.Tests.Nn;
+
+public class ConvTests
+{
+    // (n, c, h, w, o, k, stride, padding, dilation, groups)
+    public static TheoryData<int, int, int, int, int, int, int, int, int, int> Configs => new()
+    {
+        { 1, 1, 5, 5, 1, 3, 1, 0, 1, 1 },
+        { 3, 3, 7, 9, 4, 3, 1, 1, 1, 1 },
+        { 3, 3, 8, 8, 6, 5, 1, 2, 1, 1 },
+        { 1, 2, 9, 7, 4, 3, 2, 0, 1, 2 },
+        { 3, 6, 11, 10, 6, 3, 2, 1, 1, 3 },
+        { 3, 4, 9, 9, 4, 3, 1, 1, 2, 4 },    // depthwise, dilated
+        { 1, 4, 13, 11, 8, 3, 3, 2, 2, 2 },
+        { 3, 5, 6, 6, 7, 1, 1, 0, 1, 1 },    // 1x1 (pointwise shortcut)
+        { 3, 6, 6, 5, 9, 1, 2, 1, 1, 3 },    // 1x1 with stride and padding
+        { 3, 3, 5, 5, 2, 5, 1, 0, 1, 1 },    // kernel equals input
+        { 1, 3, 4, 4, 3, 4, 1, 2, 2, 3 },    // dilated kernel larger than input, fits with padding
+        { 3, 2, 1, 9, 3, 1, 3, 0, 1, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Configs))]
+    public void Forward_MatchesDirectLoops(int n, int c, int h, int w, int o, int k, int stride, int padding, int dilation, int groups)
+    {
+        int[] xs = [n, c, h, w], ws = [o, c / groups, k, k];
+        var x = Values(1, Count(xs));
+        var wt = Values(2, Count(ws));
+        var b = Values(3, o);
+        var expected = Conv(x, xs, wt, ws, b, (stride, stride), (padding, padding), (dilation, dilation), groups, out var ys);
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            var y = F.Conv2d(Make(x, xs, dtype), Make(wt, ws, dtype), Make(b, [o], dtype), stride, padding, dilation, groups);
+            Assert.Equal(ys.Select(v => (long)v), y.Shape.ToArray());
+            Assert.Equal(dtype, y.DType);
+            AssertClose(expected, y.ToArray<double>(), dtype == DType.Float64 ? 1e-12 : 1e-5, $"Conv2d {dtype}");
+        }
+    }
+
+    [Fact]
+    public void Forward_TupleParametersDifferPerAxis()
+    {
+        int[] xs = [2, 4, 9, 12], ws = [6, 2, 3, 2];
+        var x = Values(4, Count(xs));
+        var wt = Values(5, Count(ws));
+        var expected = Conv(x, xs, wt, ws, null, (1, 2), (2, 0), (2, 1), 2, out var ys);
+        var y = F.Conv2d(Make(x, xs, DType.Float64), Make(wt, ws, DType.Float64), null, stride: (1, 2), padding: (2, 0), dilation: (2, 1), groups: 2);
+        Assert.Equal(ys.Select(v => (long)v), y.Shape.ToArray());
+        AssertClose(expected, y.ToArray<double>(), 1e-12, "Conv2d tuple");
+    }
+
+    [Fact]
+    public void Forward_ReadsNonContiguousViewsCorrectly()
+    {
+        // The input is an NHWC tensor permuted to NCHW, the weight a transposed view: both non-contiguous.
+        int[] xs = [3, 4, 7, 6], ws = [5, 4, 3, 3];
+        var x = Values(6, Count(xs));
+        var wt = Values(7, Count(ws));
+        var expected = Conv(x, xs, wt, ws, null, (2, 2), (1, 1), (1, 1), 1, out _);
+        var nhwc = Make(x, xs, DType.Float32).Permute(0, 2, 3, 1).Contiguous();
+        var xView = nhwc.Permute(0, 3, 1, 2);
+        var wView = Make(wt, ws, DType.Float32).Transpose(2, 3).Contiguous().Transpose(2, 3);
+        Assert.False(xView.IsContiguous);
+        Assert.False(wView.IsContiguous);
+        var y = F.Conv2d(xView, wView, stride: 2, padding: 1);
+        AssertClose(expected, y.ToArray<double>(), 1e-5, "Conv2d non-contiguous");
+
+        // A batch slice with an offset into its storage.
+        var big = Make(Values(8, 5 * 4 * 7 * 6), [5, 4, 7, 6], DType.Float64);
+        var slice = big.Narrow(0, 2, 3);
+        var sliceExpected = Conv(slice.ToArray<double>(), xs, wt, ws, null, (1, 1), (0, 0), (1, 1), 1, out _);
+        AssertClose(sliceExpected, F.Conv2d(slice, Make(wt, ws, DType.Float64)).ToArray<double>(), 1e-12, "Conv2d offset view");
+    }
+
+    [Fact]
+    public void Forward_AcceptsUnbatchedInput()
+    {
+        var x = Make(Values(9, 3 * 6 * 6), [3, 6, 6], DType.Float64);
+        var w = Make(Values(10, 2 * 3 * 3 * 3), [2, 3, 3, 3], DType.Float64);
+        var b = Make(Values(11, 2), [2], DType.Float64);
+        var y = F.Conv2d(x, w, b, padding: 1);
+        Assert.Equal(new long[] { 2, 6, 6 }, y.Shape.ToArray());
+        Assert.Equal(F.Conv2d(x.Unsqueeze(0), w, b, padding: 1).Squeeze(0).ToArray<double>(), y.ToArray<double>());
+    }
+
+    [Theory]
+    [MemberData(nameof(Configs))]
+    public void Backward_MatchesDirectLoopAdjoint(int n, int c, int h, int w, int o, int k, int stride, int padding, int dilation, int groups)
+    {
+        int[] xs = [n, c, h, w], ws = [o, c / groups, k, k];
+        var xv = Values(12, Count(xs));
+        var wv = Values(13, Count(ws));
+        Conv(xv, xs, wv, ws, null, (stride, stride), (padding, padding), (dilation, dilation), groups, out var ys);
+        var gy = Values(14, Count(ys));
+        var (dx, dw) = ConvGrads(xv, xs, wv, ws, gy, (stride, stride), (padding, padding), (dilation, dilation), groups);
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            var x = Make(xv, xs, dtype).RequiresGrad_();
+            var wt = Make(wv, ws, dtype).RequiresGrad_();
+            F.Conv2d(x, wt, null, stride, padding, dilation, groups).Backward(Make(gy, ys, dtype));
+            double tol = dtype == DType.Float64 ? 1e-12 : 1e-5;
+            AssertClose(dx, x.Grad!.ToArray<double>(), tol, $"dX {dtype}");
+            AssertClose(dw, wt.Grad!.ToArray<double>(), tol, $"dW {dtype}");
+        }
+    }
+
+    [Fact]
+    public void Backward_WeightGradientOverLargeBatchMatchesReference()
+    {
+        // 21 images: the weight gradient is split into chunks whose partial sums are reduced in order.
+        int[] xs = [21, 3, 10, 10], ws = [4, 3, 3, 3];
+        var xv = Values(15, Count(xs));
+        var wv = Values(16, Count(ws));
+        Conv(xv, xs, wv, ws, null, (1, 1), (1, 1), (1, 1), 1, out var ys);
+        var gy = Values(17, Count(ys));
+        var (dx, dw) = ConvGrads(xv, xs, wv, ws, gy, (1, 1), (1, 1), (1, 1), 1);
+        var x = Make(xv, xs, DType.Float64).RequiresGrad_();
+        var w = Make(wv, ws, DType.Float64).RequiresGrad_();
+        F.Conv2d(x, w, padding: 1).Backward(Make(gy, ys, DType.Float64));
+        AssertClose(dx, x.Grad!.ToArray<double>(), 1e-12, "dX");
+        AssertClose(dw, w.Grad!.ToArray<double>(), 1e-12, "dW");
+    }
+
+    public static TheoryData<int, int, int, int> GradConfigs => new()
+    {
+        // stride, padding, dilation, groups (input [2, 4, 5, 6], weight [4, 4/groups, 3, 2])
+        { 1, 0, 1, 1 },
+        { 2, 1, 1, 2 },
+        { 1, 1, 2, 4 },
+        { 3, 1, 1, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(GradConfigs))]
+    public void GradCheck_InputWeightAndBias(int stride, int padding, int dilation, int groups)
+    {
+        var x = Make(Values(20, 2 * 4 * 5 * 6), [2, 4, 5, 6], DType.Float64);
+        var w = Make(Values(21, 4 * (4 / groups) * 3 * 2), [4, 4 / groups, 3, 2], DType.Float64);
+        var b = Make(Values(22, 4), [4], DType.Float64);
+        GradCheck.Assert(t => F.Conv2d(t[0], t[1], t[2], stride, padding, dilation, groups), [x, w, b]);
+    }
+
+    [Fact]
+    public void GradCheck_BackwardKernelsAreDifferentiable()
+    {
+        // The input- and weight-gradient ops have rules of their own (double backward).
+        var p = new Conv2dParams(2, 1, 1, 0, 1, 2, 2);
+        var x = Make(Values(23, 2 * 4 * 5 * 6), [2, 4, 5, 6], DType.Float64);
+        var w = Make(Values(24, 2 * 2 * 3 * 2), [2, 2, 3, 2], DType.Float64);
+        var y = ConvOps.Conv2d(x, w, p);
+        var gy = Make(Values(25, (int)y.NumElements), Array.ConvertAll(y.Shape.ToArray(), s => (int)s), DType.Float64);
+        GradCheck.Assert(t => ConvOps.Conv2dBackwardInput(t[0], t[1], 5, 6, p), [gy, w]);
+        GradCheck.Assert(t => ConvOps.Conv2dBackwardWeight(t[0], t[1], 3, 2, p), [x, gy]);
+    }
+
+    [Fact]
+    public void Results_AreBitIdenticalForAnyThreadCount()
+    {
+        var x = Make(Values(30, 100 * 3 * 32 * 32), [100, 3, 32, 32], DType.Float32);
+        var w = Make(Values(31, 6 * 3 * 5 * 5, 0.2), [6, 3, 5, 5], DType.Float32);
+        var gy = Make(Values(32, 100 * 6 * 28 * 28), [100, 6, 28, 28], DType.Float32);
+        int previous = CpuParallel.MaxDegreeOfParallelism;
+        try
+        {
+            float[]? y1 = null, dx1 = null, dw1 = null;
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                CpuParallel.MaxDegreeOfParallelism = threads;
+                var xi = x.Detach().RequiresGrad_();
+                var wi = w.Detach().RequiresGrad_();
+                var y = F.Conv2d(xi, wi);
+                y.Backward(gy);
+                var (yv, dx, dw) = (y.ToArray<float>(), xi.Grad!.ToArray<float>(), wi.Grad!.ToArray<float>());
+                if (y1 is null) (y1, dx1, dw1) = (yv, dx, dw);
+                else
+                {
+                    Assert.Equal(y1, yv);
+                    Assert.Equal(dx1, dx);
+                    Assert.Equal(dw1, dw);
+                }
+            }
+        }
+        finally
+        {
+            CpuParallel.MaxDegreeOfParallelism = previous;
+        }
+    }
+
+    [Fact]
+    public void LeNetShapes_ForwardAndBackwardSmoke()
+    {
+        Rng.ManualSeed(7);
+        var conv1 = new Conv2d(3, 6, 5);
+        var conv2 = new Conv2d(6, 16, 5);
+        var pool = new MaxPool2d(2, 2);
+        var x = Tensor.Randn(100, 3, 32, 32);
+        var h = pool.Forward(F.Relu(conv1.Forward(x)));
+        Assert.Equal(new long[] { 100, 6, 14, 14 }, h.Shape.ToArray());
+        h = pool.Forward(F.Relu(conv2.Forward(h)));
+        Assert.Equal(new long[] { 100, 16, 5, 5 }, h.Shape.ToArray());
+        h.Square().Mean().Backward();
+        foreach (var (name, p) in conv1.NamedParameters().Concat(conv2.NamedParameters()))
+        {
+            Assert.Equal(p.Shape, p.Grad!.Shape);
+            var g = p.Grad.ToArray<float>();
+            Assert.All(g, v => Assert.True(float.IsFinite(v), name));
+            Assert.Contains(g, v => v != 0);
+        }
+    }
+
+    [Fact]
+    public void Errors_NameTheOpAndShapes()
+    {
+        var w = Tensor.Zeros(6, 3, 5, 5);
+        var e = Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(100, 4, 32, 32), w));
+        Assert.Equal("Conv2d: input [100, 4, 32, 32] has 4 channels but weight [6, 3, 5, 5] expects 3 (groups 1).", e.Message);
+        e = Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(1, 3, 4, 4), w));
+        Assert.Contains("larger than the padded input (4, 4)", e.Message);
+        Assert.Contains("[6, 3, 5, 5]", e.Message);
+        Assert.NotNull(F.Conv2d(Tensor.Zeros(1, 3, 4, 4), w, padding: 1)); // 6x6 padded input fits the 5x5 kernel
+        e = Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(1, 3, 8, 8), w, Tensor.Zeros(5)));
+        Assert.Contains("bias [5]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(1, 6, 8, 8), Tensor.Zeros(5, 3, 3, 3), groups: 2));
+        Assert.Contains("groups 2", e.Message);
+        e = Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(3, 8, 8, 8, 1), w));
+        Assert.Contains("[3, 8, 8, 8, 1]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(1, 3, 8, 8).Double(), w));
+        Assert.Contains("Float64", e.Message);
+        Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(1, 3, 8, 8), w, stride: 0));
+        Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(1, 3, 8, 8), w, padding: -1));
+        Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(1, 3, 8, 8), w, dilation: 0));
+    }
+
+    [Fact]
+    public void Layer_HasPyTorchParametersAndInit()
+    {
+        Rng.ManualSeed(1);
+        var conv = new Conv2d(6, 16, 5);
+        Assert.Equal(new long[] { 16, 6, 5, 5 }, conv.Weight.Shape.ToArray());
+        Assert.Equal(new long[] { 16 }, conv.Bias!.Shape.ToArray());
+        Assert.Equal(new[] { "weight", "bias" }, conv.StateDict().Keys);
+        double bound = 1 / Math.Sqrt(6 * 5 * 5);
+        var wv = conv.Weight.ToArray<float>();
+        Assert.All(wv, v => Assert.InRange(v, -bound, bound));
+        Assert.True(wv.Max() > bound * 0.9 && wv.Min() < -bound * 0.9, "weights should spread over the whole ±1/√fanIn range");
+        Assert.All(conv.Bias.ToArray<float>(), v => Assert.InRange(v, -bound, bound));
+        Assert.Equal("Conv2d(6, 16, kernelSize: (5, 5), stride: (1, 1))", conv.ToString());
+
+        var grouped = new Conv2d(6, 9, (3, 1), stride: (2, 1), padding: (1, 0), groups: 3, bias: false);
+        Assert.Equal(new long[] { 9, 2, 3, 1 }, grouped.Weight.Shape.ToArray());
+        Assert.Null(grouped.Bias);
+        Assert.Equal(new[] { "weight" }, grouped.StateDict().Keys);
+        Assert.Equal("Conv2d(6, 9, kernelSize: (3, 1), stride: (2, 1), padding: (1, 0), groups: 3, bias: False)", grouped.ToString());
+        Assert.Throws<ArgumentException>(() => new Conv2d(6, 8, 3, groups: 4));
+    }
+
+    [Fact]
+    public void Layer_ForwardIsFunctionalConv2d()
+    {
+        var conv = new Conv2d(2, 3, 3, stride: 2, padding: 1, dilation: 1);
+        var x = Tensor.Randn(2, 2, 7, 7);
+        Assert.Equal(F.Conv2d(x, conv.Weight, conv.Bias, stride: 2, padding: 1).ToArray<float>(), conv.Forward(x).ToArray<float>());
+        Assert.Equal(new long[] { 2, 3, 4, 4 }, conv.Forward(x).Shape.ToArray());
+    }
+}
