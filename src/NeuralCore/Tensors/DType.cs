@@ -69,6 +69,19 @@ public static class DTypes
     }
 
     /// <summary>
+    /// The result dtype of an elementwise op between two tensors, where 0-d tensors count as "wrapped
+    /// numbers" as in PyTorch: a 0-d operand only decides the dtype when it belongs to a higher category
+    /// (bool &lt; integer &lt; floating point) than the other operand, so a Float32 [3] tensor times a Float64 0-d
+    /// tensor stays Float32.
+    /// </summary>
+    public static DType Promote(DType a, bool aIsZeroDim, DType b, bool bIsZeroDim)
+    {
+        if (aIsZeroDim == bIsZeroDim) return Promote(a, b);
+        var (dim, zero) = aIsZeroDim ? (b, a) : (a, b);
+        return Category(zero) > Category(dim) ? Promote(a, b) : dim;
+    }
+
+    /// <summary>
     /// The result dtype of a tensor combined with a C# scalar. As in PyTorch a scalar does not widen a tensor
     /// of its own category: a Float32 tensor times 2.5 stays Float32. An integral scalar keeps an integer
     /// tensor's dtype (Bool becomes Int64); a fractional scalar turns an integer or Bool tensor into Float32.

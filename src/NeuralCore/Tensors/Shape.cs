@@ -145,13 +145,9 @@ internal static class ShapeMath
 
     internal static string Format(ReadOnlySpan<int> dims)
     {
-        var sb = new StringBuilder("[");
-        for (int i = 0; i < dims.Length; i++)
-        {
-            if (i > 0) sb.Append(", ");
-            sb.Append(dims[i]);
-        }
-        return sb.Append(']').ToString();
+        Span<long> wide = dims.Length <= 16 ? stackalloc long[dims.Length] : new long[dims.Length];
+        for (int i = 0; i < dims.Length; i++) wide[i] = dims[i];
+        return Format(wide);
     }
 
     internal static string Format(ReadOnlySpan<long> dims)

@@ -58,23 +58,21 @@ public sealed partial class Tensor
     public static Tensor Randn(params long[] shape) => Randn(shape, DType.Float32);
 
     /// <summary>Samples from N(0, 1) with the given dtype, generator and device.</summary>
-    public static Tensor Randn(long[] shape, DType dtype, Generator? generator = null, Device? device = null)
-    {
-        RequireFloating(dtype, nameof(Randn));
-        var t = Empty(ShapeMath.ToDims(shape, nameof(Randn)), dtype, device ?? Device.Cpu);
-        t.Backend.FillNormal(t.Buf, generator ?? Rng.Default, 0, 1);
-        return t;
-    }
+    public static Tensor Randn(long[] shape, DType dtype, Generator? generator = null, Device? device = null) =>
+        Sampled(shape, dtype, device, nameof(Randn), (b, v) => b.FillNormal(v, generator ?? Rng.Default, 0, 1));
 
     /// <summary>Samples from U[0, 1), Float32, using <see cref="Rng.Default"/>.</summary>
     public static Tensor Rand(params long[] shape) => Rand(shape, DType.Float32);
 
     /// <summary>Samples from U[0, 1) with the given dtype, generator and device.</summary>
-    public static Tensor Rand(long[] shape, DType dtype, Generator? generator = null, Device? device = null)
+    public static Tensor Rand(long[] shape, DType dtype, Generator? generator = null, Device? device = null) =>
+        Sampled(shape, dtype, device, nameof(Rand), (b, v) => b.FillUniform(v, generator ?? Rng.Default, 0, 1));
+
+    static Tensor Sampled(long[] shape, DType dtype, Device? device, string op, Action<IBackend, BufferView> fill)
     {
-        RequireFloating(dtype, nameof(Rand));
-        var t = Empty(ShapeMath.ToDims(shape, nameof(Rand)), dtype, device ?? Device.Cpu);
-        t.Backend.FillUniform(t.Buf, generator ?? Rng.Default, 0, 1);
+        RequireFloating(dtype, op);
+        var t = Empty(ShapeMath.ToDims(shape, op), dtype, device ?? Device.Cpu);
+        fill(t.Backend, t.Buf);
         return t;
     }
 

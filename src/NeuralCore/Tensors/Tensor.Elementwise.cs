@@ -30,7 +30,9 @@ public sealed partial class Tensor
     {
         CheckSameDevice(a, b, name);
         var outShape = ShapeMath.Broadcast(a.shape, b.shape, name);
-        var compute = DTypes.Promote(a.DType, b.DType);
+        // Comparisons return Bool whatever they compute in, so they keep the wider type of the two and stay exact
+        // for scalars the other operand's type cannot hold (uint8 vs −1).
+        var compute = op.IsComparison() ? DTypes.Promote(a.DType, b.DType) : DTypes.Promote(a.DType, a.Dim == 0, b.DType, b.Dim == 0);
         if (op is BinaryOp.Div or BinaryOp.Pow) compute = compute.ToFloating();
         if (compute == DType.Bool && IsArithmetic(op))
             throw new ArgumentException($"{name}: arithmetic on two Bool tensors is not supported; convert with To(DType.Int64) or To(DType.Float32) first.");
@@ -226,7 +228,7 @@ public sealed partial class Tensor
         CheckSameDevice(condition, x, nameof(Where));
         CheckSameDevice(x, y, nameof(Where));
         var outShape = ShapeMath.Broadcast(ShapeMath.Broadcast(condition.shape, x.shape, nameof(Where)), y.shape, nameof(Where));
-        var dtype = DTypes.Promote(x.DType, y.DType);
+        var dtype = DTypes.Promote(x.DType, x.Dim == 0, y.DType, y.Dim == 0);
         var c = condition.DType == DType.Bool ? condition : condition.CastRaw(DType.Bool);
         var xc = x.DType == dtype ? x : x.CastRaw(dtype);
         var yc = y.DType == dtype ? y : y.CastRaw(dtype);

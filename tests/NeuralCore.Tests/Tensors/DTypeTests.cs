@@ -179,4 +179,33 @@ public class DTypeTests
         Assert.Equal(DType.Float32, DType.Int64.ToFloating());
         Assert.Equal(DType.Float64, DType.Float64.ToFloating());
     }
+
+    // PyTorch's result_type treats 0-d tensors like Python numbers: they decide the dtype only when they are
+    // of a higher category than the dimensioned operand (torch.result_type docs, "zero-dim tensors").
+    [Theory]
+    [InlineData(DType.Float32, DType.Float64, DType.Float32)]
+    [InlineData(DType.Int32, DType.Int64, DType.Int32)]
+    [InlineData(DType.UInt8, DType.Int64, DType.UInt8)]
+    [InlineData(DType.Int64, DType.Float64, DType.Float64)]
+    [InlineData(DType.Bool, DType.Int32, DType.Int32)]
+    public void ZeroDimOperand_WidensOnlyAcrossCategories(DType dimensioned, DType zeroDim, DType expected)
+    {
+        var a = Tensor.Ones([3], dimensioned);
+        var b = Tensor.Ones([], zeroDim);
+        Assert.Equal(expected, (a * b).DType);
+        Assert.Equal(expected, (b * a).DType);
+        Assert.Equal(expected, Tensor.Where(Tensor.Ones([3], DType.Bool), a, b).DType);
+        var both0d = Tensor.Ones([], dimensioned) * b;
+        Assert.Equal(DTypes.Promote(dimensioned, zeroDim), both0d.DType);
+    }
+
+    [Fact]
+    public void IntegerTensor_ComparedWithOutOfRangeScalar_IsCorrect()
+    {
+        var u8 = Tensor.FromArray(new byte[] { 0, 5, 255 });
+        Assert.Equal(new[] { false, false, false }, u8.Le(-1).ToArray<bool>());
+        Assert.Equal(new[] { true, true, true }, u8.Lt(256).ToArray<bool>());
+        var i32 = Tensor.FromArray(new[] { int.MaxValue });
+        Assert.Equal(new[] { true }, i32.Lt(1L << 40).ToArray<bool>());
+    }
 }
