@@ -33,8 +33,9 @@ public sealed partial class CpuBackend
         Span<T> xs = Span<T>(x);
 
         // Reducing leading dimensions of a tensor whose kept dimensions are dense (a bias gradient summed over
-        // the batch): accumulate whole rows with SIMD instead of walking each column with a stride.
-        if (op is ReduceOp.Sum or ReduceOp.Max or ReduceOp.Min && outerLoop.Rows == 1 && outerLoop.InnerContiguous(0)
+        // the batch): accumulate whole rows with SIMD instead of walking each column with a stride. With a single
+        // kept element (a full reduction) the rows would be one element long, so the per-run fold below is used.
+        if (op is ReduceOp.Sum or ReduceOp.Max or ReduceOp.Min && outerCount > 1 && outerLoop.Rows == 1 && outerLoop.InnerContiguous(0)
             && innerCount > 0 && d.IsContiguous)
         {
             AccumulateRows<T>(op, xs.Slice(x.Offset), outerCount, innerLoop, Span<T>(d).Slice(d.Offset, outerCount));
