@@ -1,3 +1,4 @@
+using NeuralCore.Samples;
 using BenchmarkDotNet.Attributes;
 using NeuralCore;
 using NeuralCore.Nn;
@@ -14,7 +15,7 @@ namespace NeuralCore.Benchmarks;
 [MemoryDiagnoser]
 public class TrainingStepBenchmarks
 {
-    BenchLeNet lenet = null!;
+    LeNet lenet = null!;
     Sgd sgd = null!;
     Tensor images = null!, labels = null!, image1 = null!;
 
@@ -26,7 +27,7 @@ public class TrainingStepBenchmarks
     public void Setup()
     {
         Rng.ManualSeed(1);
-        lenet = new BenchLeNet();
+        lenet = new LeNet();
         sgd = new Sgd(lenet.Parameters(), lr: 0.001, momentum: 0.9);
         images = Tensor.Randn(100, 3, 32, 32);
         labels = Tensor.RandInt(0, 10, [100]);
