@@ -1,3 +1,5 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
 using NeuralCore.Backends.Cpu;
 
 namespace NeuralCore.Backends;
@@ -51,16 +53,47 @@ public static class BackendRegistry
         return null;
     }
 
+    /// <summary>Name of the assembly that provides GPU backends; loaded by name, so the core never references it.</summary>
+    internal const string GpuPackage = "NeuralCore.Gpu";
+
+    static int gpuPackageProbed;
+
     internal static Device Best()
     {
+        if (!HasGpu() && Interlocked.Exchange(ref gpuPackageProbed, 1) == 0) LoadGpuPackage();
         lock (Gate)
         {
             foreach (var b in Backends)
-                if (!b.Device.IsCpu) return b.Device;
+                if (IsGpu(b.Device)) return b.Device;
             string why = Unusable.Count == 0
-                ? "no accelerator backend is registered (reference NeuralCore.Gpu to add one)"
+                ? "no GPU backend is registered (reference NeuralCore.Gpu to add one)"
                 : string.Join("; ", Unusable);
             return Device.Cpu.WithDescription($"CPU (managed SIMD backend): {why}");
+        }
+    }
+
+    static bool IsGpu(Device d) => d.Type is DeviceType.Cuda or DeviceType.OpenCL;
+
+    static bool HasGpu()
+    {
+        lock (Gate) return Backends.Any(b => IsGpu(b.Device));
+    }
+
+    // Loads the GPU package if the application ships it; its module initializer registers the usable GPUs and
+    // reports the unusable ones. Absent package: the CPU fallback says so.
+    static void LoadGpuPackage()
+    {
+        try
+        {
+            var assembly = Assembly.Load(new AssemblyName(GpuPackage));
+            RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
+        }
+        catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException or PlatformNotSupportedException)
+        {
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            ReportUnusable($"{GpuPackage} failed to initialise: {e.GetType().Name}: {e.Message}");
         }
     }
 }

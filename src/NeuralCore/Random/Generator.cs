@@ -204,7 +204,7 @@ public sealed class Generator
     // ------------------------------------------------------------------ machinery
 
     /// <summary>Atomically reserves <paramref name="blocks"/> consecutive blocks; returns the first.</summary>
-    private ulong Reserve(ulong blocks, out ulong seed)
+    internal ulong Reserve(ulong blocks, out ulong seed)
     {
         seed = (ulong)Volatile.Read(ref _seed);
         return Interlocked.Add(ref _offset, blocks) - blocks;

@@ -11,6 +11,11 @@ public enum DeviceType
     Cuda,
     /// <summary>An OpenCL device.</summary>
     OpenCL,
+    /// <summary>
+    /// ILGPU's CPU accelerator: a GPU simulated on the CPU, for testing GPU kernels without a GPU; slow, and never
+    /// chosen by <see cref="Device.Best"/>.
+    /// </summary>
+    Simulator,
 }
 
 /// <summary>
@@ -57,9 +62,16 @@ public sealed class Device : IEquatable<Device>
         ?? throw new InvalidOperationException(
             $"No CUDA device {index} is available: no registered backend provides it. Reference NeuralCore.Gpu and check Device.Best().Description.");
 
+    /// <summary>The GPU simulator device (ILGPU's CPU accelerator), once registered by <c>NeuralCore.Gpu.Gpu.UseCpuSimulator()</c>.</summary>
+    /// <exception cref="InvalidOperationException">The simulator is not registered.</exception>
+    public static Device Simulator(int index = 0) => BackendRegistry.Find(DeviceType.Simulator, index)?.Device
+        ?? throw new InvalidOperationException(
+            $"No simulator device {index} is registered: call NeuralCore.Gpu.Gpu.UseCpuSimulator() first.");
+
     /// <summary>
-    /// The best usable device: the first registered accelerator backend that reports itself usable, else the CPU.
-    /// When it falls back, <see cref="Description"/> says why.
+    /// The best usable device: the first registered GPU backend, else the CPU. When no GPU backend is registered
+    /// yet, the GPU package (<c>NeuralCore.Gpu</c>) is loaded once if it is deployed with the application, and it
+    /// registers the usable GPUs. When it falls back, <see cref="Description"/> says why. The GPU simulator is never chosen.
     /// </summary>
     public static Device Best() => BackendRegistry.Best();
 

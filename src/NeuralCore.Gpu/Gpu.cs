@@ -1,0 +1,166 @@
+using System.Runtime.CompilerServices;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+using NeuralCore.Backends;
+
+namespace NeuralCore.Gpu;
+
+/// <summary>
+/// Entry point of the GPU package: device discovery, registration with <see cref="BackendRegistry"/>, kernel
+/// warm-up and ILGPU's CPU simulator for tests. Referencing the package is enough for <see cref="Device.Best"/>
+/// to find a GPU: the core loads this assembly by name and its module initializer calls <see cref="Register"/>.
+/// </summary>
+public static class Gpu
+{
+    static readonly object Gate = new();
+    static List<GpuDeviceInfo>? probed;
+    static List<IlgpuBackend>? registered;
+    static Context? context;
+    static IlgpuBackend? simulator;
+
+    /// <summary>
+    /// Probes CUDA and OpenCL through ILGPU (once per process) and describes every device found, including the
+    /// ones NeuralCore cannot use and why (for example an OpenCL driver without the generic address space).
+    /// </summary>
+    public static IReadOnlyList<GpuDeviceInfo> Devices()
+    {
+        lock (Gate)
+        {
+            Probe();
+            return probed!.ToArray();
+        }
+    }
+
+    /// <summary>
+    /// Registers every usable CUDA and OpenCL device with <see cref="BackendRegistry"/> and reports the unusable
+    /// ones with <see cref="BackendRegistry.ReportUnusable"/>, so <see cref="Device.Best"/> can explain a CPU
+    /// fallback. Idempotent: later calls return the same devices.
+    /// </summary>
+    /// <returns>The devices registered (empty when no GPU is usable).</returns>
+    public static IReadOnlyList<Device> Register()
+    {
+        lock (Gate)
+        {
+            if (registered is not null) return registered.Select(b => b.Device).ToArray();
+            registered = [];
+            Probe();
+            if (context is not null)
+            {
+                int cuda = 0, openCl = 0;
+                foreach (var device in context.Devices)
+                {
+                    // Only a real CUDA or OpenCL device is ever announced as a GPU: a context whose drivers matched
+                    // nothing holds just ILGPU's CPU accelerator.
+                    if (device.AcceleratorType is not (AcceleratorType.Cuda or AcceleratorType.OpenCL)) continue;
+                    try
+                    {
+                        var type = device.AcceleratorType == AcceleratorType.Cuda ? DeviceType.Cuda : DeviceType.OpenCL;
+                        int index = type == DeviceType.Cuda ? cuda++ : openCl++;
+                        var accelerator = device.CreateAccelerator(context);
+                        var handle = Device.Create(type, index, $"{device.Name} ({type}, {device.MemorySize / (1024.0 * 1024 * 1024):0.#} GiB, ILGPU backend)");
+                        var backend = new IlgpuBackend(accelerator, handle);
+                        BackendRegistry.Register(backend);
+                        registered.Add(backend);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        BackendRegistry.ReportUnusable($"{device.AcceleratorType} device '{device.Name}' failed to start: {e.Message}");
+                    }
+                }
+            }
+            var infos = probed!;
+            foreach (var info in infos.Where(i => !i.IsUsable)) BackendRegistry.ReportUnusable(info.ToString());
+            if (infos.Count == 0)
+                BackendRegistry.ReportUnusable("no CUDA or OpenCL device was found (NeuralCore.Gpu needs an NVIDIA driver with libcuda.so.1, or an OpenCL 2.0+ driver)");
+            return registered.Select(b => b.Device).ToArray();
+        }
+    }
+
+    /// <summary>
+    /// Registers ILGPU's CPU accelerator, a GPU simulated on the CPU, as <see cref="DeviceType.Simulator"/> device 0
+    /// (idempotent). It runs the same kernels as a GPU, one OS thread per simulated thread, so it is slow: meant for
+    /// testing kernels without a GPU, never chosen by <see cref="Device.Best"/>.
+    /// </summary>
+    /// <returns>The simulator device.</returns>
+    public static Device UseCpuSimulator()
+    {
+        lock (Gate)
+        {
+            if (simulator is null)
+            {
+                // Two threads per warp, two warps per group and two processors: the smallest configuration that
+                // still exercises groups, shared memory and barriers, and the fastest to simulate.
+                var ctx = Context.Create(b => b.CPU(new CPUDevice(2, 2, 2)).EnableAlgorithms());
+                var accelerator = ctx.GetCPUDevice(0).CreateCPUAccelerator(ctx);
+                var device = Device.Create(DeviceType.Simulator, 0, "ILGPU CPU accelerator (a GPU simulated on the CPU, for testing kernels; slow)");
+                simulator = new IlgpuBackend(accelerator, device, ctx);
+                BackendRegistry.Register(simulator);
+            }
+            return simulator.Device;
+        }
+    }
+
+    /// <summary>Compiles every kernel for <paramref name="device"/> now, so that no compilation happens during training.</summary>
+    /// <exception cref="ArgumentException"><paramref name="device"/> is not an ILGPU device.</exception>
+    public static void Warmup(Device device) => Backend(device).Warmup();
+
+    /// <summary>The ILGPU backend of <paramref name="device"/> (for transfer counts, memory statistics and pool control).</summary>
+    /// <exception cref="ArgumentException"><paramref name="device"/> is not an ILGPU device.</exception>
+    public static IlgpuBackend Backend(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        return BackendRegistry.For(device) as IlgpuBackend
+            ?? throw new ArgumentException($"{device} is not an ILGPU device; use a device returned by Gpu.Register() or Gpu.UseCpuSimulator().", nameof(device));
+    }
+
+    // Builds the discovery context once; its predicates see every device and record why some are rejected.
+    static void Probe()
+    {
+        if (probed is not null) return;
+        probed = [];
+        NativeLibraryResolver.Install();
+        var found = probed;
+        try
+        {
+            context = Context.Create(b => b.EnableAlgorithms()
+                .Cuda(d =>
+                {
+                    found.Add(new GpuDeviceInfo(d.Name, DeviceType.Cuda, found.Count(i => i.Type == DeviceType.Cuda && i.IsUsable), d.MemorySize,
+                        $"SM {d.Architecture?.Major}.{d.Architecture?.Minor}", true, d.Architecture >= CudaArchitecture.SM_53, true, true, null));
+                    return true;
+                })
+                .OpenCL(d =>
+                {
+                    var caps = d.Capabilities;
+                    bool usable = caps.GenericAddressSpace;
+                    found.Add(new GpuDeviceInfo(d.Name, DeviceType.OpenCL, usable ? found.Count(i => i.Type == DeviceType.OpenCL && i.IsUsable) : -1,
+                        d.MemorySize, $"OpenCL C {d.CVersion}", caps.GenericAddressSpace, caps.Float16, caps.Float64, usable,
+                        usable ? null : "its OpenCL C compiler lacks the generic address space that ILGPU's generated code needs (OpenCL 2.0+ drivers have it)"));
+                    return usable;
+                }));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            BackendRegistry.ReportUnusable($"probing CUDA/OpenCL through ILGPU failed: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>Runs when the assembly loads (the core loads it by name from <see cref="Device.Best"/>): registers the GPUs.</summary>
+#pragma warning disable CA2255 // A module initializer is how this package announces itself without the core naming it.
+    [ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void RegisterOnLoad()
+    {
+        try
+        {
+            Register();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            BackendRegistry.ReportUnusable($"NeuralCore.Gpu failed to initialise: {e.Message}");
+        }
+    }
+}

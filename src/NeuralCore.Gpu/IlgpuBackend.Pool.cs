@@ -1,0 +1,123 @@
+using ILGPU;
+using ILGPU.Runtime;
+using NeuralCore.Backends;
+using NeuralCore.Gpu.Kernels;
+
+namespace NeuralCore.Gpu;
+
+public sealed partial class IlgpuBackend
+{
+    /// <inheritdoc />
+    public void MaxPool2d(BufferView input, BufferView destination, BufferView indices, Pool2dParams p)
+    {
+        CheckPool(nameof(MaxPool2d), input, destination, p);
+        if (indices.DType != DType.Int64 || !indices.IsContiguous || !indices.Shape.AsSpan().SequenceEqual(destination.Shape))
+            throw new ArgumentException($"MaxPool2d: indices must be a contiguous Int64 view shaped like the output {ShapeMath.Format(destination.Shape)}.");
+        switch (input.DType)
+        {
+            case DType.Float32: MaxPool<float, F32>(input, destination, indices, p, float.NegativeInfinity); break;
+            default: MaxPool<double, F64>(input, destination, indices, p, double.NegativeInfinity); break;
+        }
+    }
+
+    /// <inheritdoc />
+    public void MaxPool2dBackward(BufferView gradOutput, BufferView indices, BufferView gradInput, Pool2dParams p)
+    {
+        CheckPool(nameof(MaxPool2dBackward), gradInput, gradOutput, p);
+        if (indices.DType != DType.Int64 || !indices.Shape.AsSpan().SequenceEqual(gradOutput.Shape))
+            throw new ArgumentException($"MaxPool2dBackward: indices must be Int64 shaped like gradOutput {ShapeMath.Format(gradOutput.Shape)}.");
+        switch (gradOutput.DType)
+        {
+            case DType.Float32: MaxPoolBackward<float, F32>(gradOutput, indices, gradInput, p); break;
+            default: MaxPoolBackward<double, F64>(gradOutput, indices, gradInput, p); break;
+        }
+    }
+
+    /// <inheritdoc />
+    public void AvgPool2d(BufferView input, BufferView destination, Pool2dParams p)
+    {
+        CheckPool(nameof(AvgPool2d), input, destination, p);
+        switch (input.DType)
+        {
+            case DType.Float32: AvgPool<float, F32>(input, destination, p); break;
+            default: AvgPool<double, F64>(input, destination, p); break;
+        }
+    }
+
+    /// <inheritdoc />
+    public void AvgPool2dBackward(BufferView gradOutput, BufferView gradInput, Pool2dParams p)
+    {
+        CheckPool(nameof(AvgPool2dBackward), gradInput, gradOutput, p);
+        switch (gradOutput.DType)
+        {
+            case DType.Float32: AvgPoolBackward<float, F32>(gradOutput, gradInput, p); break;
+            default: AvgPoolBackward<double, F64>(gradOutput, gradInput, p); break;
+        }
+    }
+
+    static void CheckPool(string op, BufferView input, BufferView output, Pool2dParams p)
+    {
+        if (input.Rank != 4 || output.Rank != 4 || input.Shape[0] != output.Shape[0] || input.Shape[1] != output.Shape[1]
+            || output.Shape[2] != p.OutputHeight(input.Shape[2]) || output.Shape[3] != p.OutputWidth(input.Shape[3]))
+            throw new ArgumentException($"{op}: inconsistent shapes input {ShapeMath.Format(input.Shape)}, output {ShapeMath.Format(output.Shape)} for {p}.");
+        if (p.KernelH < 1 || p.KernelW < 1 || p.StrideH < 1 || p.StrideW < 1 || p.PadH < 0 || p.PadW < 0 || p.PadH > p.KernelH / 2 || p.PadW > p.KernelW / 2)
+            throw new ArgumentException($"{op}: invalid parameters {p}.");
+        if (input.DType != output.DType) throw new ArgumentException($"{op}: operands must share a dtype, got {input.DType} and {output.DType}.");
+        if (!input.DType.IsFloatingPoint()) throw new ArgumentException($"{op}: needs Float32 or Float64 tensors, got {input.DType}.");
+    }
+
+    static PoolShape Geometry(BufferView input, BufferView output, Pool2dParams p) => new()
+    {
+        C = input.Shape[1], H = input.Shape[2], W = input.Shape[3], OH = output.Shape[2], OW = output.Shape[3],
+        KH = p.KernelH, KW = p.KernelW, SH = p.StrideH, SW = p.StrideW, PH = p.PadH, PW = p.PadW,
+        CountIncludePad = p.CountIncludePad ? 1 : 0,
+    };
+
+    static Nchw Strides4(BufferView v) => new() { Offset = v.Offset, N = v.Strides[0], C = v.Strides[1], H = v.Strides[2], W = v.Strides[3] };
+
+    static void CheckDense(BufferView v, string op)
+    {
+        if (!v.IsContiguous) throw new ArgumentException($"{op}: the destination must be contiguous.");
+    }
+
+    void MaxPool<T, N>(BufferView x, BufferView y, BufferView indices, Pool2dParams p, T negativeInfinity) where T : unmanaged where N : struct, INumeric<T>
+    {
+        var kernel = Implicit<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<long>, PoolShape, Nchw, T>,
+            Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<long>, PoolShape, Nchw, T>>(
+            PoolKernels.MaxForward<T, N>, k => Accelerator.LoadAutoGroupedStreamKernel(k));
+        CheckDense(y, nameof(MaxPool2d));
+        if (y.Count == 0) return;
+        kernel(y.Count, View<T>(x), View<T>(y).SubView(y.Offset), View<long>(indices).SubView(indices.Offset), Geometry(x, y, p), Strides4(x), negativeInfinity);
+    }
+
+    void MaxPoolBackward<T, N>(BufferView dy, BufferView indices, BufferView dx, Pool2dParams p) where T : unmanaged where N : struct, INumeric<T>
+    {
+        var kernel = Implicit<Action<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ArrayView<long>, PoolShape, Nchw, Nchw, int, int>,
+            Action<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ArrayView<long>, PoolShape, Nchw, Nchw, int, int>>(
+            PoolKernels.MaxBackward<T, N>, k => Accelerator.LoadAutoGroupedStreamKernel(k));
+        CheckDense(dx, nameof(MaxPool2dBackward));
+        Fill(dx, 0);
+        if (dy.Count == 0) return;
+        Interlocked.Increment(ref indexKernelsSinceCheck);
+        kernel(dy.Count, View<T>(dy), View<long>(indices), View<T>(dx), errors.View, Geometry(dx, dy, p), Strides4(dy), Strides4(indices), dx.Offset,
+            ErrorCode(nameof(MaxPool2dBackward)));
+    }
+
+    void AvgPool<T, N>(BufferView x, BufferView y, Pool2dParams p) where T : unmanaged where N : struct, INumeric<T>
+    {
+        var kernel = Implicit<Action<Index1D, ArrayView<T>, ArrayView<T>, PoolShape, Nchw>, Action<Index1D, ArrayView<T>, ArrayView<T>, PoolShape, Nchw>>(
+            PoolKernels.AvgForward<T, N>, k => Accelerator.LoadAutoGroupedStreamKernel(k));
+        CheckDense(y, nameof(AvgPool2d));
+        if (y.Count == 0) return;
+        kernel(y.Count, View<T>(x), View<T>(y).SubView(y.Offset), Geometry(x, y, p), Strides4(x));
+    }
+
+    void AvgPoolBackward<T, N>(BufferView dy, BufferView dx, Pool2dParams p) where T : unmanaged where N : struct, INumeric<T>
+    {
+        var kernel = Implicit<Action<Index1D, ArrayView<T>, ArrayView<T>, PoolShape, Nchw, int>, Action<Index1D, ArrayView<T>, ArrayView<T>, PoolShape, Nchw, int>>(
+            PoolKernels.AvgBackward<T, N>, k => Accelerator.LoadAutoGroupedStreamKernel(k));
+        CheckDense(dx, nameof(AvgPool2dBackward));
+        if (dx.Count == 0) return;
+        kernel(dx.Count, View<T>(dy), View<T>(dx), Geometry(dx, dy, p), Strides4(dy), dx.Offset);
+    }
+}

@@ -1,0 +1,121 @@
+using ILGPU;
+
+namespace NeuralCore.Gpu.Kernels;
+
+/// <summary>A partial reduction: a value and the flat index it came from (−1 while empty).</summary>
+internal struct Partial<T> where T : unmanaged
+{
+    public T Value;
+    public long Index;
+
+    public Partial(T value, long index)
+    {
+        Value = value;
+        Index = index;
+    }
+}
+
+/// <summary>An associative reduction over (value, index) partials, with its result type.</summary>
+internal interface IReduceFn<T, TOut> where T : unmanaged where TOut : unmanaged
+{
+    Partial<T> Seed { get; }
+    Partial<T> Merge(Partial<T> a, Partial<T> b);
+    TOut Result(Partial<T> p);
+}
+
+internal readonly struct SumFn<T, N> : IReduceFn<T, T> where T : unmanaged where N : struct, INumeric<T>
+{
+    public Partial<T> Seed => new(default(N).Zero, 0);
+    public Partial<T> Merge(Partial<T> a, Partial<T> b) => new(default(N).Add(a.Value, b.Value), 0);
+    public T Result(Partial<T> p) => p.Value;
+}
+
+/// <summary>Max (Max = 1) or min: NaN wins, and among equal values the first index, whichever order partials merge in.</summary>
+internal readonly struct ExtremeFn<T, N>(int max) : IReduceFn<T, T> where T : unmanaged where N : struct, INumeric<T>
+{
+    readonly int max = max;
+
+    public Partial<T> Seed => new(default, -1);
+    public Partial<T> Merge(Partial<T> a, Partial<T> b) => Extremes.Pick<T, N>(a, b, max);
+    public T Result(Partial<T> p) => p.Value;
+}
+
+/// <summary>ArgMax (Max = 1) or ArgMin: the flat index of <see cref="ExtremeFn{T, N}"/>'s winner.</summary>
+internal readonly struct ArgExtremeFn<T, N>(int max) : IReduceFn<T, long> where T : unmanaged where N : struct, INumeric<T>
+{
+    readonly int max = max;
+
+    public Partial<T> Seed => new(default, -1);
+    public Partial<T> Merge(Partial<T> a, Partial<T> b) => Extremes.Pick<T, N>(a, b, max);
+    public long Result(Partial<T> p) => p.Index;
+}
+
+internal static class Extremes
+{
+    public static Partial<T> Pick<T, N>(Partial<T> a, Partial<T> b, int max) where T : unmanaged where N : struct, INumeric<T>
+    {
+        var n = default(N);
+        if (a.Index < 0) return b;
+        if (b.Index < 0) return a;
+        bool an = n.IsNaN(a.Value), bn = n.IsNaN(b.Value);
+        if (an || bn)
+        {
+            if (an && bn) return a.Index <= b.Index ? a : b;
+            return an ? a : b;
+        }
+        if (n.Eq(a.Value, b.Value)) return a.Index <= b.Index ? a : b;
+        bool bWins = max != 0 ? n.Lt(a.Value, b.Value) : n.Lt(b.Value, a.Value);
+        return bWins ? b : a;
+    }
+}
+
+/// <summary>
+/// Reductions over the trailing dimensions: each output row reduces <c>innerCount</c> elements. Long rows get one
+/// thread group per row (threads stride through the row, then a shared-memory tree combines their partials);
+/// short rows get one thread per row.
+/// </summary>
+internal static class ReduceKernels
+{
+    /// <summary>Largest group size of <see cref="RowPerGroup{T, TOut, TFn}"/> (its static shared memory).</summary>
+    public const int MaxGroup = 256;
+
+    public static void RowPerGroup<T, TOut, TFn>(ArrayView<T> x, ArrayView<TOut> d, Shape8 outer, Strides8 xOuter, Strides8 dOuter,
+        Shape8 inner, Strides8 xInner, int innerCount, TFn fn)
+        where T : unmanaged where TOut : unmanaged where TFn : struct, IReduceFn<T, TOut>
+    {
+        var values = SharedMemory.Allocate<T>(MaxGroup);
+        var indices = SharedMemory.Allocate<long>(MaxGroup);
+        int row = Grid.IdxX, tid = Group.IdxX, size = Group.DimX;
+        var rowCoords = outer.Decompose(row);
+        int start = xOuter.At(rowCoords);
+        var acc = fn.Seed;
+        for (int j = tid; j < innerCount; j += size)
+            acc = fn.Merge(acc, new Partial<T>(x[start + xInner.At(inner.Decompose(j))], j));
+        values[tid] = acc.Value;
+        indices[tid] = acc.Index;
+        Group.Barrier();
+        for (int s = size / 2; s > 0; s >>= 1)
+        {
+            if (tid < s)
+            {
+                var m = fn.Merge(new Partial<T>(values[tid], indices[tid]), new Partial<T>(values[tid + s], indices[tid + s]));
+                values[tid] = m.Value;
+                indices[tid] = m.Index;
+            }
+            Group.Barrier();
+        }
+        if (tid == 0) d[dOuter.At(rowCoords)] = fn.Result(new Partial<T>(values[0], indices[0]));
+    }
+
+    public static void RowPerThread<T, TOut, TFn>(Index1D row, ArrayView<T> x, ArrayView<TOut> d, Shape8 outer, Strides8 xOuter, Strides8 dOuter,
+        Shape8 inner, Strides8 xInner, int innerCount, TFn fn)
+        where T : unmanaged where TOut : unmanaged where TFn : struct, IReduceFn<T, TOut>
+    {
+        var rowCoords = outer.Decompose(row);
+        int start = xOuter.At(rowCoords);
+        var acc = fn.Seed;
+        for (int j = 0; j < innerCount; j++)
+            acc = fn.Merge(acc, new Partial<T>(x[start + xInner.At(inner.Decompose(j))], j));
+        d[dOuter.At(rowCoords)] = fn.Result(acc);
+    }
+}
