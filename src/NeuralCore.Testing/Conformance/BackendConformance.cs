@@ -6,7 +6,7 @@ namespace NeuralCore.Testing;
 /// differentiable floating ops, the input gradients must agree within the op's tolerances. It depends on no
 /// test framework: a test project subclasses it once per device and turns the failure lists into asserts.
 /// </summary>
-public abstract class BackendConformance
+public abstract partial class BackendConformance
 {
     /// <summary>Creates the suite for <paramref name="device"/>.</summary>
     protected BackendConformance(Device device)
