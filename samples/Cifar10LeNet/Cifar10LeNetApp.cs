@@ -2,7 +2,7 @@
 // RandomHorizontalFlip + Normalize(0.5, 0.5, 0.5), batch 100 with shuffling, SGD lr 0.001 momentum 0.9,
 // 10 epochs, test accuracy after every epoch, saved weights.
 //
-//   dotnet run --project samples/Cifar10LeNet -c Release -- [--epochs N] [--device cpu|best|cuda]
+//   dotnet run --project samples/Cifar10LeNet -c Release -- [--epochs N] [--device cpu|best|gpu|cuda]
 //                                                          [--data DIR] [--download] [--seed N] [--out DIR]
 using System.Diagnostics;
 using NeuralCore.Data;
@@ -20,12 +20,7 @@ public static class Cifar10LeNetApp
     {
         var options = Cifar10LeNetOptions.Parse(args);
         Rng.ManualSeed(options.Seed);                                      // seeds init, shuffling, augmentation
-        var device = options.Device switch
-        {
-            "cpu" => Device.Cpu,
-            "cuda" or "gpu" => Device.Cuda(0),
-            _ => Device.Best(),
-        };
+        var device = DeviceOption.Resolve(options.Device);
         Console.WriteLine($"Device: {device.Description}");
 
         // 1. Data, with the tutorial's augmentation for training and plain normalisation for testing.
@@ -123,7 +118,7 @@ public sealed record Cifar10LeNetOptions(int Epochs, int BatchSize, string Devic
                 "--download" => o with { Download = true },
                 "--seed" => o with { Seed = long.Parse(Next()) },
                 "--out" => o with { Out = Next() },
-                _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --epochs N, --batch-size N, --device cpu|best|cuda, --data DIR, --download, --seed N, --out DIR."),
+                _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --epochs N, --batch-size N, --device cpu|best|gpu|cuda, --data DIR, --download, --seed N, --out DIR."),
             };
         }
         return o;

@@ -4,6 +4,7 @@
 //
 //   dotnet run --project samples/FashionMnist -c Release -- [--model mlp|cnn] [--epochs N] [--batch-size N]
 //                                                          [--data DIR] [--subset] [--download] [--seed N] [--out DIR]
+//                                                          [--device cpu|best|gpu|cuda]
 using System.Diagnostics;
 using System.Text.Json;
 using NeuralCore;
@@ -42,6 +43,9 @@ public static class FashionMnistApp
                 new Dense(10));
         model.Compile(optimizer: "adam", loss: "categorical_crossentropy", metrics: new[] { "accuracy" });
         Console.WriteLine(model.Summary(1, 1, 28, 28));
+        var device = DeviceOption.Resolve(options.Device);
+        model.To(device);                              // Fit, Evaluate and Predict move each batch to the model's device
+        Console.WriteLine($"Device: {device.Description}");
 
         // 3. Train with a live progress bar, validating on the test set after every epoch.
         var clock = Stopwatch.StartNew();
@@ -63,7 +67,7 @@ public static class FashionMnistApp
         model.Save(weights);
         var again = Sequential.Load(weights);
         Console.WriteLine($"saved {weights}; reloaded model agrees on the first 8 images: " +
-                          $"{again.Predict(test.Images[..8]).ArgMax(dim: 1).Eq(probabilities.ArgMax(dim: 1)).All().Item<bool>()}");
+                          $"{again.Predict(test.Images[..8]).ArgMax(dim: 1).Eq(probabilities.ArgMax(dim: 1).To(Device.Cpu)).All().Item<bool>()}");
 
         // 5. Training curves: PNG plot plus CSV and JSON history.
         string stem = Path.Combine(options.Out, $"fashion-{options.Model}-history");
@@ -97,7 +101,7 @@ public static class FashionMnistApp
 }
 
 /// <summary>Command-line options of the FashionMnist sample.</summary>
-public sealed record FashionMnistOptions(string Model, int Epochs, int BatchSize, string Data, bool Subset, bool Download, long Seed, string Out)
+public sealed record FashionMnistOptions(string Model, int Epochs, int BatchSize, string Data, bool Subset, bool Download, long Seed, string Out, string Device = "best")
 {
     /// <summary>Parses the command line; unknown options raise an ArgumentException listing the valid ones.</summary>
     public static FashionMnistOptions Parse(string[] args)
@@ -116,7 +120,8 @@ public sealed record FashionMnistOptions(string Model, int Epochs, int BatchSize
                 "--download" => o with { Download = true },
                 "--seed" => o with { Seed = long.Parse(Next()) },
                 "--out" => o with { Out = Next() },
-                _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --model mlp|cnn, --epochs N, --batch-size N, --data DIR, --subset, --download, --seed N, --out DIR."),
+                "--device" => o with { Device = Next() },
+                _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --model mlp|cnn, --epochs N, --batch-size N, --data DIR, --subset, --download, --seed N, --out DIR, --device " + DeviceOption.Names + "."),
             };
         }
         return o;
