@@ -17,6 +17,11 @@ internal sealed class DeviceMemoryPool : IDisposable
     readonly Accelerator accelerator;
     readonly Stack<MemoryBuffer1D<byte, Stride1D.Dense>>[] classes = new Stack<MemoryBuffer1D<byte, Stride1D.Dense>>[40];
     readonly List<MemoryBuffer1D<byte, Stride1D.Dense>> toFree = [];
+
+    // Every live buffer stays reachable from here. ILGPU buffers have finalizers of their own: a storage dropped
+    // without Dispose becomes unreachable together with its buffer, and without this root the buffer's finalizer
+    // could free the device memory in the same collection in which the storage's finalizer returns it to the pool.
+    readonly HashSet<MemoryBuffer1D<byte, Stride1D.Dense>> owned = new(ReferenceEqualityComparer.Instance);
     readonly object gate = new();
     long pooledBytes, usedBytes, liveBuffers, allocatedBytes, sinceCollect;
     bool disposed;
@@ -69,6 +74,7 @@ internal sealed class DeviceMemoryPool : IDisposable
             Trim();
             buffer = accelerator.Allocate1D<byte>(size);
         }
+        lock (gate) owned.Add(buffer);
         Interlocked.Add(ref allocatedBytes, size);
         Interlocked.Add(ref sinceCollect, size);
         Interlocked.Add(ref usedBytes, size);
@@ -126,6 +132,7 @@ internal sealed class DeviceMemoryPool : IDisposable
             if (toFree.Count == 0) return;
             victims = toFree.ToArray();
             toFree.Clear();
+            foreach (var b in victims) owned.Remove(b);
         }
         foreach (var b in victims) b.Dispose();
     }
