@@ -11,9 +11,18 @@ internal static class ComparisonSetup
 
     /// <summary>
     /// Makes TorchSharp's native library loadable (see <see cref="LibTorchSharpFix"/>). Called from each class's
-    /// static constructor, so it runs in BenchmarkDotNet's child process before any TorchSharp code.
+    /// static constructor, so it runs in BenchmarkDotNet's child process before any TorchSharp code; prints what
+    /// it found and did once per process.
     /// </summary>
-    public static void FixNativeLibrary() => LibTorchSharpFix.EnsureLoadable();
+    public static void FixNativeLibrary()
+    {
+        var report = LibTorchSharpFix.EnsureLoadable();
+        if (Interlocked.Exchange(ref reported, 1) == 0)
+            foreach (string line in report)
+                Console.WriteLine($"[TorchSharp native fix] {line}");
+    }
+
+    static int reported;
 
     /// <summary>Seeds both libraries and gives each <see cref="Threads"/> threads.</summary>
     public static void Initialize(int seed = 1)
