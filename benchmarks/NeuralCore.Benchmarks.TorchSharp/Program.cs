@@ -1,3 +1,4 @@
+using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 using NeuralCore.Benchmarks.Comparison;
 
@@ -8,5 +9,8 @@ ComparisonSetup.FixNativeLibrary();
 if (args is ["--check"])
     return NativeCheck.Run();
 
-BenchmarkSwitcher.FromAssembly(typeof(ComparisonSetup).Assembly).Run(args);
+// BenchmarkDotNet's generated child project copies libtorch (about 500 MB) into its own output folder; on a busy
+// machine that takes longer than the default two-minute build timeout.
+var config = ManualConfig.Create(DefaultConfig.Instance).WithBuildTimeout(TimeSpan.FromMinutes(10));
+BenchmarkSwitcher.FromAssembly(typeof(ComparisonSetup).Assembly).Run(args, config);
 return 0;
