@@ -85,10 +85,17 @@ internal static class LibTorchSharpFix
             throw new InvalidOperationException($"Patching {library} did not take effect; the file was left unchanged.");
 
         string temp = library + ".weakened.tmp";
-        File.WriteAllBytes(temp, bytes);
-        if (!OperatingSystem.IsWindows())
-            File.SetUnixFileMode(temp, File.GetUnixFileMode(library));
-        File.Move(temp, library, overwrite: true);
+        try
+        {
+            File.WriteAllBytes(temp, bytes);
+            if (!OperatingSystem.IsWindows())
+                File.SetUnixFileMode(temp, File.GetUnixFileMode(library));
+            File.Move(temp, library, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp); // nothing left behind if writing or renaming failed (no-op after the rename)
+        }
         foreach (var r in toWeaken)
             log.Add($"{r.Version}: marked the requirement weak (VER_FLG_WEAK in its .gnu.version_r entry; no relocation uses it) in this copy.");
         return log;
