@@ -107,6 +107,9 @@ public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDispos
             uploadBytes += (long)source.Length * Marshal.SizeOf<T>();
         }
         if (source.IsEmpty) return;
+        // The destination may be a pooled buffer that kernels still queued on the stream read (its previous
+        // tensor was dropped): a host write must wait for them.
+        Accelerator.Synchronize();
         view.SubView(0, source.Length).CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
     }
 

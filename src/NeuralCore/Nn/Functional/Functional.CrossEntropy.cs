@@ -87,10 +87,20 @@ public static partial class Functional
     {
         long classes = logp.Shape[classDim];
         CheckIndexTarget(logp, target, classDim, op);
-        long valid = CheckClassRange(target, classes, ignoreIndex, op);
-
         var keep = target.Ne(ignoreIndex);
         var index = Tensor.Where(keep, target, 0.0);
+        // On the CPU the targets are read once to reject bad classes with a clear message. On other devices that
+        // read would be a host round trip every step: the range check happens on the device instead, where the
+        // Gather below rejects out-of-range classes (negative ones are first moved out of range, since Gather
+        // would count them from the end) and the error surfaces at the next read, e.g. loss.Item().
+        Tensor valid;
+        if (target.Device.IsCpu)
+            valid = Tensor.Scalar(CheckClassRange(target, classes, ignoreIndex, op), DType.Int64);
+        else
+        {
+            index = Tensor.Where(index.Ge(0), index, (double)classes);
+            valid = keep.Sum();
+        }
         var picked = logp.Gather(classDim, index.Unsqueeze(classDim)).Squeeze(classDim);
         Tensor? sampleWeight = weight?.IndexSelect(0, index.Flatten()).Reshape(target.Shape.ToArray());
         var nll = -(sampleWeight is null ? picked : picked * sampleWeight);
@@ -108,7 +118,7 @@ public static partial class Functional
             Reduction.None => loss,
             Reduction.Sum => loss.Sum(),
             Reduction.Mean => sampleWeight is null
-                ? loss.Sum().Div(valid)
+                ? loss.Sum().Div(valid.To(loss.Device).To(loss.DType))
                 : loss.Sum() / Tensor.Where(keep, sampleWeight, 0.0).Sum(),
             _ => throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "Unknown reduction."),
         };

@@ -1,0 +1,69 @@
+namespace NeuralCore.Gpu.Tests;
+
+public sealed class DeviceTests
+{
+    [Fact]
+    public void MixedDevicesThrowAClearError()
+    {
+        var a = Tensor.Ones([3]).To(Simulator.Device);
+        var b = Tensor.Ones([3]);
+        var e = Assert.ThrowsAny<Exception>(() => a.Add(b));
+        Assert.Contains("device", e.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void TensorsMoveBothWays()
+    {
+        var t = Tensor.Arange(0, 12, 1, DType.Float64).Reshape(3, 4);
+        var back = t.To(Simulator.Device).Transpose(0, 1).To(Device.Cpu);
+        Assert.Equal(t.Transpose(0, 1).Contiguous().ToArray<double>(), back.ToArray<double>());
+    }
+
+    [Fact]
+    public void OutOfRangeIndexIsReportedAtTheNextRead()
+    {
+        var x = Tensor.Ones([4, 3]).To(Simulator.Device);
+        var index = Tensor.FromArray(new long[] { 1, 9 }, 2).To(Simulator.Device);
+        var picked = x.IndexSelect(0, index);
+        var e = Assert.Throws<IndexOutOfRangeException>(() => picked.ToArray<float>());
+        Assert.Contains("IndexSelect", e.Message);
+        Assert.Contains("9", e.Message);
+        Assert.Equal(new float[] { 1, 1, 1 }, x[1].ToArray<float>());
+    }
+
+    [Fact]
+    public void CrossEntropyRejectsBadTargetsOnTheDevice()
+    {
+        var logits = Tensor.Zeros([2, 3]).To(Simulator.Device);
+        var target = Tensor.FromArray(new long[] { 0, -1 }, 2).To(Simulator.Device);
+        var loss = Nn.Functional.CrossEntropy(logits, target);
+        Assert.Throws<IndexOutOfRangeException>(() => loss.Item<float>());
+    }
+
+    [Fact]
+    public void RandomFillsAreDeterministicAndAdvanceTheGenerator()
+    {
+        var g1 = new Generator(5);
+        var g2 = new Generator(5);
+        var a = Tensor.Rand([10], DType.Float32, g1, Simulator.Device).ToArray<float>();
+        var b = Tensor.Rand([10], DType.Float32, g2, Simulator.Device).ToArray<float>();
+        var c = Tensor.Rand([10], DType.Float32, g1, Simulator.Device).ToArray<float>();
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+        Assert.All(a, v => Assert.InRange(v, 0f, 1f));
+    }
+
+    [Fact]
+    public void BestNeverPicksTheSimulator()
+    {
+        _ = Simulator.Device;
+        Assert.NotEqual(DeviceType.Simulator, Device.Best().Type);
+    }
+
+    [Fact]
+    public void ProbeDescribesEveryDeviceIncludingUnusableOnes()
+    {
+        foreach (var info in Gpu.Devices())
+            Assert.True(info.IsUsable || !string.IsNullOrEmpty(info.Reason), info.ToString());
+    }
+}

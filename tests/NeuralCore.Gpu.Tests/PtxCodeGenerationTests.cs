@@ -1,0 +1,40 @@
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+
+namespace NeuralCore.Gpu.Tests;
+
+/// <summary>Compiles every kernel the backend uses to CUDA PTX offline (no GPU needed), so CUDA code generation cannot rot.</summary>
+public sealed class PtxCodeGenerationTests
+{
+    [Fact]
+    public void EveryKernelCompilesToPtxForSm80()
+    {
+        var backend = Simulator.Backend;
+        backend.Warmup();
+        var kernels = backend.LoadedKernels;
+        Assert.True(kernels.Count > 100, $"Warmup loaded only {kernels.Count} kernels.");
+
+        using var context = Context.Create(b => b.EnableAlgorithms());
+        using var ptx = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
+        var failures = new List<string>();
+        foreach (var (method, isExplicit) in kernels)
+        {
+            string name = $"{method.DeclaringType?.Name}.{method.Name}<{string.Join(", ", method.GetGenericArguments().Select(t => t.Name))}>";
+            try
+            {
+                var entry = isExplicit ? EntryPointDescription.FromExplicitlyGroupedKernel(method) : EntryPointDescription.FromImplicitlyGroupedKernel(method);
+                var compiled = (PTXCompiledKernel)ptx.Compile(entry, KernelSpecialization.Empty);
+                if (string.IsNullOrWhiteSpace(compiled.PTXAssembly) || !compiled.PTXAssembly.Contains(".entry", StringComparison.Ordinal))
+                    failures.Add($"{name}: no PTX entry point");
+            }
+            catch (Exception e)
+            {
+                failures.Add($"{name}: {e.GetType().Name}: {e.Message}");
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+}
