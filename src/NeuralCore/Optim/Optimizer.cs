@@ -137,7 +137,26 @@ public abstract partial class Optimizer
     /// <summary>Clears the gradients of every parameter (sets <see cref="Tensor.Grad"/> to null, as PyTorch's default).</summary>
     public void ZeroGrad()
     {
-        foreach (var p in AllParameters()) p.Grad = null;
+        foreach (var group in groups)
+        {
+            var ps = group.Parameters;
+            for (int i = 0; i < ps.Count; i++) ps[i].Grad = null;
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="ZeroGrad"/>, but also disposes the dropped gradient tensors, so their memory returns to the
+    /// pool at once instead of when the garbage collector finds them. Only for loops that own every reference to
+    /// the gradients (the Keras-style <c>Fit</c> loop): a gradient tensor read before this call is unusable after it.
+    /// </summary>
+    internal void ReleaseGrads()
+    {
+        foreach (var group in groups)
+            foreach (var p in group.Parameters)
+            {
+                p.Grad?.Dispose();
+                p.Grad = null;
+            }
     }
 
     /// <summary>
@@ -157,8 +176,10 @@ public abstract partial class Optimizer
             foreach (var group in groups)
             {
                 double groupLr = EffectiveLr(group);
-                foreach (var p in group.Parameters)
+                var ps = group.Parameters;
+                for (int i = 0; i < ps.Count; i++)
                 {
+                    var p = ps[i];
                     if (group.L1 != 0) penaltyTerms.Add((group.L1, p.Abs().Sum().DetachFromScope()));
                     if (group.L2 != 0) penaltyTerms.Add((group.L2, p.Square().Sum().DetachFromScope()));
                     if (p.Grad is not { } grad) continue;

@@ -37,9 +37,9 @@ public static partial class Functional
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), $"{op}: labelSmoothing must be in [0, 1], got {labelSmoothing}.");
         int classDim = CheckClassInput(input, target, weight, op);
         if (weight is null && labelSmoothing == 0 && input.Dim == 2 && input.Backend is IFusedLossKernels kernels
-            && target.Dim == 1 && target.DType is DType.Int64 or DType.Int32 && ReferenceEquals(target.Backend, input.Backend))
+            && target.Dim == 1 && target.Shape[0] == input.Shape[0] && target.DType is DType.Int64 or DType.Int32
+            && ReferenceEquals(target.Backend, input.Backend))
         {
-            CheckIndexTarget(input, target, classDim, op);
             return FusedCrossEntropy(kernels, input, target, reduction, ignoreIndex);
         }
         var logp = input.LogSoftmax(classDim);
