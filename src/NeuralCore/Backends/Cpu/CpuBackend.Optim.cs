@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace NeuralCore.Backends.Cpu;
 
@@ -75,6 +76,26 @@ public sealed unsafe partial class CpuBackend : IFusedOptimizerKernels
             return g;
         }
 
+        public readonly Vector512<T> Apply(Vector512<T> g, Vector512<T> w)
+        {
+            if (Negate) g = -g;
+            if (HasL1) g += (Vector512.ConditionalSelect(Vector512.GreaterThan(w, Vector512<T>.Zero), Vector512<T>.One, Vector512<T>.Zero)
+                - Vector512.ConditionalSelect(Vector512.LessThan(w, Vector512<T>.Zero), Vector512<T>.One, Vector512<T>.Zero)) * Vector512.Create(L1);
+            if (HasL2) g += w * Vector512.Create(L2);
+            if (HasWd) g += w * Vector512.Create(Wd);
+            return g;
+        }
+
+        public readonly Vector256<T> Apply(Vector256<T> g, Vector256<T> w)
+        {
+            if (Negate) g = -g;
+            if (HasL1) g += (Vector256.ConditionalSelect(Vector256.GreaterThan(w, Vector256<T>.Zero), Vector256<T>.One, Vector256<T>.Zero)
+                - Vector256.ConditionalSelect(Vector256.LessThan(w, Vector256<T>.Zero), Vector256<T>.One, Vector256<T>.Zero)) * Vector256.Create(L1);
+            if (HasL2) g += w * Vector256.Create(L2);
+            if (HasWd) g += w * Vector256.Create(Wd);
+            return g;
+        }
+
         public readonly T Apply(T g, T w)
         {
             if (Negate) g = -g;
@@ -123,27 +144,51 @@ public sealed unsafe partial class CpuBackend : IFusedOptimizerKernels
     static void AdamRange<T>(in AdamJob<T> j, int from, int to) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = from;
-        if (Vector.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated)
         {
-            var b1 = new Vector<T>(j.B1); var c1 = new Vector<T>(j.OneMinusB1);
-            var b2 = new Vector<T>(j.B2); var c2 = new Vector<T>(j.OneMinusB2);
-            var bias2 = new Vector<T>(j.Bias2Sqrt); var eps = new Vector<T>(j.Eps);
-            var step = new Vector<T>(j.StepScale); var decay = new Vector<T>(j.Decay);
-            for (; i <= to - Vector<T>.Count; i += Vector<T>.Count)
+            var b1 = Vector512.Create(j.B1); var c1 = Vector512.Create(j.OneMinusB1);
+            var b2 = Vector512.Create(j.B2); var c2 = Vector512.Create(j.OneMinusB2);
+            var bias2 = Vector512.Create(j.Bias2Sqrt); var eps = Vector512.Create(j.Eps);
+            var step = Vector512.Create(j.StepScale); var decay = Vector512.Create(j.Decay);
+            for (; i <= to - Vector512<T>.Count; i += Vector512<T>.Count)
             {
-                var w = Vector.Load(j.W + i);
-                var e = j.Terms.Apply(Vector.Load(j.G + i), w);
+                var w = Vector512.Load(j.W + i);
+                var e = j.Terms.Apply(Vector512.Load(j.G + i), w);
                 if (j.Decoupled) w *= decay;
-                var m = Vector.Load(j.M + i) * b1 + e * c1;
-                var v = Vector.Load(j.V + i) * b2 + (e * e) * c2;
+                var m = Vector512.Load(j.M + i) * b1 + e * c1;
+                var v = Vector512.Load(j.V + i) * b2 + (e * e) * c2;
                 m.Store(j.M + i);
                 v.Store(j.V + i);
                 if (j.Vmax != null)
                 {
-                    v = Vector.Max(Vector.Load(j.Vmax + i), v);
+                    v = Vector512.Max(Vector512.Load(j.Vmax + i), v);
                     v.Store(j.Vmax + i);
                 }
-                var denom = Vector.SquareRoot(v) / bias2 + eps;
+                var denom = Vector512.Sqrt(v) / bias2 + eps;
+                (w + (m / denom) * step).Store(j.W + i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var b1 = Vector256.Create(j.B1); var c1 = Vector256.Create(j.OneMinusB1);
+            var b2 = Vector256.Create(j.B2); var c2 = Vector256.Create(j.OneMinusB2);
+            var bias2 = Vector256.Create(j.Bias2Sqrt); var eps = Vector256.Create(j.Eps);
+            var step = Vector256.Create(j.StepScale); var decay = Vector256.Create(j.Decay);
+            for (; i <= to - Vector256<T>.Count; i += Vector256<T>.Count)
+            {
+                var w = Vector256.Load(j.W + i);
+                var e = j.Terms.Apply(Vector256.Load(j.G + i), w);
+                if (j.Decoupled) w *= decay;
+                var m = Vector256.Load(j.M + i) * b1 + e * c1;
+                var v = Vector256.Load(j.V + i) * b2 + (e * e) * c2;
+                m.Store(j.M + i);
+                v.Store(j.V + i);
+                if (j.Vmax != null)
+                {
+                    v = Vector256.Max(Vector256.Load(j.Vmax + i), v);
+                    v.Store(j.Vmax + i);
+                }
+                var denom = Vector256.Sqrt(v) / bias2 + eps;
                 (w + (m / denom) * step).Store(j.W + i);
             }
         }
