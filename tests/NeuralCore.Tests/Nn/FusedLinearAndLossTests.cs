@@ -50,6 +50,32 @@ public class FusedLinearAndLossTests
         else Assert.Null(gx);
     }
 
+    [Theory]
+    [InlineData(new long[] { 7 })]
+    [InlineData(new long[] { 3, 4, 7 })]
+    [InlineData(new long[] { 2, 0, 7 })]
+    public void Linear_OnOtherInputRanks_MatchesMatMulPlusBias(long[] shape)
+    {
+        var gen = new Generator(4);
+        var x = Tensor.Randn(shape, DType.Float64, gen).RequiresGrad_();
+        var w = Tensor.Randn([5, 7], DType.Float64, gen).RequiresGrad_();
+        var b = Tensor.Randn([5], DType.Float64, gen).RequiresGrad_();
+        var y = F.Linear(x, w, b);
+        var outShape = shape.ToArray();
+        outShape[^1] = 5;
+        Assert.Equal(new Shape(outShape), y.Shape);
+        var dy = Tensor.Randn(outShape, DType.Float64, gen);
+        y.Backward(dy);
+        var (gx, gw, gb) = (x.Grad!, w.Grad!, b.Grad!);
+        x.Grad = null; w.Grad = null; b.Grad = null;
+        var reference = x.MatMul(w.T) + b;
+        reference.Backward(dy);
+        AssertNear(reference, y, 1e-12, "output");
+        AssertNear(x.Grad!, gx, 1e-12, "input gradient");
+        AssertNear(w.Grad!, gw, 1e-12, "weight gradient");
+        AssertNear(b.Grad!, gb, 1e-12, "bias gradient");
+    }
+
     [Fact]
     public void Linear_GradCheck_OnTheSingleOp()
     {
