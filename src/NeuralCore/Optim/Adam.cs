@@ -1,3 +1,5 @@
+using NeuralCore.Backends;
+
 namespace NeuralCore.Optim;
 
 /// <summary>
@@ -105,6 +107,26 @@ public class Adam : Optimizer
         double bias1 = 1 - Math.Pow(beta1, t), bias2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, t));
         var denom = second.Sqrt().Div(bias2Sqrt).Add_(eps);
         parameter.Add_(m.Div(denom), -lr / bias1);
+    }
+
+    /// <inheritdoc/>
+    private protected sealed override bool TryFusedUpdate(ParamGroup group, Tensor parameter, Tensor gradient, double lr,
+        FusedGradientTerms terms)
+    {
+        if (FusedKernels(parameter, gradient) is not { } kernels) return false;
+        var s = State(parameter);
+        var m = s.GetOrZeros("exp_avg", parameter);
+        var v = s.GetOrZeros("exp_avg_sq", parameter);
+        var vmax = amsgrad ? s.GetOrZeros("max_exp_avg_sq", parameter) : null;
+        if (!FusedCompatible(parameter, m) || !FusedCompatible(parameter, v) || (vmax is not null && !FusedCompatible(parameter, vmax)))
+            return false;
+        double wd = group.WeightDecay ?? weightDecay;
+        long t = ++s.Step;
+        double bias1 = 1 - Math.Pow(beta1, t), bias2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, t));
+        var p = new FusedAdamParams(terms with { CoupledDecay = decoupled ? 0 : wd }, beta1, beta2, eps, bias2Sqrt,
+            -lr / bias1, decoupled && wd != 0 ? 1 - lr * wd : 1);
+        kernels.AdamUpdate(parameter.Buf, gradient.Buf, m.Buf, v.Buf, vmax?.Buf, p);
+        return true;
     }
 
     /// <summary>The settings, PyTorch-style.</summary>

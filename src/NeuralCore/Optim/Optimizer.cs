@@ -1,3 +1,5 @@
+using NeuralCore.Backends;
+
 namespace NeuralCore.Optim;
 
 /// <summary>
@@ -135,7 +137,26 @@ public abstract partial class Optimizer
     /// <summary>Clears the gradients of every parameter (sets <see cref="Tensor.Grad"/> to null, as PyTorch's default).</summary>
     public void ZeroGrad()
     {
-        foreach (var p in AllParameters()) p.Grad = null;
+        foreach (var group in groups)
+        {
+            var ps = group.Parameters;
+            for (int i = 0; i < ps.Count; i++) ps[i].Grad = null;
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="ZeroGrad"/>, but also disposes the dropped gradient tensors, so their memory returns to the
+    /// pool at once instead of when the garbage collector finds them. Only for loops that own every reference to
+    /// the gradients (the Keras-style <c>Fit</c> loop): a gradient tensor read before this call is unusable after it.
+    /// </summary>
+    internal void ReleaseGrads()
+    {
+        foreach (var group in groups)
+            foreach (var p in group.Parameters)
+            {
+                p.Grad?.Dispose();
+                p.Grad = null;
+            }
     }
 
     /// <summary>
@@ -155,11 +176,16 @@ public abstract partial class Optimizer
             foreach (var group in groups)
             {
                 double groupLr = EffectiveLr(group);
-                foreach (var p in group.Parameters)
+                var ps = group.Parameters;
+                for (int i = 0; i < ps.Count; i++)
                 {
+                    var p = ps[i];
                     if (group.L1 != 0) penaltyTerms.Add((group.L1, p.Abs().Sum().DetachFromScope()));
                     if (group.L2 != 0) penaltyTerms.Add((group.L2, p.Square().Sum().DetachFromScope()));
                     if (p.Grad is not { } grad) continue;
+                    if (UseFusedKernels && TryFusedUpdate(group, p, grad, groupLr,
+                            new FusedGradientTerms(Maximize ? -1 : 1, group.L1, 2 * group.L2, 0)))
+                        continue;
                     var g = Maximize ? grad.Neg() : grad;
                     if (group.L1 != 0) g = g.Add(p.Sign(), group.L1);
                     if (group.L2 != 0) g = g.Add(p, 2 * group.L2);
@@ -168,6 +194,39 @@ public abstract partial class Optimizer
             }
         if (penaltyTerms.Count == 0) lastPenalty = 0;
     }
+
+    /// <summary>
+    /// Whether <see cref="Step"/> may use the one-pass update of a backend that implements
+    /// <see cref="IFusedOptimizerKernels"/> (default true). Off, every update runs the composed tensor ops, as on
+    /// backends without the capability; tests compare the two.
+    /// </summary>
+    internal bool UseFusedKernels { get; set; } = true;
+
+    /// <summary>
+    /// Updates <paramref name="parameter"/> and its state in one pass through the backend's
+    /// <see cref="IFusedOptimizerKernels"/>, from the raw gradient and the effective-gradient
+    /// <paramref name="terms"/> (sign for maximize, L1/L2 penalties); the optimizer adds its own coupled decay.
+    /// Returns false, having changed nothing, when the optimizer has no fused form or an operand does not
+    /// qualify (see <see cref="FusedKernels"/>); <see cref="Update"/> then runs.
+    /// </summary>
+    private protected virtual bool TryFusedUpdate(ParamGroup group, Tensor parameter, Tensor gradient, double lr,
+        FusedGradientTerms terms) => false;
+
+    /// <summary>
+    /// The fused kernels of <paramref name="parameter"/>'s backend when it has them and the parameter and
+    /// gradient are dense Float32/Float64 tensors of one shape, dtype and backend; otherwise null.
+    /// </summary>
+    private protected static IFusedOptimizerKernels? FusedKernels(Tensor parameter, Tensor gradient) =>
+        parameter.Backend is IFusedOptimizerKernels k
+        && parameter.DType is DType.Float32 or DType.Float64
+        && parameter.IsContiguous
+        && FusedCompatible(parameter, gradient)
+            ? k : null;
+
+    /// <summary>True when <paramref name="other"/> (a gradient or state tensor) can join <paramref name="parameter"/> in a fused update.</summary>
+    private protected static bool FusedCompatible(Tensor parameter, Tensor other) =>
+        !other.IsDisposed && ReferenceEquals(other.Backend, parameter.Backend) && other.DType == parameter.DType
+        && other.IsContiguous && other.Shape == parameter.Shape;
 
     void DisposePenaltyTerms()
     {

@@ -1,3 +1,5 @@
+using NeuralCore.Backends;
+
 namespace NeuralCore.Optim;
 
 /// <summary>
@@ -94,6 +96,33 @@ public sealed class Sgd : Optimizer
             g = nesterov ? g.Add(buf, mom) : buf;
         }
         parameter.Add_(g, -lr);
+    }
+
+    /// <inheritdoc/>
+    private protected override bool TryFusedUpdate(ParamGroup group, Tensor parameter, Tensor gradient, double lr,
+        FusedGradientTerms terms)
+    {
+        double mom = group.Momentum ?? momentum, wd = group.WeightDecay ?? weightDecay;
+        if (nesterov && mom <= 0) return false; // Update reports the bad setting.
+        if (FusedKernels(parameter, gradient) is not { } kernels) return false;
+        Tensor? buf = null;
+        bool initialize = false;
+        if (mom != 0)
+        {
+            var s = State(parameter);
+            if (s.TryGet("momentum_buffer", out buf))
+            {
+                if (!FusedCompatible(parameter, buf)) return false;
+            }
+            else
+            {
+                s.Set("momentum_buffer", buf = Tensor.ZerosLike(parameter));
+                initialize = true;
+            }
+        }
+        var p = new FusedSgdParams(terms with { CoupledDecay = wd }, lr, mom, dampening, nesterov, initialize);
+        kernels.SgdUpdate(parameter.Buf, gradient.Buf, buf?.Buf, p);
+        return true;
     }
 
     /// <summary>The settings, PyTorch-style.</summary>

@@ -96,7 +96,9 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         using var scope = Tensor.Scope();
         if (!batches.MoveNext()) throw new InvalidOperationException("Fit: the dataset yielded fewer batches than its size promises.");
         var (x, y) = Prepare(batches.Current);
-        Optimizer.ZeroGrad();
+        // Nothing outside this loop holds the previous step's gradients, so they go back to the pool now rather
+        // than when the GC finalizes them (a training loop then rents no new gradient buffers step after step).
+        Optimizer.ReleaseGrads();
         var output = model.Forward(x);
         var lossValue = Loss.Compute(output, y);
         if (lossValue.NumElements != 1)

@@ -39,15 +39,20 @@ public class AdamTests
     }
 
     [Theory]
-    [InlineData(0.1, 0.9, 0.999, 1e-8, 0.0, false)]
-    [InlineData(0.1, 0.8, 0.99, 1e-2, 0.0, false)]
-    [InlineData(0.1, 0.9, 0.999, 1e-8, 0.1, false)]
-    [InlineData(0.9, 0.5, 0.6, 1e-3, 0.0, true)]
-    [InlineData(0.9, 0.5, 0.6, 1e-3, 0.2, true)]
-    public void FirstThreeSteps_MatchTheReferenceEquations(double lr, double b1, double b2, double eps, double wd, bool amsgrad)
+    [InlineData(0.1, 0.9, 0.999, 1e-8, 0.0, false, true)]
+    [InlineData(0.1, 0.9, 0.999, 1e-8, 0.0, false, false)]
+    [InlineData(0.1, 0.8, 0.99, 1e-2, 0.0, false, true)]
+    [InlineData(0.1, 0.8, 0.99, 1e-2, 0.0, false, false)]
+    [InlineData(0.1, 0.9, 0.999, 1e-8, 0.1, false, true)]
+    [InlineData(0.1, 0.9, 0.999, 1e-8, 0.1, false, false)]
+    [InlineData(0.9, 0.5, 0.6, 1e-3, 0.0, true, true)]
+    [InlineData(0.9, 0.5, 0.6, 1e-3, 0.0, true, false)]
+    [InlineData(0.9, 0.5, 0.6, 1e-3, 0.2, true, true)]
+    [InlineData(0.9, 0.5, 0.6, 1e-3, 0.2, true, false)]
+    public void FirstThreeSteps_MatchTheReferenceEquations(double lr, double b1, double b2, double eps, double wd, bool amsgrad, bool fused)
     {
         var w = Param(W0);
-        var opt = new Adam([w], lr: lr, betas: (b1, b2), eps: eps, weightDecay: wd, amsgrad: amsgrad);
+        var opt = new Adam([w], lr: lr, betas: (b1, b2), eps: eps, weightDecay: wd, amsgrad: amsgrad) { UseFusedKernels = fused };
         var actual = Trajectory(w, opt, 3);
         var expected = Reference(3, lr, b1, b2, eps, wd, amsgrad, decoupled: false, out bool maxMattered);
         AssertMoved(expected);

@@ -6,14 +6,17 @@ namespace NeuralCore.Tests.Optim;
 public class AdamWTests
 {
     [Theory]
-    [InlineData(0.1, 0.01, false)]
-    [InlineData(0.1, 0.5, false)]
-    [InlineData(0.9, 0.2, true)]
-    public void FirstThreeSteps_MatchLoshchilovHutter(double lr, double wd, bool amsgrad)
+    [InlineData(0.1, 0.01, false, true)]
+    [InlineData(0.1, 0.01, false, false)]
+    [InlineData(0.1, 0.5, false, true)]
+    [InlineData(0.1, 0.5, false, false)]
+    [InlineData(0.9, 0.2, true, true)]
+    [InlineData(0.9, 0.2, true, false)]
+    public void FirstThreeSteps_MatchLoshchilovHutter(double lr, double wd, bool amsgrad, bool fused)
     {
         var (b1, b2) = amsgrad ? (0.5, 0.6) : (0.9, 0.999);
         var w = Param(W0);
-        var opt = new AdamW([w], lr: lr, betas: (b1, b2), eps: 1e-8, weightDecay: wd, amsgrad: amsgrad);
+        var opt = new AdamW([w], lr: lr, betas: (b1, b2), eps: 1e-8, weightDecay: wd, amsgrad: amsgrad) { UseFusedKernels = fused };
         var actual = Trajectory(w, opt, 3);
         var expected = AdamTests.Reference(3, lr, b1, b2, 1e-8, wd, amsgrad, decoupled: true, out _);
         AssertMoved(expected);

@@ -39,16 +39,21 @@ public class OptimizerTests
     static double PenaltyOf(double[] w, double l1, double l2) => l1 * w.Sum(Math.Abs) + l2 * w.Sum(x => x * x);
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(5)]
-    public void L1L2Terms_EqualTheAutogradGradientOfThePenalty(int kind)
+    [InlineData(0, true)]
+    [InlineData(0, false)]
+    [InlineData(1, true)]
+    [InlineData(1, false)]
+    [InlineData(2, true)]
+    [InlineData(2, false)]
+    [InlineData(5, true)]
+    [InlineData(5, false)]
+    public void L1L2Terms_EqualTheAutogradGradientOfThePenalty(int kind, bool fused)
     {
         const double l1 = 0.05, l2 = 0.1;
         // Optimizer with first-class penalties on the plain objective...
         var a = Param(W0);
         var withPenalty = Plain[kind]([new ParamGroup([a]) { L1 = l1, L2 = l2 }]);
+        withPenalty.UseFusedKernels = fused;
         // ...and the same optimizer on objective + λ1·Σ|w| + λ2·Σw², differentiated by autograd.
         var b = Param(W0);
         var plain = Plain[kind]([new ParamGroup([b])]);

@@ -34,18 +34,25 @@ public class SgdTests
     }
 
     [Theory]
-    [InlineData(0.0, 0.0, false, 0.0, false)]
-    [InlineData(0.9, 0.0, false, 0.0, false)]
-    [InlineData(0.9, 0.5, false, 0.0, false)]
-    [InlineData(0.9, 0.0, true, 0.0, false)]
-    [InlineData(0.8, 0.0, true, 0.1, false)]
-    [InlineData(0.7, 0.3, false, 0.05, false)]
-    [InlineData(0.5, 0.0, false, 0.0, true)]
-    public void FirstThreeSteps_MatchTheReferenceEquations(double momentum, double dampening, bool nesterov, double wd, bool maximize)
+    [InlineData(0.0, 0.0, false, 0.0, false, true)]
+    [InlineData(0.0, 0.0, false, 0.0, false, false)]
+    [InlineData(0.9, 0.0, false, 0.0, false, true)]
+    [InlineData(0.9, 0.0, false, 0.0, false, false)]
+    [InlineData(0.9, 0.5, false, 0.0, false, true)]
+    [InlineData(0.9, 0.5, false, 0.0, false, false)]
+    [InlineData(0.9, 0.0, true, 0.0, false, true)]
+    [InlineData(0.9, 0.0, true, 0.0, false, false)]
+    [InlineData(0.8, 0.0, true, 0.1, false, true)]
+    [InlineData(0.8, 0.0, true, 0.1, false, false)]
+    [InlineData(0.7, 0.3, false, 0.05, false, true)]
+    [InlineData(0.7, 0.3, false, 0.05, false, false)]
+    [InlineData(0.5, 0.0, false, 0.0, true, true)]
+    [InlineData(0.5, 0.0, false, 0.0, true, false)]
+    public void FirstThreeSteps_MatchTheReferenceEquations(double momentum, double dampening, bool nesterov, double wd, bool maximize, bool fused)
     {
         const double lr = 0.1;
         var w = Param(W0);
-        var opt = new Sgd([w], lr: lr, momentum: momentum, dampening: dampening, nesterov: nesterov, weightDecay: wd, maximize: maximize);
+        var opt = new Sgd([w], lr: lr, momentum: momentum, dampening: dampening, nesterov: nesterov, weightDecay: wd, maximize: maximize) { UseFusedKernels = fused };
         var actual = Trajectory(w, opt, 3);
         var expected = Reference(3, lr, momentum, dampening, nesterov, wd, maximize);
         AssertMoved(expected);

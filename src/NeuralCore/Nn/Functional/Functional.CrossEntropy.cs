@@ -1,3 +1,7 @@
+using NeuralCore.Autograd;
+using NeuralCore.Autograd.Rules;
+using NeuralCore.Backends;
+
 namespace NeuralCore.Nn;
 
 // Classification losses over a class dimension: dimension 1 of [N, C, d1, ...], or dimension 0 of an
@@ -32,11 +36,33 @@ public static partial class Functional
         if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), $"{op}: labelSmoothing must be in [0, 1], got {labelSmoothing}.");
         int classDim = CheckClassInput(input, target, weight, op);
+        if (weight is null && labelSmoothing == 0 && input.Dim == 2 && input.Backend is IFusedLossKernels kernels
+            && target.Dim == 1 && target.Shape[0] == input.Shape[0] && target.DType is DType.Int64 or DType.Int32
+            && ReferenceEquals(target.Backend, input.Backend))
+        {
+            return FusedCrossEntropy(kernels, input, target, reduction, ignoreIndex);
+        }
         var logp = input.LogSoftmax(classDim);
         // An index target has one dimension fewer than the input, so a target of the input's shape is a distribution.
         if (target.Shape == input.Shape)
             return SoftTargetCrossEntropy(logp, target, classDim, reduction, labelSmoothing, weight);
         return IndexTargetNll(logp, target, classDim, reduction, ignoreIndex, weight, labelSmoothing, op);
+    }
+
+    // LogSoftmax and the negative log-likelihood in one backend pass per row (see IFusedLossKernels); one graph
+    // node, saving only the per-row log Σ exp for the backward.
+    static Tensor FusedCrossEntropy(IFusedLossKernels kernels, Tensor input, Tensor target, Reduction reduction, long ignoreIndex)
+    {
+        if (reduction is not (Reduction.None or Reduction.Sum or Reduction.Mean))
+            throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "Unknown reduction.");
+        var x = input.IsContiguous ? input : input.Contiguous();
+        var t = target.IsContiguous ? target : target.Contiguous();
+        int n = (int)x.Shape[0];
+        var lse = Tensor.Empty([n], x.DType, x.Backend);
+        var loss = Tensor.Empty(reduction == Reduction.None ? [n] : [], x.DType, x.Backend);
+        bool mean = reduction == Reduction.Mean;
+        long valid = kernels.CrossEntropyForward(x.Buf, t.Buf, ignoreIndex, mean, lse.Buf, loss.Buf);
+        return Engine.Record(loss, LossRules.CrossEntropy, [x, t], ints: [mean ? 1 : 0], a: ignoreIndex, b: valid, saved: lse);
     }
 
     /// <summary>

@@ -1,0 +1,23 @@
+using NeuralCore.Backends;
+
+namespace NeuralCore.Autograd.Rules;
+
+/// <summary>Backward rules of the fused losses.</summary>
+internal static class LossRules
+{
+    /// <summary>
+    /// Fused cross-entropy over logits x [N, C] and index targets t (inputs x, t; saved: the per-row log Σ exp;
+    /// Ints[0]: 1 for the mean; A: the ignore index; B: the number of non-ignored targets):
+    /// dx = dy·(softmax(x) − onehot(t)), divided by the count for the mean, 0 on ignored rows.
+    /// </summary>
+    public static readonly BackwardRule CrossEntropy = new("CrossEntropy", (n, g) =>
+    {
+        Tensor x = n.Inputs[0], t = n.Inputs[1];
+        if (!n.NeedsGrad(0)) return [null, null];
+        var kernels = (IFusedLossKernels)x.Backend;
+        var dy = g.IsContiguous && g.DType == x.DType ? g : g.To(x.DType).Contiguous();
+        var dx = Tensor.Empty([(int)x.Shape[0], (int)x.Shape[1]], x.DType, x.Backend);
+        kernels.CrossEntropyBackward(x.Buf, t.Buf, (long)n.A, n.Ints[0] == 1, (long)n.B, n.Saved!.Buf, dy.Buf, dx.Buf);
+        return [dx, null];
+    });
+}

@@ -1,0 +1,122 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace NeuralCore.Backends.Cpu;
+
+// Fused cross-entropy: each row of logits is read once forward (max, Σ exp, the target's logit) and once
+// backward (softmax minus the one-hot target, scaled); nothing of size [N, C] is kept between the two.
+public sealed unsafe partial class CpuBackend : IFusedLossKernels
+{
+    /// <inheritdoc />
+    public long CrossEntropyForward(BufferView logits, BufferView target, long ignoreIndex, bool mean, BufferView logSumExp, BufferView output)
+    {
+        CheckCrossEntropy(logits, target, logSumExp);
+        int n = logits.Shape[0];
+        bool perSample = output.Rank == 1;
+        if (!output.IsContiguous || output.DType != logits.DType || (perSample ? output.Count != n : output.Rank != 0))
+            throw new ArgumentException($"CrossEntropyForward: output must be dense {logits.DType}, [{n}] or 0-d.");
+        long valid = CountValidTargets(target, logits.Shape[1], ignoreIndex);
+        if (logits.DType == DType.Float32) CrossEntropyForward<float>(logits, target, ignoreIndex, mean, perSample, valid, logSumExp, output);
+        else CrossEntropyForward<double>(logits, target, ignoreIndex, mean, perSample, valid, logSumExp, output);
+        return valid;
+    }
+
+    /// <inheritdoc />
+    public void CrossEntropyBackward(BufferView logits, BufferView target, long ignoreIndex, bool mean, long validCount,
+        BufferView logSumExp, BufferView gradOutput, BufferView gradInput)
+    {
+        CheckCrossEntropy(logits, target, logSumExp);
+        if (!gradInput.IsContiguous || gradInput.DType != logits.DType || gradInput.Count != logits.Count)
+            throw new ArgumentException($"CrossEntropyBackward: gradInput must be dense {logits.DType} shaped like the logits.");
+        if (gradOutput.DType != logits.DType || !gradOutput.IsContiguous)
+            throw new ArgumentException($"CrossEntropyBackward: gradOutput must be dense {logits.DType}.");
+        if (logits.DType == DType.Float32) CrossEntropyBackward<float>(logits, target, ignoreIndex, mean, validCount, logSumExp, gradOutput, gradInput);
+        else CrossEntropyBackward<double>(logits, target, ignoreIndex, mean, validCount, logSumExp, gradOutput, gradInput);
+    }
+
+    static void CheckCrossEntropy(BufferView logits, BufferView target, BufferView logSumExp)
+    {
+        if (logits.Rank != 2 || !logits.IsContiguous || logits.DType is not (DType.Float32 or DType.Float64))
+            throw new ArgumentException($"CrossEntropy: logits must be dense 2-d Float32/Float64, got {logits.DType} of rank {logits.Rank}.");
+        int n = logits.Shape[0];
+        if (target.Count != n || !target.IsContiguous || target.DType is not (DType.Int64 or DType.Int32))
+            throw new ArgumentException($"CrossEntropy: targets must be dense Int64/Int32 with {n} elements, got {target.DType} with {target.Count}.");
+        if (logSumExp.Count != n || !logSumExp.IsContiguous || logSumExp.DType != logits.DType)
+            throw new ArgumentException($"CrossEntropy: logSumExp must be dense {logits.DType} with {n} elements.");
+    }
+
+    static long TargetAt(BufferView target, int i) =>
+        target.DType == DType.Int64 ? Cpu(target).Pointer<long>()[target.Offset + i] : Cpu(target).Pointer<int>()[target.Offset + i];
+
+    static long CountValidTargets(BufferView target, int classes, long ignoreIndex)
+    {
+        long valid = 0;
+        for (int i = 0; i < target.Count; i++)
+        {
+            long t = TargetAt(target, i);
+            if (t == ignoreIndex) continue;
+            if (t < 0 || t >= classes) throw new ArgumentException($"CrossEntropy: target {t} is out of range for {classes} classes.");
+            valid++;
+        }
+        return valid;
+    }
+
+    static void CrossEntropyForward<T>(BufferView logits, BufferView target, long ignoreIndex, bool mean, bool perSample,
+        long valid, BufferView logSumExp, BufferView output) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = logits.Shape[0], c = logits.Shape[1];
+        T* x = Ptr<T>(logits), lse = Ptr<T>(logSumExp), o = Ptr<T>(output);
+        // The row sums are accumulated in double for both dtypes, then rounded once.
+        double total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            var row = new ReadOnlySpan<T>(x + (long)i * c, c);
+            T rowLse = RowLogSumExp(row);
+            lse[i] = rowLse;
+            long t = TargetAt(target, i);
+            T loss = t == ignoreIndex ? T.Zero : rowLse - row[(int)t];
+            if (perSample) o[i] = loss;
+            else total += double.CreateChecked(loss);
+        }
+        if (!perSample) o[0] = T.CreateChecked(mean ? total / valid : total);
+    }
+
+    // log Σ exp(x) over one row: shifted by the row maximum, as LogSoftmax does. A row that is all −∞ gives −∞
+    // and one holding +∞ gives +∞ (the shift would make them NaN); NaN propagates.
+    static T RowLogSumExp<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (row.Length == 0) return T.NegativeInfinity;
+        T max = TensorPrimitives.Max(row);
+        if (T.IsInfinity(max)) return max;
+        double sum = 0;
+        for (int j = 0; j < row.Length; j++) sum += double.CreateChecked(T.Exp(row[j] - max));
+        return max + T.CreateChecked(Math.Log(sum));
+    }
+
+    static void CrossEntropyBackward<T>(BufferView logits, BufferView target, long ignoreIndex, bool mean, long validCount,
+        BufferView logSumExp, BufferView gradOutput, BufferView gradInput) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = logits.Shape[0], c = logits.Shape[1];
+        T* x = Ptr<T>(logits), lse = Ptr<T>(logSumExp), dy = Ptr<T>(gradOutput), dx = Ptr<T>(gradInput);
+        bool perSample = gradOutput.Rank == 1;
+        if (perSample ? gradOutput.Count != n : gradOutput.Rank != 0)
+            throw new ArgumentException($"CrossEntropyBackward: gradOutput must be [{n}] or 0-d.");
+        T divisor = mean ? T.CreateChecked(validCount) : T.One;
+        for (int i = 0; i < n; i++)
+        {
+            var outRow = new Span<T>(dx + (long)i * c, c);
+            long t = TargetAt(target, i);
+            if (t == ignoreIndex)
+            {
+                outRow.Clear();
+                continue;
+            }
+            T s = (perSample ? dy[i] : dy[0]) / divisor;
+            var row = new ReadOnlySpan<T>(x + (long)i * c, c);
+            T shift = lse[i];
+            for (int j = 0; j < c; j++) outRow[j] = T.Exp(row[j] - shift);
+            outRow[(int)t] -= T.One;
+            TensorPrimitives.Multiply(outRow, s, outRow);
+        }
+    }
+}
