@@ -75,6 +75,11 @@ public sealed unsafe partial class CpuBackend
             new Span<T>(dp, count).Clear(); // empty sums
             return;
         }
+        if (typeof(T) == typeof(float) && DirectConv.Applies(g, p, kind))
+        {
+            RunDirect(g, p, (float*)ap, (float*)bp, (float*)dp, kind);
+            return;
+        }
         if (kind == 0)
         {
             CpuParallel.For(g.N, g.WorkPerImage, new ConvJob<T>(g, p, ap, bp, dp), static (n, j) => j.Forward(n));
@@ -86,6 +91,141 @@ public sealed unsafe partial class CpuBackend
         else
         {
             WeightGradient(g, p, ap, bp, dp);
+        }
+    }
+
+    // Direct unit-stride kernels (see DirectConv). Weights are packed once per call into [G, OBlocks, Taps, 4]
+    // (flipped and transposed for the input gradient); every (image, group, output block) is one parallel item.
+    void RunDirect(in ConvGeometry g, Conv2dParams p, float* a, float* b, float* d, int kind)
+    {
+        var plan = kind == 1
+            ? new DirectConv.Plan(g.Og, g.OH, g.OW, p.DilationH * (g.KH - 1) - p.PadH, p.DilationW * (g.KW - 1) - p.PadW,
+                g.KH, g.KW, p.DilationH, p.DilationW, g.Cg)
+            : new DirectConv.Plan(g.Cg, g.H, g.W, p.PadH, p.PadW, g.KH, g.KW, p.DilationH, p.DilationW, g.Og);
+        if (kind == 1 && (plan.OH != g.H || plan.OW != g.W))
+            throw new InvalidOperationException($"Conv2dBackwardInput: direct plan produces {plan.OH}x{plan.OW}, expected {g.H}x{g.W}.");
+        int tapCount = plan.TapGroups * 3;
+        long packedCount = kind == 2 ? 0 : (long)g.G * plan.OBlocks * plan.Taps * DirectConv.OB;
+        var aux = (CpuStorage)Allocate(DType.Float32, checked((int)(tapCount + packedCount)));
+        try
+        {
+            int* taps = (int*)aux.Pointer<float>();
+            float* packed = aux.Pointer<float>() + tapCount;
+            plan.FillTaps(taps);
+            if (kind != 2) PackDirectWeights(g, plan, b, packed, kind == 1);
+            var job = new DirectJob(g, plan, a, kind == 2 ? b : null, d, taps, packed);
+            if (kind == 0)
+                CpuParallel.For(g.N * g.G * plan.OBlocks, plan.WorkPerBlock, job, static (i, j) => j.Forward(i));
+            else if (kind == 1)
+                CpuParallel.For(g.N * g.G * plan.OBlocks, plan.WorkPerBlock, job, static (i, j) => j.BackwardInput(i));
+            else
+                DirectWeightGradient(g, job, d);
+        }
+        finally
+        {
+            aux.Release();
+        }
+    }
+
+    static void PackDirectWeights(in ConvGeometry g, in DirectConv.Plan plan, float* w, float* packed, bool transposed)
+    {
+        int kh = g.KH, kw = g.KW, taps = plan.Taps, ob4 = DirectConv.OB;
+        for (int grp = 0; grp < g.G; grp++)
+            for (int ob = 0; ob < plan.OBlocks; ob++)
+            {
+                float* dst = packed + ((long)grp * plan.OBlocks + ob) * taps * ob4;
+                for (int t = 0; t < taps; t++)
+                    for (int k = 0; k < ob4; k++)
+                    {
+                        int o = ob * ob4 + k;
+                        float v = 0;
+                        if (o < plan.Cout)
+                        {
+                            if (!transposed)
+                            {
+                                v = w[((long)grp * g.Og + o) * g.K + t];
+                            }
+                            else
+                            {
+                                // output channel o of the transposed conv is input channel o of the layer;
+                                // its tap t = (oc, i, j) reads weight [oc, o, kh − 1 − i, kw − 1 − j]
+                                int oc = t / (kh * kw), r = t % (kh * kw), i = r / kw, j = r % kw;
+                                v = w[(((long)grp * g.Og + oc) * g.Cg + o) * kh * kw + (kh - 1 - i) * kw + (kw - 1 - j)];
+                            }
+                        }
+                        dst[t * ob4 + k] = v;
+                    }
+            }
+    }
+
+    // Same fixed batch partition as WeightGradient: chunk c sums its images in order into its own partial.
+    void DirectWeightGradient(in ConvGeometry g, DirectJob job, float* dw)
+    {
+        long wCount = g.WeightCount;
+        int chunks = (int)Math.Clamp(Math.Min(WeightGradChunkBudget / Math.Max(wCount, 1), MaxWeightGradChunks), 1, g.N);
+        if (chunks == 1)
+        {
+            job.WeightChunk(0, g.N, dw);
+            return;
+        }
+        var partials = (CpuStorage)Allocate(DType.Float32, (int)((chunks - 1) * wCount));
+        try
+        {
+            float* part = partials.Pointer<float>();
+            var wj = new DirectWeightJob(job, dw, part, chunks, g.N, wCount);
+            CpuParallel.For(chunks, g.WorkPerImage * g.N / chunks, wj, static (c, j) => j.Run(c));
+            var sum = new Span<float>(dw, (int)wCount);
+            for (int c = 1; c < chunks; c++)
+                TensorPrimitives.Add(sum, new ReadOnlySpan<float>(part + (c - 1) * wCount, (int)wCount), sum);
+        }
+        finally
+        {
+            partials.Release();
+        }
+    }
+
+    readonly struct DirectWeightJob(DirectJob job, float* dw, float* partials, int chunks, int n, long wCount)
+    {
+        public void Run(int c)
+        {
+            int start = (int)((long)n * c / chunks), end = (int)((long)n * (c + 1) / chunks);
+            job.WeightChunk(start, end, c == 0 ? dw : partials + (c - 1) * wCount);
+        }
+    }
+
+    // a: the layer input (kinds 0, 2) or gradOutput (kind 1); dy: gradOutput for kind 2; d: the destination.
+    readonly struct DirectJob(ConvGeometry g, DirectConv.Plan plan, float* a, float* dy, float* d, int* taps, float* packed)
+    {
+        public void Forward(int item)
+        {
+            int ob = item % plan.OBlocks, ng = item / plan.OBlocks, grp = ng % g.G, n = ng / g.G;
+            float* scratch = ConvScratch<float>.Get(plan.ScratchLength + (long)DirectConv.OB * plan.WideBlocks * 24);
+            plan.Pad(a + n * g.InputImage + (long)grp * g.Cg * g.H * g.W, scratch);
+            plan.Forward(scratch, taps, packed + ((long)grp * plan.OBlocks) * plan.Taps * DirectConv.OB, ob,
+                scratch + plan.ScratchLength, d + n * g.OutputImage + (long)grp * g.Og * g.L);
+        }
+
+        public void BackwardInput(int item)
+        {
+            int ob = item % plan.OBlocks, ng = item / plan.OBlocks, grp = ng % g.G, n = ng / g.G;
+            float* scratch = ConvScratch<float>.Get(plan.ScratchLength + (long)DirectConv.OB * plan.WideBlocks * 24);
+            plan.Pad(a + n * g.OutputImage + (long)grp * g.Og * g.L, scratch);
+            plan.Forward(scratch, taps, packed + ((long)grp * plan.OBlocks) * plan.Taps * DirectConv.OB, ob,
+                scratch + plan.ScratchLength, d + n * g.InputImage + (long)grp * g.Cg * g.H * g.W);
+        }
+
+        public void WeightChunk(int start, int end, float* dw)
+        {
+            int wideVec = plan.WideVec;
+            float* scratch = ConvScratch<float>.Get(plan.ScratchLength + (long)plan.OBlocks * DirectConv.OB * wideVec);
+            float* dyWide = scratch + plan.ScratchLength;
+            for (int n = start; n < end; n++)
+                for (int grp = 0; grp < g.G; grp++)
+                {
+                    plan.Pad(a + n * g.InputImage + (long)grp * g.Cg * g.H * g.W, scratch);
+                    plan.Widen(dy + n * g.OutputImage + (long)grp * g.Og * g.L, dyWide, wideVec);
+                    plan.WeightGradient(scratch, taps, dyWide, wideVec, dw + (long)grp * g.Og * g.K, n != start);
+                }
         }
     }
 

@@ -1,0 +1,275 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NeuralCore.Backends.Cpu;
+
+/// <summary>
+/// Direct float32 convolution with unit stride for layers with few channels (LeNet-like), where im2col + GEMM
+/// spends more time copying and packing thin matrices than multiplying.
+/// </summary>
+/// <remarks>
+/// <para>
+/// One image group is first copied into a zero-padded scratch [Cin, Hp, Wp]. An output pixel (oy, ox) then
+/// reads tap t = (c, i, j) at flat offset oy·Wp + ox + tap[t] with tap[t] = c·Hp·Wp + i·dH·Wp + j·dW, so over
+/// the "wide" positions q = oy·Wp + ox every tap is one contiguous run of the scratch: the kernel keeps
+/// 4 output channels × 24 positions in registers and, per tap, loads 3 vectors and broadcasts 4 weights.
+/// Wide positions with ox ≥ OW are computed and dropped when the rows are copied out.
+/// </para>
+/// <para>
+/// The input gradient of a unit-stride convolution is itself a unit-stride convolution of gradOutput with the
+/// flipped, transposed kernel and padding dilation·(k − 1) − pad, so it runs through the same kernel. The
+/// weight gradient is dW[o, t] = Σ_q dYwide[o, q] · scratch[q + tap[t]] with dYwide zero at the dropped
+/// positions: 4 output channels × 3 taps of vector dot products per register block.
+/// </para>
+/// <para>Every output element is computed by one fixed sequence of operations, so results do not depend on the thread count.</para>
+/// </remarks>
+internal static unsafe class DirectConv
+{
+    /// <summary>Output channels per register block.</summary>
+    public const int OB = 4;
+
+    /// <summary>Wide positions per register block of the forward kernel (3 vectors of 8).</summary>
+    const int PB = 24;
+
+    /// <summary>Taps per register block of the weight-gradient kernel.</summary>
+    const int TB = 3;
+
+    /// <summary>Largest padded image group (elements) worth keeping in the L1/L2 caches for the direct path.</summary>
+    const long MaxScratchImage = 32 * 1024;
+
+    /// <summary>
+    /// True when the direct kernels apply: float32, AVX2 with FMA, unit stride, a small padded image group and
+    /// few output channels or taps (where GEMM tiles would be mostly empty). kind 0: forward; 1: input
+    /// gradient; 2: weight gradient.
+    /// </summary>
+    public static bool Applies(in ConvGeometry g, in Conv2dParams p, int kind)
+    {
+        if (!Vector256.IsHardwareAccelerated || !Fma.IsSupported) return false;
+        if (p.StrideH != 1 || p.StrideW != 1 || g.Pointwise) return false;
+        long hp = g.H + 2L * p.PadH, wp = g.W + 2L * p.PadW;
+        if (kind == 1)
+        {
+            // the transposed convolution pads gradOutput by dilation·(k − 1) − pad on each side
+            long ph = (long)p.DilationH * (g.KH - 1) - p.PadH, pw = (long)p.DilationW * (g.KW - 1) - p.PadW;
+            if (ph < 0 || pw < 0) return false;
+            hp = g.OH + 2 * ph;
+            wp = g.OW + 2 * pw;
+            return (long)g.Og * hp * wp <= MaxScratchImage && (g.Cg <= 32 || g.K <= 256);
+        }
+        return (long)g.Cg * hp * wp <= MaxScratchImage && (g.Og <= 32 || g.K <= 256);
+    }
+
+    /// <summary>
+    /// Shapes of one direct pass over a source image group [Cin, Hs, Ws] padded by (ph, pw): the kernel is
+    /// kh × kw with dilation (dh, dw) and the output is [Cout, OH, OW].
+    /// </summary>
+    public readonly struct Plan
+    {
+        public Plan(int cin, int hs, int ws, int ph, int pw, int kh, int kw, int dh, int dw, int cout)
+        {
+            Cin = cin; Hs = hs; Ws = ws; Ph = ph; Pw = pw; KH = kh; KW = kw; DH = dh; DW = dw; Cout = cout;
+            Hp = hs + 2 * ph;
+            Wp = ws + 2 * pw;
+            OH = Hp - dh * (kh - 1);
+            OW = Wp - dw * (kw - 1);
+            Taps = cin * kh * kw;
+            Wide = (OH - 1) * Wp + OW;
+            WideBlocks = (Wide + PB - 1) / PB;
+            int lastTap = (cin - 1) * Hp * Wp + (kh - 1) * dh * Wp + (kw - 1) * dw;
+            // the forward kernel reads up to WideBlocks·PB positions past each tap; the weight kernel up to
+            // the wide length rounded to 8 (never more)
+            ScratchLength = Math.Max((long)cin * Hp * Wp, (long)lastTap + WideBlocks * PB);
+            OBlocks = (cout + OB - 1) / OB;
+            TapGroups = (Taps + TB - 1) / TB;
+        }
+
+        public int Cin { get; }
+        public int Hs { get; }
+        public int Ws { get; }
+        public int Ph { get; }
+        public int Pw { get; }
+        public int KH { get; }
+        public int KW { get; }
+        public int DH { get; }
+        public int DW { get; }
+        public int Cout { get; }
+        public int Hp { get; }
+        public int Wp { get; }
+        public int OH { get; }
+        public int OW { get; }
+
+        /// <summary>Taps per output channel: Cin·kh·kw.</summary>
+        public int Taps { get; }
+
+        /// <summary>Wide positions that hold every valid output: (OH − 1)·Wp + OW.</summary>
+        public int Wide { get; }
+
+        public int WideBlocks { get; }
+
+        /// <summary>Padded image plus the slack the kernels read past its end.</summary>
+        public long ScratchLength { get; }
+
+        public int OBlocks { get; }
+
+        /// <summary>Tap blocks of the weight-gradient kernel (the last one padded with tap 0).</summary>
+        public int TapGroups { get; }
+
+        /// <summary>Multiply-adds of one (image, output block) item, for the inline decision.</summary>
+        public long WorkPerBlock => 2L * OB * Taps * WideBlocks * PB;
+
+        /// <summary>Writes tap offsets into <paramref name="taps"/> (TapGroups·TB entries; padding taps read offset 0).</summary>
+        public void FillTaps(int* taps)
+        {
+            int t = 0;
+            for (int c = 0; c < Cin; c++)
+                for (int i = 0; i < KH; i++)
+                    for (int j = 0; j < KW; j++)
+                        taps[t++] = c * Hp * Wp + i * DH * Wp + j * DW;
+            for (; t < TapGroups * TB; t++) taps[t] = 0;
+        }
+
+        /// <summary>Copies the source planes into the zero-padded scratch (and zeroes its slack).</summary>
+        public void Pad(float* src, float* scratch)
+        {
+            if (Ph == 0 && Pw == 0)
+            {
+                long n = (long)Cin * Hs * Ws;
+                Buffer.MemoryCopy(src, scratch, n * sizeof(float), n * sizeof(float));
+                new Span<float>(scratch + n, (int)(ScratchLength - n)).Clear();
+                return;
+            }
+            new Span<float>(scratch, (int)ScratchLength).Clear();
+            for (int c = 0; c < Cin; c++)
+            {
+                float* s = src + (long)c * Hs * Ws, d = scratch + (long)c * Hp * Wp + (long)Ph * Wp + Pw;
+                for (int y = 0; y < Hs; y++)
+                    Buffer.MemoryCopy(s + (long)y * Ws, d + (long)y * Wp, Ws * sizeof(float), Ws * sizeof(float));
+            }
+        }
+
+        /// <summary>
+        /// Output channels [ob·4, ob·4 + 4) of one image: dst [Cout, OH, OW] from the padded scratch, with packed
+        /// weights [OBlocks, Taps, 4]. <paramref name="wide"/> holds 4·WideBlocks·24 floats.
+        /// </summary>
+        public void Forward(float* scratch, int* taps, float* packed, int ob, float* wide, float* dst)
+        {
+            int stride = WideBlocks * PB;
+            float* wb = packed + (long)ob * Taps * OB;
+            for (int blk = 0; blk < WideBlocks; blk++)
+                Block(scratch + blk * PB, taps, Taps, wb, wide + blk * PB, stride);
+            int o0 = ob * OB, count = Math.Min(OB, Cout - o0);
+            for (int k = 0; k < count; k++)
+            {
+                float* w = wide + (long)k * stride, d = dst + (long)(o0 + k) * OH * OW;
+                for (int y = 0; y < OH; y++)
+                    Buffer.MemoryCopy(w + (long)y * Wp, d + (long)y * OW, OW * sizeof(float), OW * sizeof(float));
+            }
+        }
+
+        /// <summary>
+        /// dW[o, t] (= or +=, per <paramref name="accumulate"/>) for one image: dyWide [OBlocks·4, WideVec] holds
+        /// gradOutput on the wide grid (zero elsewhere); dw is [Cout, Taps].
+        /// </summary>
+        public void WeightGradient(float* scratch, int* taps, float* dyWide, int wideVec, float* dw, bool accumulate)
+        {
+            for (int ob = 0; ob < OBlocks; ob++)
+            {
+                float* d0 = dyWide + (long)ob * OB * wideVec;
+                int o0 = ob * OB, count = Math.Min(OB, Cout - o0);
+                for (int tg = 0; tg < TapGroups; tg++)
+                {
+                    int t0 = tg * TB;
+                    DotBlock(scratch, taps + t0, d0, wideVec, out var s);
+                    int tc = Math.Min(TB, Taps - t0);
+                    for (int k = 0; k < count; k++)
+                    {
+                        float* row = dw + (long)(o0 + k) * Taps + t0;
+                        for (int tt = 0; tt < tc; tt++)
+                        {
+                            float v = s[k * TB + tt];
+                            row[tt] = accumulate ? row[tt] + v : v;
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>Lays one image's gradOutput [Cout, OH, OW] out on the wide grid [OBlocks·4, wideVec], zero elsewhere.</summary>
+        public void Widen(float* dy, float* dyWide, int wideVec)
+        {
+            new Span<float>(dyWide, OBlocks * OB * wideVec).Clear();
+            for (int o = 0; o < Cout; o++)
+            {
+                float* s = dy + (long)o * OH * OW, d = dyWide + (long)o * wideVec;
+                for (int y = 0; y < OH; y++)
+                    Buffer.MemoryCopy(s + (long)y * OW, d + (long)y * Wp, OW * sizeof(float), OW * sizeof(float));
+            }
+        }
+
+        /// <summary>Wide length of the weight kernel: Wide rounded up to whole vectors.</summary>
+        public int WideVec => (Wide + 7) & ~7;
+    }
+
+    // 4 output channels × 24 wide positions; packed weights w[t·4 + k]; out rows of length ldo.
+    static void Block(float* src, int* taps, int count, float* w, float* outp, int ldo)
+    {
+        Vector256<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
+        Vector256<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
+        for (int t = 0; t < count; t++, w += OB)
+        {
+            float* x = src + taps[t];
+            var x0 = Vector256.Load(x);
+            var x1 = Vector256.Load(x + 8);
+            var x2 = Vector256.Load(x + 16);
+            var wv = Vector256.Create(w[0]);
+            a00 = Fma.MultiplyAdd(x0, wv, a00); a01 = Fma.MultiplyAdd(x1, wv, a01); a02 = Fma.MultiplyAdd(x2, wv, a02);
+            wv = Vector256.Create(w[1]);
+            a10 = Fma.MultiplyAdd(x0, wv, a10); a11 = Fma.MultiplyAdd(x1, wv, a11); a12 = Fma.MultiplyAdd(x2, wv, a12);
+            wv = Vector256.Create(w[2]);
+            a20 = Fma.MultiplyAdd(x0, wv, a20); a21 = Fma.MultiplyAdd(x1, wv, a21); a22 = Fma.MultiplyAdd(x2, wv, a22);
+            wv = Vector256.Create(w[3]);
+            a30 = Fma.MultiplyAdd(x0, wv, a30); a31 = Fma.MultiplyAdd(x1, wv, a31); a32 = Fma.MultiplyAdd(x2, wv, a32);
+        }
+        a00.Store(outp); a01.Store(outp + 8); a02.Store(outp + 16);
+        outp += ldo;
+        a10.Store(outp); a11.Store(outp + 8); a12.Store(outp + 16);
+        outp += ldo;
+        a20.Store(outp); a21.Store(outp + 8); a22.Store(outp + 16);
+        outp += ldo;
+        a30.Store(outp); a31.Store(outp + 8); a32.Store(outp + 16);
+    }
+
+    /// <summary>12 dot products over wideVec positions: 4 gradOutput rows (stride ld) × 3 shifted runs of the scratch.</summary>
+    static void DotBlock(float* scratch, int* taps, float* dy, int ld, out Sums s)
+    {
+        float* x0p = scratch + taps[0], x1p = scratch + taps[1], x2p = scratch + taps[2];
+        float* d0p = dy, d1p = dy + ld, d2p = dy + 2L * ld, d3p = dy + 3L * ld;
+        Vector256<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
+        Vector256<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
+        for (int q = 0; q < ld; q += 8)
+        {
+            var x0 = Vector256.Load(x0p + q);
+            var x1 = Vector256.Load(x1p + q);
+            var x2 = Vector256.Load(x2p + q);
+            var d = Vector256.Load(d0p + q);
+            a00 = Fma.MultiplyAdd(d, x0, a00); a01 = Fma.MultiplyAdd(d, x1, a01); a02 = Fma.MultiplyAdd(d, x2, a02);
+            d = Vector256.Load(d1p + q);
+            a10 = Fma.MultiplyAdd(d, x0, a10); a11 = Fma.MultiplyAdd(d, x1, a11); a12 = Fma.MultiplyAdd(d, x2, a12);
+            d = Vector256.Load(d2p + q);
+            a20 = Fma.MultiplyAdd(d, x0, a20); a21 = Fma.MultiplyAdd(d, x1, a21); a22 = Fma.MultiplyAdd(d, x2, a22);
+            d = Vector256.Load(d3p + q);
+            a30 = Fma.MultiplyAdd(d, x0, a30); a31 = Fma.MultiplyAdd(d, x1, a31); a32 = Fma.MultiplyAdd(d, x2, a32);
+        }
+        s = default;
+        s[0] = Vector256.Sum(a00); s[1] = Vector256.Sum(a01); s[2] = Vector256.Sum(a02);
+        s[3] = Vector256.Sum(a10); s[4] = Vector256.Sum(a11); s[5] = Vector256.Sum(a12);
+        s[6] = Vector256.Sum(a20); s[7] = Vector256.Sum(a21); s[8] = Vector256.Sum(a22);
+        s[9] = Vector256.Sum(a30); s[10] = Vector256.Sum(a31); s[11] = Vector256.Sum(a32);
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(OB * TB)]
+    internal struct Sums
+    {
+        float _e;
+    }
+}
