@@ -9,7 +9,7 @@ namespace NeuralCore.Backends.Cpu;
 /// forward Y[Og, L] = W[Og, K]·col[K, L]; input gradient col = Wᵀ·dY then col2im; weight gradient
 /// dW += dY·colᵀ. Non-contiguous operands are copied once; column matrices live in a per-thread scratch buffer.
 /// </summary>
-public sealed unsafe partial class CpuBackend
+public sealed unsafe partial class CpuBackend : IConvBiasFusion
 {
     /// <summary>Most partial weight gradients kept at once (the batch is cut into at most this many fixed chunks).</summary>
     const int MaxWeightGradChunks = 8;
@@ -22,6 +22,65 @@ public sealed unsafe partial class CpuBackend
     {
         var g = new ConvGeometry(input.Shape, weight.Shape, destination.Shape, p, nameof(Conv2d));
         RunConv(nameof(Conv2d), g, p, input, weight, destination, 0);
+    }
+
+    void IConvBiasFusion.Conv2dBias(BufferView input, BufferView weight, BufferView bias, BufferView destination, Conv2dParams p)
+    {
+        var g = new ConvGeometry(input.Shape, weight.Shape, destination.Shape, p, nameof(IConvBiasFusion.Conv2dBias));
+        if (bias.Rank != 1 || bias.Shape[0] != g.O || bias.DType != input.DType)
+            throw new ArgumentException($"Conv2dBias: bias must be a 1-d {input.DType} view of {g.O} elements, got {bias.DType} {ShapeMath.Format(bias.Shape)}.");
+        Storage? biasCopy = null;
+        try
+        {
+            if (!bias.IsContiguous) (bias, biasCopy) = Densify(bias);
+            RunConv(nameof(IConvBiasFusion.Conv2dBias), g, p, input, weight, destination, 0, bias);
+        }
+        finally
+        {
+            biasCopy?.Release();
+        }
+    }
+
+    // Per channel: the images' spatial sums (each a fixed-order vector sum) added in image order, in double for
+    // float32; channels are independent parallel items, so the result does not depend on the thread count.
+    void IConvBiasFusion.Conv2dBiasGrad(BufferView gradOutput, BufferView gradBias)
+    {
+        if (gradOutput.Rank != 4 || gradBias.Rank != 1 || gradBias.Shape[0] != gradOutput.Shape[1] || gradOutput.DType != gradBias.DType)
+            throw new ArgumentException($"Conv2dBiasGrad: expects gradOutput [N, O, OH, OW] and gradBias [O] of one dtype, got {gradOutput.DType} {ShapeMath.Format(gradOutput.Shape)} and {gradBias.DType} {ShapeMath.Format(gradBias.Shape)}.");
+        if (!gradBias.IsContiguous) throw new ArgumentException("Conv2dBiasGrad: the destination must be contiguous.");
+        Storage? copy = null;
+        try
+        {
+            if (!gradOutput.IsContiguous) (gradOutput, copy) = Densify(gradOutput);
+            int n = gradOutput.Shape[0], o = gradOutput.Shape[1], l = gradOutput.Shape[2] * gradOutput.Shape[3];
+            switch (gradOutput.DType)
+            {
+                case DType.Float32:
+                    CpuParallel.For(o, (long)n * l, new BiasGradJob<float>(Cpu(gradOutput).Pointer<float>() + gradOutput.Offset,
+                        Cpu(gradBias).Pointer<float>() + gradBias.Offset, n, o, l), static (c, j) => j.Run(c));
+                    break;
+                case DType.Float64:
+                    CpuParallel.For(o, (long)n * l, new BiasGradJob<double>(Cpu(gradOutput).Pointer<double>() + gradOutput.Offset,
+                        Cpu(gradBias).Pointer<double>() + gradBias.Offset, n, o, l), static (c, j) => j.Run(c));
+                    break;
+                default: throw new ArgumentException($"Conv2dBiasGrad: needs Float32 or Float64 operands, got {gradOutput.DType}.");
+            }
+        }
+        finally
+        {
+            copy?.Release();
+        }
+    }
+
+    readonly struct BiasGradJob<T>(T* gy, T* db, int n, int o, int l) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Run(int c)
+        {
+            double sum = 0;
+            for (int i = 0; i < n; i++)
+                sum += double.CreateTruncating(TensorPrimitives.Sum(new ReadOnlySpan<T>(gy + ((long)i * o + c) * l, l)));
+            db[c] = T.CreateTruncating(sum);
+        }
     }
 
     /// <inheritdoc />
@@ -40,7 +99,7 @@ public sealed unsafe partial class CpuBackend
 
     // kind 0: forward (a = input, b = weight); 1: input gradient (a = gradOutput, b = weight);
     // 2: weight gradient (a = input, b = gradOutput). The destination is always written in full.
-    void RunConv(string op, in ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind)
+    void RunConv(string op, in ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind, BufferView bias = default)
     {
         if (a.DType != b.DType || a.DType != d.DType)
             throw new ArgumentException($"{op}: operands must share a dtype, got {a.DType}, {b.DType} and {d.DType}.");
@@ -52,8 +111,8 @@ public sealed unsafe partial class CpuBackend
             if (!b.IsContiguous) (b, bCopy) = Densify(b);
             switch (a.DType)
             {
-                case DType.Float32: RunConv<float>(g, p, a, b, d, kind); break;
-                case DType.Float64: RunConv<double>(g, p, a, b, d, kind); break;
+                case DType.Float32: RunConv<float>(g, p, a, b, d, kind, bias); break;
+                case DType.Float64: RunConv<double>(g, p, a, b, d, kind, bias); break;
                 default: throw new ArgumentException($"{op}: needs Float32 or Float64 operands, got {a.DType}.");
             }
         }
@@ -64,29 +123,34 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    void RunConv<T>(in ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind)
+    // bias (kind 0 only, optional): [O], added to every output position of its channel.
+    void RunConv<T>(in ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind, BufferView bias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         T* ap = Cpu(a).Pointer<T>() + a.Offset, bp = Cpu(b).Pointer<T>() + b.Offset, dp = Cpu(d).Pointer<T>() + d.Offset;
+        T* biasp = bias.Storage is null ? null : Cpu(bias).Pointer<T>() + bias.Offset;
         int count = d.Count;
         if (count == 0) return;
         if (g.N == 0 || g.K == 0 || g.L == 0)
         {
-            new Span<T>(dp, count).Clear(); // empty sums
+            // empty sums: zero, plus the bias where there is one
+            if (biasp is null) new Span<T>(dp, count).Clear();
+            else
+                for (long i = 0; i < count; i++) dp[i] = biasp[i / g.L % g.O];
             return;
         }
         if (typeof(T) == typeof(float) && DirectConv.Applies(g, p, kind))
         {
-            RunDirect(g, p, (float*)ap, (float*)bp, (float*)dp, kind);
+            RunDirect(g, p, (float*)ap, (float*)bp, (float*)dp, kind, (float*)biasp);
             return;
         }
         if (kind == 0)
         {
-            CpuParallel.For(g.N, g.WorkPerImage, new ConvJob<T>(g, p, ap, bp, dp), static (n, j) => j.Forward(n));
+            CpuParallel.For(g.N, g.WorkPerImage, new ConvJob<T>(g, p, ap, bp, dp, biasp), static (n, j) => j.Forward(n));
         }
         else if (kind == 1)
         {
-            CpuParallel.For(g.N, g.WorkPerImage, new ConvJob<T>(g, p, ap, bp, dp), static (n, j) => j.BackwardInput(n));
+            CpuParallel.For(g.N, g.WorkPerImage, new ConvJob<T>(g, p, ap, bp, dp, null), static (n, j) => j.BackwardInput(n));
         }
         else
         {
@@ -96,7 +160,7 @@ public sealed unsafe partial class CpuBackend
 
     // Direct unit-stride kernels (see DirectConv). Weights are packed once per call into [G, OBlocks, Taps, 4]
     // (flipped and transposed for the input gradient); every (image, group, output block) is one parallel item.
-    void RunDirect(in ConvGeometry g, Conv2dParams p, float* a, float* b, float* d, int kind)
+    void RunDirect(in ConvGeometry g, Conv2dParams p, float* a, float* b, float* d, int kind, float* bias)
     {
         var plan = kind == 1
             ? new DirectConv.Plan(g.Og, g.OH, g.OW, p.DilationH * (g.KH - 1) - p.PadH, p.DilationW * (g.KW - 1) - p.PadW,
@@ -113,7 +177,7 @@ public sealed unsafe partial class CpuBackend
             float* packed = aux.Pointer<float>() + tapCount;
             plan.FillTaps(taps);
             if (kind != 2) PackDirectWeights(g, plan, b, packed, kind == 1);
-            var job = new DirectJob(g, plan, a, kind == 2 ? b : null, d, taps, packed);
+            var job = new DirectJob(g, plan, a, kind == 2 ? b : null, d, taps, packed, bias);
             if (kind == 0)
                 CpuParallel.For(g.N * g.G * plan.OBlocks, plan.WorkPerBlock, job, static (i, j) => j.Forward(i));
             else if (kind == 1)
@@ -194,7 +258,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     // a: the layer input (kinds 0, 2) or gradOutput (kind 1); dy: gradOutput for kind 2; d: the destination.
-    readonly struct DirectJob(ConvGeometry g, DirectConv.Plan plan, float* a, float* dy, float* d, int* taps, float* packed)
+    readonly struct DirectJob(ConvGeometry g, DirectConv.Plan plan, float* a, float* dy, float* d, int* taps, float* packed, float* bias)
     {
         public void Forward(int item)
         {
@@ -202,7 +266,7 @@ public sealed unsafe partial class CpuBackend
             float* scratch = ConvScratch<float>.Get(plan.ScratchLength + (long)DirectConv.OB * plan.WideBlocks * 24);
             plan.Pad(a + n * g.InputImage + (long)grp * g.Cg * g.H * g.W, scratch);
             plan.Forward(scratch, taps, packed + ((long)grp * plan.OBlocks) * plan.Taps * DirectConv.OB, ob,
-                scratch + plan.ScratchLength, d + n * g.OutputImage + (long)grp * g.Og * g.L);
+                scratch + plan.ScratchLength, d + n * g.OutputImage + (long)grp * g.Og * g.L, bias is null ? null : bias + (long)grp * g.Og);
         }
 
         public void BackwardInput(int item)
@@ -211,7 +275,7 @@ public sealed unsafe partial class CpuBackend
             float* scratch = ConvScratch<float>.Get(plan.ScratchLength + (long)DirectConv.OB * plan.WideBlocks * 24);
             plan.Pad(a + n * g.OutputImage + (long)grp * g.Og * g.L, scratch);
             plan.Forward(scratch, taps, packed + ((long)grp * plan.OBlocks) * plan.Taps * DirectConv.OB, ob,
-                scratch + plan.ScratchLength, d + n * g.InputImage + (long)grp * g.Cg * g.H * g.W);
+                scratch + plan.ScratchLength, d + n * g.InputImage + (long)grp * g.Cg * g.H * g.W, null);
         }
 
         public void WeightChunk(int start, int end, float* dw)
@@ -267,7 +331,7 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    readonly struct ConvJob<T>(ConvGeometry g, Conv2dParams p, T* a, T* b, T* d) where T : unmanaged, IFloatingPointIeee754<T>
+    readonly struct ConvJob<T>(ConvGeometry g, Conv2dParams p, T* a, T* b, T* d, T* bias = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         public ConvGeometry Geometry => g;
 
@@ -285,6 +349,12 @@ public sealed unsafe partial class CpuBackend
                 ConvGemm(false, false, g.Og, g.L, g.K, T.One, b + (long)grp * g.Og * g.K, g.K,
                     g.Pointwise ? xg : col, g.L, T.Zero, y + (long)grp * g.Og * g.L, g.L);
             }
+            if (bias is not null)
+                for (int o = 0; o < g.O; o++)
+                {
+                    var row = new Span<T>(y + (long)o * g.L, g.L);
+                    TensorPrimitives.Add(row, bias[o], row);
+                }
         }
 
         // a = gradOutput [N, O, L], b = weight [O, K], d = gradInput [N, C, H, W].

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -149,9 +150,9 @@ internal static unsafe class DirectConv
 
         /// <summary>
         /// Output channels [ob·4, ob·4 + 4) of one image: dst [Cout, OH, OW] from the padded scratch, with packed
-        /// weights [OBlocks, Taps, 4]. <paramref name="wide"/> holds 4·WideBlocks·24 floats.
+        /// weights [OBlocks, Taps, 4], plus bias [Cout] when given. <paramref name="wide"/> holds 4·WideBlocks·24 floats.
         /// </summary>
-        public void Forward(float* scratch, int* taps, float* packed, int ob, float* wide, float* dst)
+        public void Forward(float* scratch, int* taps, float* packed, int ob, float* wide, float* dst, float* bias)
         {
             int stride = WideBlocks * PB;
             float* wb = packed + (long)ob * Taps * OB;
@@ -161,8 +162,12 @@ internal static unsafe class DirectConv
             for (int k = 0; k < count; k++)
             {
                 float* w = wide + (long)k * stride, d = dst + (long)(o0 + k) * OH * OW;
-                for (int y = 0; y < OH; y++)
-                    Buffer.MemoryCopy(w + (long)y * Wp, d + (long)y * OW, OW * sizeof(float), OW * sizeof(float));
+                if (bias is null)
+                    for (int y = 0; y < OH; y++)
+                        Buffer.MemoryCopy(w + (long)y * Wp, d + (long)y * OW, OW * sizeof(float), OW * sizeof(float));
+                else
+                    for (int y = 0; y < OH; y++)
+                        TensorPrimitives.Add(new ReadOnlySpan<float>(w + (long)y * Wp, OW), bias[o0 + k], new Span<float>(d + (long)y * OW, OW));
             }
         }
 
