@@ -193,6 +193,40 @@ public class ConvTests
         }
     }
 
+    // (n, c, h, w, o, k, padding, dilation, groups): unit-stride float32 shapes for the direct kernels, with
+    // channel counts for both register blocks (4 and 6 channels), odd widths, padding, dilation and groups, and
+    // batches long enough for several weight-gradient sub-batches per chunk.
+    public static TheoryData<int, int, int, int, int, int, int, int, int> DirectConfigs => new()
+    {
+        { 13, 3, 32, 32, 6, 5, 0, 1, 1 },   // LeNet conv1
+        { 11, 6, 14, 14, 16, 5, 0, 1, 1 },  // LeNet conv2
+        { 9, 5, 13, 17, 5, 3, 1, 1, 1 },
+        { 7, 6, 12, 9, 12, 3, 2, 2, 1 },
+        { 5, 10, 11, 23, 6, 3, 1, 1, 2 },
+        { 3, 7, 6, 29, 11, 2, 0, 3, 1 },
+        { 2, 6, 8, 8, 6, 1, 1, 1, 1 },      // 1×1 with padding (not pointwise)
+    };
+
+    [Theory]
+    [MemberData(nameof(DirectConfigs))]
+    public void UnitStrideFloat32_MatchesReference(int n, int c, int h, int w, int o, int k, int padding, int dilation, int groups)
+    {
+        int[] xs = [n, c, h, w], ws = [o, c / groups, k, k];
+        var xv = Values(70, Count(xs));
+        var wv = Values(71, Count(ws));
+        var bv = Values(72, o);
+        var expected = Conv(xv, xs, wv, ws, bv, (1, 1), (padding, padding), (dilation, dilation), groups, out var ys);
+        var gy = Values(73, Count(ys));
+        var (dx, dw) = ConvGrads(xv, xs, wv, ws, gy, (1, 1), (padding, padding), (dilation, dilation), groups);
+        var x = Make(xv, xs, DType.Float32).RequiresGrad_();
+        var wt = Make(wv, ws, DType.Float32).RequiresGrad_();
+        var y = F.Conv2d(x, wt, Make(bv, [o], DType.Float32), 1, padding, dilation, groups);
+        AssertClose(expected, y.ToArray<double>(), 1e-5, "y");
+        y.Backward(Make(gy, ys, DType.Float32));
+        AssertClose(dx, x.Grad!.ToArray<double>(), 1e-5, "dX");
+        AssertClose(dw, wt.Grad!.ToArray<double>(), 2e-5, "dW");
+    }
+
     [Theory]
     [InlineData(1, 1, 1)]   // unit stride: the direct float32 kernels, bias added while writing the output
     [InlineData(2, 0, 1)]   // im2col + GEMM, bias added per image

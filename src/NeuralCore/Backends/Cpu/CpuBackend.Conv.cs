@@ -14,6 +14,9 @@ public sealed unsafe partial class CpuBackend : IConvBiasFusion
     /// <summary>Most partial weight gradients kept at once (the batch is cut into at most this many fixed chunks).</summary>
     const int MaxWeightGradChunks = 8;
 
+    /// <summary>Floats of prepared images one direct weight-gradient pass keeps (about 256 KiB, within L2).</summary>
+    const long DirectWeightBatch = 64 * 1024;
+
     /// <summary>Budget in elements for all partial weight gradients together; larger weights use fewer chunks.</summary>
     const long WeightGradChunkBudget = 4L << 20;
 
@@ -168,8 +171,8 @@ public sealed unsafe partial class CpuBackend : IConvBiasFusion
             : new DirectConv.Plan(g.Cg, g.H, g.W, p.PadH, p.PadW, g.KH, g.KW, p.DilationH, p.DilationW, g.Og);
         if (kind == 1 && (plan.OH != g.H || plan.OW != g.W))
             throw new InvalidOperationException($"Conv2dBackwardInput: direct plan produces {plan.OH}x{plan.OW}, expected {g.H}x{g.W}.");
-        int tapCount = plan.TapGroups * 3;
-        long packedCount = kind == 2 ? 0 : (long)g.G * plan.OBlocks * plan.Taps * DirectConv.OB;
+        int tapCount = plan.TapGroups * plan.TB;
+        long packedCount = kind == 2 ? 0 : g.G * plan.PackedPerGroup;
         var aux = (CpuStorage)Allocate(DType.Float32, checked((int)(tapCount + packedCount)));
         try
         {
@@ -193,7 +196,7 @@ public sealed unsafe partial class CpuBackend : IConvBiasFusion
 
     static void PackDirectWeights(in ConvGeometry g, in DirectConv.Plan plan, float* w, float* packed, bool transposed)
     {
-        int kh = g.KH, kw = g.KW, taps = plan.Taps, ob4 = DirectConv.OB;
+        int kh = g.KH, kw = g.KW, taps = plan.Taps, ob4 = plan.OB;
         for (int grp = 0; grp < g.G; grp++)
             for (int ob = 0; ob < plan.OBlocks; ob++)
             {
@@ -263,32 +266,39 @@ public sealed unsafe partial class CpuBackend : IConvBiasFusion
         public void Forward(int item)
         {
             int ob = item % plan.OBlocks, ng = item / plan.OBlocks, grp = ng % g.G, n = ng / g.G;
-            float* scratch = ConvScratch<float>.Get(plan.ScratchLength + (long)DirectConv.OB * plan.WideBlocks * 24);
+            float* scratch = ConvScratch<float>.Get(plan.ScratchLength + plan.WideScratch);
             plan.Pad(a + n * g.InputImage + (long)grp * g.Cg * g.H * g.W, scratch);
-            plan.Forward(scratch, taps, packed + ((long)grp * plan.OBlocks) * plan.Taps * DirectConv.OB, ob,
+            plan.Forward(scratch, taps, packed + grp * plan.PackedPerGroup, ob,
                 scratch + plan.ScratchLength, d + n * g.OutputImage + (long)grp * g.Og * g.L, bias is null ? null : bias + (long)grp * g.Og);
         }
 
         public void BackwardInput(int item)
         {
             int ob = item % plan.OBlocks, ng = item / plan.OBlocks, grp = ng % g.G, n = ng / g.G;
-            float* scratch = ConvScratch<float>.Get(plan.ScratchLength + (long)DirectConv.OB * plan.WideBlocks * 24);
+            float* scratch = ConvScratch<float>.Get(plan.ScratchLength + plan.WideScratch);
             plan.Pad(a + n * g.OutputImage + (long)grp * g.Og * g.L, scratch);
-            plan.Forward(scratch, taps, packed + ((long)grp * plan.OBlocks) * plan.Taps * DirectConv.OB, ob,
+            plan.Forward(scratch, taps, packed + grp * plan.PackedPerGroup, ob,
                 scratch + plan.ScratchLength, d + n * g.InputImage + (long)grp * g.Cg * g.H * g.W, null);
         }
 
+        // Images are prepared in fixed sub-batches (sized by the shapes only) whose sums stay in registers.
         public void WeightChunk(int start, int end, float* dw)
         {
-            int wideVec = plan.WideVec;
-            float* scratch = ConvScratch<float>.Get(plan.ScratchLength + (long)plan.OBlocks * DirectConv.OB * wideVec);
-            float* dyWide = scratch + plan.ScratchLength;
-            for (int n = start; n < end; n++)
-                for (int grp = 0; grp < g.G; grp++)
+            long image = plan.WeightImage;
+            int batch = (int)Math.Clamp(DirectWeightBatch / image, 1, end - start);
+            float* scratch = ConvScratch<float>.Get(batch * image);
+            for (int grp = 0; grp < g.G; grp++)
+                for (int n0 = start; n0 < end; n0 += batch)
                 {
-                    plan.Pad(a + n * g.InputImage + (long)grp * g.Cg * g.H * g.W, scratch);
-                    plan.Widen(dy + n * g.OutputImage + (long)grp * g.Og * g.L, dyWide, wideVec);
-                    plan.WeightGradient(scratch, taps, dyWide, wideVec, dw + (long)grp * g.Og * g.K, n != start);
+                    int count = Math.Min(batch, end - n0);
+                    for (int k = 0; k < count; k++)
+                    {
+                        int n = n0 + k;
+                        float* slot = scratch + k * image;
+                        plan.Pad(a + n * g.InputImage + (long)grp * g.Cg * g.H * g.W, slot);
+                        plan.Widen(dy + n * g.OutputImage + (long)grp * g.Og * g.L, slot + plan.ScratchLength);
+                    }
+                    plan.WeightGradient(scratch, count, taps, dw + (long)grp * g.Og * g.K, n0 != start);
                 }
         }
     }

@@ -13,30 +13,29 @@ namespace NeuralCore.Backends.Cpu;
 /// One image group is first copied into a zero-padded scratch [Cin, Hp, Wp]. An output pixel (oy, ox) then
 /// reads tap t = (c, i, j) at flat offset oy·Wp + ox + tap[t] with tap[t] = c·Hp·Wp + i·dH·Wp + j·dW, so over
 /// the "wide" positions q = oy·Wp + ox every tap is one contiguous run of the scratch: the kernel keeps
-/// 4 output channels × 24 positions in registers and, per tap, loads 3 vectors and broadcasts 4 weights.
+/// 4 output channels × 24 positions (or 6 × 16, whichever leaves fewer idle channels) in registers and, per
+/// tap, loads 3 (2) vectors and broadcasts 4 (6) weights.
 /// Wide positions with ox ≥ OW are computed and dropped when the rows are copied out.
 /// </para>
 /// <para>
 /// The input gradient of a unit-stride convolution is itself a unit-stride convolution of gradOutput with the
 /// flipped, transposed kernel and padding dilation·(k − 1) − pad, so it runs through the same kernel. The
 /// weight gradient is dW[o, t] = Σ_q dYwide[o, q] · scratch[q + tap[t]] with dYwide zero at the dropped
-/// positions: 4 output channels × 3 taps of vector dot products per register block.
+/// positions: 4 output channels × 3 taps (or 6 × 2) of vector dot products per register block, summed over a
+/// sub-batch of images before the horizontal sums.
 /// </para>
 /// <para>Every output element is computed by one fixed sequence of operations, so results do not depend on the thread count.</para>
 /// </remarks>
 internal static unsafe class DirectConv
 {
-    /// <summary>Output channels per register block.</summary>
-    public const int OB = 4;
-
-    /// <summary>Wide positions per register block of the forward kernel (3 vectors of 8).</summary>
-    const int PB = 24;
-
-    /// <summary>Taps per register block of the weight-gradient kernel.</summary>
-    const int TB = 3;
+    /// <summary>Accumulator registers of every kernel variant: 4 channels × 3 or 6 channels × 2.</summary>
+    const int Acc = 12;
 
     /// <summary>Largest padded image group (elements) worth keeping in the L1/L2 caches for the direct path.</summary>
     const long MaxScratchImage = 32 * 1024;
+
+    /// <summary>Most wide positions per real gradOutput position for which the direct input gradient beats GEMM + col2im.</summary>
+    const double MaxPaddingOverhead = 1.6;
 
     /// <summary>
     /// True when the direct kernels apply: float32, AVX2 with FMA, unit stride, a small padded image group and
@@ -55,7 +54,10 @@ internal static unsafe class DirectConv
             if (ph < 0 || pw < 0) return false;
             hp = g.OH + 2 * ph;
             wp = g.OW + 2 * pw;
-            return (long)g.Og * hp * wp <= MaxScratchImage && (g.Cg <= 32 || g.K <= 256);
+            // it multiplies every tap at each of the H·Wp wide positions, most of them zero padding when the
+            // kernel is large next to gradOutput; GEMM + col2im only multiplies at the OH·OW real ones
+            return (long)g.Og * hp * wp <= MaxScratchImage && (g.Cg <= 32 || g.K <= 256)
+                && (double)g.H * wp <= MaxPaddingOverhead * g.OH * g.OW;
         }
         return (long)g.Cg * hp * wp <= MaxScratchImage && (g.Og <= 32 || g.K <= 256);
     }
@@ -75,6 +77,11 @@ internal static unsafe class DirectConv
             OW = Wp - dw * (kw - 1);
             Taps = cin * kh * kw;
             Wide = (OH - 1) * Wp + OW;
+            // 6-channel blocks (6 × 16 positions; 6 channels × 2 taps for the weight gradient) when they leave
+            // fewer idle channels than 4-channel blocks (4 × 24; 4 × 3 taps)
+            OB = (cout + 5) / 6 * 6 < (cout + 3) / 4 * 4 ? 6 : 4;
+            PB = OB == 6 ? 16 : 24;
+            TB = Acc / OB;
             WideBlocks = (Wide + PB - 1) / PB;
             int lastTap = (cin - 1) * Hp * Wp + (kh - 1) * dh * Wp + (kw - 1) * dw;
             // the forward kernel reads up to WideBlocks·PB positions past each tap; the weight kernel up to
@@ -83,6 +90,21 @@ internal static unsafe class DirectConv
             OBlocks = (cout + OB - 1) / OB;
             TapGroups = (Taps + TB - 1) / TB;
         }
+
+        /// <summary>Output channels per register block (4 or 6).</summary>
+        public int OB { get; }
+
+        /// <summary>Wide positions per forward register block (24 or 16).</summary>
+        public int PB { get; }
+
+        /// <summary>Taps per weight-gradient register block (3 or 2).</summary>
+        public int TB { get; }
+
+        /// <summary>Floats of the forward kernel's wide output block: OB·WideBlocks·PB.</summary>
+        public long WideScratch => (long)OB * WideBlocks * PB;
+
+        /// <summary>Packed weights of one group: [OBlocks, Taps, OB].</summary>
+        public long PackedPerGroup => (long)OBlocks * Taps * OB;
 
         public int Cin { get; }
         public int Hs { get; }
@@ -157,7 +179,8 @@ internal static unsafe class DirectConv
             int stride = WideBlocks * PB;
             float* wb = packed + (long)ob * Taps * OB;
             for (int blk = 0; blk < WideBlocks; blk++)
-                Block(scratch + blk * PB, taps, Taps, wb, wide + blk * PB, stride);
+                if (OB == 4) Block4(scratch + blk * PB, taps, Taps, wb, wide + blk * PB, stride);
+                else Block6(scratch + blk * PB, taps, Taps, wb, wide + blk * PB, stride);
             int o0 = ob * OB, count = Math.Min(OB, Cout - o0);
             for (int k = 0; k < count; k++)
             {
@@ -171,20 +194,28 @@ internal static unsafe class DirectConv
             }
         }
 
+        /// <summary>Floats of one image's weight-gradient operands: the padded scratch, then gradOutput on the wide grid.</summary>
+        public long WeightImage => ScratchLength + (long)OBlocks * OB * WideVec;
+
         /// <summary>
-        /// dW[o, t] (= or +=, per <paramref name="accumulate"/>) for one image: dyWide [OBlocks·4, WideVec] holds
-        /// gradOutput on the wide grid (zero elsewhere); dw is [Cout, Taps].
+        /// dW[o, t] (= or +=, per <paramref name="accumulate"/>) summed over <paramref name="images"/> prepared
+        /// images laid out every <see cref="WeightImage"/> floats from <paramref name="batch"/> (see
+        /// <see cref="Pad"/> and <see cref="Widen"/>); dw is [Cout, Taps]. Each dot product runs over the images
+        /// in order, then over the wide positions, in registers.
         /// </summary>
-        public void WeightGradient(float* scratch, int* taps, float* dyWide, int wideVec, float* dw, bool accumulate)
+        public void WeightGradient(float* batch, int images, int* taps, float* dw, bool accumulate)
         {
+            int wideVec = WideVec;
             for (int ob = 0; ob < OBlocks; ob++)
             {
-                float* d0 = dyWide + (long)ob * OB * wideVec;
+                long dyOffset = ScratchLength + (long)ob * OB * wideVec;
                 int o0 = ob * OB, count = Math.Min(OB, Cout - o0);
                 for (int tg = 0; tg < TapGroups; tg++)
                 {
                     int t0 = tg * TB;
-                    DotBlock(scratch, taps + t0, d0, wideVec, out var s);
+                    Sums s;
+                    if (OB == 4) DotBlock4x3(batch, images, WeightImage, taps + t0, dyOffset, wideVec, out s);
+                    else DotBlock6x2(batch, images, WeightImage, taps + t0, dyOffset, wideVec, out s);
                     int tc = Math.Min(TB, Taps - t0);
                     for (int k = 0; k < count; k++)
                     {
@@ -199,9 +230,10 @@ internal static unsafe class DirectConv
             }
         }
 
-        /// <summary>Lays one image's gradOutput [Cout, OH, OW] out on the wide grid [OBlocks·4, wideVec], zero elsewhere.</summary>
-        public void Widen(float* dy, float* dyWide, int wideVec)
+        /// <summary>Lays one image's gradOutput [Cout, OH, OW] out on the wide grid [OBlocks·OB, WideVec], zero elsewhere.</summary>
+        public void Widen(float* dy, float* dyWide)
         {
+            int wideVec = WideVec;
             new Span<float>(dyWide, OBlocks * OB * wideVec).Clear();
             for (int o = 0; o < Cout; o++)
             {
@@ -216,11 +248,11 @@ internal static unsafe class DirectConv
     }
 
     // 4 output channels × 24 wide positions; packed weights w[t·4 + k]; out rows of length ldo.
-    static void Block(float* src, int* taps, int count, float* w, float* outp, int ldo)
+    static void Block4(float* src, int* taps, int count, float* w, float* outp, int ldo)
     {
         Vector256<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
         Vector256<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
-        for (int t = 0; t < count; t++, w += OB)
+        for (int t = 0; t < count; t++, w += 4)
         {
             float* x = src + taps[t];
             var x0 = Vector256.Load(x);
@@ -244,26 +276,64 @@ internal static unsafe class DirectConv
         a30.Store(outp); a31.Store(outp + 8); a32.Store(outp + 16);
     }
 
-    /// <summary>12 dot products over wideVec positions: 4 gradOutput rows (stride ld) × 3 shifted runs of the scratch.</summary>
-    static void DotBlock(float* scratch, int* taps, float* dy, int ld, out Sums s)
+    // 6 output channels × 16 wide positions; packed weights w[t·6 + k].
+    static void Block6(float* src, int* taps, int count, float* w, float* outp, int ldo)
     {
-        float* x0p = scratch + taps[0], x1p = scratch + taps[1], x2p = scratch + taps[2];
-        float* d0p = dy, d1p = dy + ld, d2p = dy + 2L * ld, d3p = dy + 3L * ld;
+        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
+        Vector256<float> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
+        for (int t = 0; t < count; t++, w += 6)
+        {
+            float* x = src + taps[t];
+            var x0 = Vector256.Load(x);
+            var x1 = Vector256.Load(x + 8);
+            var wv = Vector256.Create(w[0]);
+            a00 = Fma.MultiplyAdd(x0, wv, a00); a01 = Fma.MultiplyAdd(x1, wv, a01);
+            wv = Vector256.Create(w[1]);
+            a10 = Fma.MultiplyAdd(x0, wv, a10); a11 = Fma.MultiplyAdd(x1, wv, a11);
+            wv = Vector256.Create(w[2]);
+            a20 = Fma.MultiplyAdd(x0, wv, a20); a21 = Fma.MultiplyAdd(x1, wv, a21);
+            wv = Vector256.Create(w[3]);
+            a30 = Fma.MultiplyAdd(x0, wv, a30); a31 = Fma.MultiplyAdd(x1, wv, a31);
+            wv = Vector256.Create(w[4]);
+            a40 = Fma.MultiplyAdd(x0, wv, a40); a41 = Fma.MultiplyAdd(x1, wv, a41);
+            wv = Vector256.Create(w[5]);
+            a50 = Fma.MultiplyAdd(x0, wv, a50); a51 = Fma.MultiplyAdd(x1, wv, a51);
+        }
+        a00.Store(outp); a01.Store(outp + 8); outp += ldo;
+        a10.Store(outp); a11.Store(outp + 8); outp += ldo;
+        a20.Store(outp); a21.Store(outp + 8); outp += ldo;
+        a30.Store(outp); a31.Store(outp + 8); outp += ldo;
+        a40.Store(outp); a41.Store(outp + 8); outp += ldo;
+        a50.Store(outp); a51.Store(outp + 8);
+    }
+
+    /// <summary>
+    /// 12 dot products: 4 gradOutput rows × 3 shifted runs of the scratch, over the images (every
+    /// <paramref name="image"/> floats from <paramref name="batch"/>) and their ld wide positions.
+    /// </summary>
+    static void DotBlock4x3(float* batch, int images, long image, int* taps, long dyOffset, int ld, out Sums s)
+    {
         Vector256<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
         Vector256<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
-        for (int q = 0; q < ld; q += 8)
+        for (int n = 0; n < images; n++)
         {
-            var x0 = Vector256.Load(x0p + q);
-            var x1 = Vector256.Load(x1p + q);
-            var x2 = Vector256.Load(x2p + q);
-            var d = Vector256.Load(d0p + q);
-            a00 = Fma.MultiplyAdd(d, x0, a00); a01 = Fma.MultiplyAdd(d, x1, a01); a02 = Fma.MultiplyAdd(d, x2, a02);
-            d = Vector256.Load(d1p + q);
-            a10 = Fma.MultiplyAdd(d, x0, a10); a11 = Fma.MultiplyAdd(d, x1, a11); a12 = Fma.MultiplyAdd(d, x2, a12);
-            d = Vector256.Load(d2p + q);
-            a20 = Fma.MultiplyAdd(d, x0, a20); a21 = Fma.MultiplyAdd(d, x1, a21); a22 = Fma.MultiplyAdd(d, x2, a22);
-            d = Vector256.Load(d3p + q);
-            a30 = Fma.MultiplyAdd(d, x0, a30); a31 = Fma.MultiplyAdd(d, x1, a31); a32 = Fma.MultiplyAdd(d, x2, a32);
+            float* b = batch + n * image;
+            float* x0p = b + taps[0], x1p = b + taps[1], x2p = b + taps[2];
+            float* d0p = b + dyOffset, d1p = d0p + ld, d2p = d0p + 2L * ld, d3p = d0p + 3L * ld;
+            for (int q = 0; q < ld; q += 8)
+            {
+                var x0 = Vector256.Load(x0p + q);
+                var x1 = Vector256.Load(x1p + q);
+                var x2 = Vector256.Load(x2p + q);
+                var d = Vector256.Load(d0p + q);
+                a00 = Fma.MultiplyAdd(d, x0, a00); a01 = Fma.MultiplyAdd(d, x1, a01); a02 = Fma.MultiplyAdd(d, x2, a02);
+                d = Vector256.Load(d1p + q);
+                a10 = Fma.MultiplyAdd(d, x0, a10); a11 = Fma.MultiplyAdd(d, x1, a11); a12 = Fma.MultiplyAdd(d, x2, a12);
+                d = Vector256.Load(d2p + q);
+                a20 = Fma.MultiplyAdd(d, x0, a20); a21 = Fma.MultiplyAdd(d, x1, a21); a22 = Fma.MultiplyAdd(d, x2, a22);
+                d = Vector256.Load(d3p + q);
+                a30 = Fma.MultiplyAdd(d, x0, a30); a31 = Fma.MultiplyAdd(d, x1, a31); a32 = Fma.MultiplyAdd(d, x2, a32);
+            }
         }
         s = default;
         s[0] = Vector256.Sum(a00); s[1] = Vector256.Sum(a01); s[2] = Vector256.Sum(a02);
@@ -272,7 +342,44 @@ internal static unsafe class DirectConv
         s[9] = Vector256.Sum(a30); s[10] = Vector256.Sum(a31); s[11] = Vector256.Sum(a32);
     }
 
-    [System.Runtime.CompilerServices.InlineArray(OB * TB)]
+    /// <summary>12 dot products: 6 gradOutput rows × 2 shifted runs of the scratch; see <see cref="DotBlock4x3"/>.</summary>
+    static void DotBlock6x2(float* batch, int images, long image, int* taps, long dyOffset, int ld, out Sums s)
+    {
+        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
+        Vector256<float> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
+        for (int n = 0; n < images; n++)
+        {
+            float* b = batch + n * image;
+            float* x0p = b + taps[0], x1p = b + taps[1];
+            float* dp = b + dyOffset;
+            for (int q = 0; q < ld; q += 8)
+            {
+                var x0 = Vector256.Load(x0p + q);
+                var x1 = Vector256.Load(x1p + q);
+                var d = Vector256.Load(dp + q);
+                a00 = Fma.MultiplyAdd(d, x0, a00); a01 = Fma.MultiplyAdd(d, x1, a01);
+                d = Vector256.Load(dp + ld + q);
+                a10 = Fma.MultiplyAdd(d, x0, a10); a11 = Fma.MultiplyAdd(d, x1, a11);
+                d = Vector256.Load(dp + 2L * ld + q);
+                a20 = Fma.MultiplyAdd(d, x0, a20); a21 = Fma.MultiplyAdd(d, x1, a21);
+                d = Vector256.Load(dp + 3L * ld + q);
+                a30 = Fma.MultiplyAdd(d, x0, a30); a31 = Fma.MultiplyAdd(d, x1, a31);
+                d = Vector256.Load(dp + 4L * ld + q);
+                a40 = Fma.MultiplyAdd(d, x0, a40); a41 = Fma.MultiplyAdd(d, x1, a41);
+                d = Vector256.Load(dp + 5L * ld + q);
+                a50 = Fma.MultiplyAdd(d, x0, a50); a51 = Fma.MultiplyAdd(d, x1, a51);
+            }
+        }
+        s = default;
+        s[0] = Vector256.Sum(a00); s[1] = Vector256.Sum(a01);
+        s[2] = Vector256.Sum(a10); s[3] = Vector256.Sum(a11);
+        s[4] = Vector256.Sum(a20); s[5] = Vector256.Sum(a21);
+        s[6] = Vector256.Sum(a30); s[7] = Vector256.Sum(a31);
+        s[8] = Vector256.Sum(a40); s[9] = Vector256.Sum(a41);
+        s[10] = Vector256.Sum(a50); s[11] = Vector256.Sum(a51);
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(Acc)]
     internal struct Sums
     {
         float _e;
