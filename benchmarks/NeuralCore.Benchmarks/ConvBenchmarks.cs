@@ -25,7 +25,7 @@ public class ConvBenchmarks
     // LeNet pooling input: [100, 6, 28, 28]
     Tensor p = null!;
     // LeNet's second pooling input [100, 16, 10, 10], pooled gradients and argmax indices of both poolings
-    Tensor p2 = null!, gp1 = null!, gp2 = null!, idx1 = null!, idx2 = null!;
+    Tensor p2 = null!, gp1 = null!, gp2 = null!, idx1 = null!, idx2 = null!, pooled1 = null!;
     static readonly Conv2dParams Unit = new(1, 1, 0, 0, 1, 1, 1);
     static readonly Pool2dParams Pool2x2 = new(2, 2, 2, 2, 0, 0, false, true);
 
@@ -53,7 +53,8 @@ public class ConvBenchmarks
         gp2 = Tensor.Randn(100, 16, 5, 5);
         idx1 = Tensor.Empty([100, 6, 14, 14], DType.Int64, p.Backend);
         idx2 = Tensor.Empty([100, 16, 5, 5], DType.Int64, p.Backend);
-        using (var t = Tensor.Empty([100, 6, 14, 14], DType.Float32, p.Backend)) p.Backend.MaxPool2d(p.Buf, t.Buf, idx1.Buf, Pool2x2);
+        pooled1 = Tensor.Empty([100, 6, 14, 14], DType.Float32, p.Backend);
+        p.Backend.MaxPool2d(p.Buf, pooled1.Buf, idx1.Buf, Pool2x2);
         using (var t = Tensor.Empty([100, 16, 5, 5], DType.Float32, p.Backend)) p.Backend.MaxPool2d(p2.Buf, t.Buf, idx2.Buf, Pool2x2);
     }
 
@@ -117,7 +118,7 @@ public class ConvBenchmarks
         return y;
     }
 
-    /// <summary>MaxPool2d 2×2, stride 2, on [100, 6, 28, 28] (LeNet's first pooling), forward.</summary>
+    /// <summary>MaxPool2d 2×2, stride 2, on [100, 6, 28, 28] (LeNet's first pooling), forward; the input needs no gradient.</summary>
     [Benchmark]
     public Tensor MaxPool2x2Forward()
     {
@@ -153,6 +154,10 @@ public class ConvBenchmarks
     /// <summary>MaxPool2d 2×2 stride 2 on [100, 16, 10, 10] (LeNet's second pooling), forward.</summary>
     [Benchmark]
     public Tensor MaxPool2x2Forward_16x10() => Dispose(F.MaxPool2d(p2, 2));
+
+    /// <summary>MaxPool2d 2×2 on [100, 6, 28, 28] writing values and argmax indices (what a training pass records), into preallocated outputs.</summary>
+    [Benchmark]
+    public void MaxPool2x2ForwardWithIndices() => p.Backend.MaxPool2d(p.Buf, pooled1.Buf, idx1.Buf, Pool2x2);
 
     /// <summary>MaxPool2d 2×2 backward to [100, 6, 28, 28] (scatter of the pooled gradient to the argmax positions).</summary>
     [Benchmark]

@@ -115,9 +115,28 @@ public class PoolingTests
         var indices = Tensor.Empty(ys, DType.Int64, input.Backend);
         input.Backend.MaxPool2d(input.Buf, values.Buf, indices.Buf, new Pool2dParams(2, 2, 2, 2, 0, 0, ceil));
         Assert.Equal(expectedIdx, indices.ToArray<long>());
-        var got = values.ToArray<float>();
-        for (int i = 0; i < got.Length; i++)
-            Assert.True(double.IsNaN(expected[i]) ? float.IsNaN(got[i]) : got[i] == (float)expected[i], $"output {i}: expected {expected[i]}, got {got[i]}");
+        var withIndices = values.ToArray<float>();
+        // Passes that record no gradient skip the indices (values-only kernel); both must match the reference.
+        Assert.False(input.RequiresGrad);
+        var valuesOnly = F.MaxPool2d(input, 2, 2, 0, ceil).ToArray<float>();
+        foreach (var got in new[] { withIndices, valuesOnly })
+            for (int i = 0; i < got.Length; i++)
+                Assert.True(double.IsNaN(expected[i]) ? float.IsNaN(got[i]) : got[i] == (float)expected[i], $"output {i}: expected {expected[i]}, got {got[i]}");
+    }
+
+    [Fact]
+    public void MaxPool_RecordsIndicesOnlyWhenAGradientIsNeeded()
+    {
+        var x = Make(Values(43, 2 * 3 * 8 * 8), [2, 3, 8, 8], DType.Float32);
+        var plain = F.MaxPool2d(x, 2);
+        Assert.Null(plain.GradFn);
+        var leaf = x.Detach().RequiresGrad_();
+        using (Tensor.NoGrad()) Assert.Null(F.MaxPool2d(leaf, 2).GradFn);
+        var tracked = F.MaxPool2d(leaf, 2);
+        Assert.NotNull(tracked.GradFn);
+        Assert.Equal(plain.ToArray<float>(), tracked.ToArray<float>());
+        tracked.Sum().Backward();
+        Assert.Equal(2 * 3 * 4 * 4, leaf.Grad!.ToArray<float>().Count(v => v == 1));
     }
 
     [Fact]

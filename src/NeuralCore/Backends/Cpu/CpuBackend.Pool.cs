@@ -9,7 +9,7 @@ namespace NeuralCore.Backends.Cpu;
 /// results do not depend on the thread count. Window bounds follow PyTorch's CPU kernels exactly (including
 /// the ceil-mode and count-include-pad divisors).
 /// </summary>
-public sealed unsafe partial class CpuBackend
+public sealed unsafe partial class CpuBackend : IMaxPoolValues
 {
     /// <inheritdoc />
     public void MaxPool2d(BufferView input, BufferView destination, BufferView indices, Pool2dParams p)
@@ -18,6 +18,12 @@ public sealed unsafe partial class CpuBackend
         if (indices.DType != DType.Int64 || !indices.IsContiguous || !indices.Shape.AsSpan().SequenceEqual(destination.Shape))
             throw new ArgumentException($"MaxPool2d: indices must be a contiguous Int64 view shaped like the output {ShapeMath.Format(destination.Shape)}.");
         RunPool(input, destination, indices, p, PoolKind.MaxForward);
+    }
+
+    void IMaxPoolValues.MaxPool2dValues(BufferView input, BufferView destination, Pool2dParams p)
+    {
+        CheckPool(nameof(IMaxPoolValues.MaxPool2dValues), input, destination, p);
+        RunPool(input, destination, default, p, PoolKind.MaxForward);
     }
 
     /// <inheritdoc />
@@ -105,10 +111,11 @@ public sealed unsafe partial class CpuBackend
 
         long OutPlane => (long)oh * ow;
 
+        // idx may be null (values only): then no index is written.
         public void MaxForward(int plane)
         {
             T* x = src + plane * InPlane, y = dst + plane * OutPlane;
-            long* ix = idx + plane * OutPlane;
+            long* ix = idx is null ? null : idx + plane * OutPlane;
             // 2×2 windows with stride 2 and no padding: full windows run four outputs per step (float32);
             // partial windows at the edges (ceil mode) and every other shape take the general loop.
             bool pairs = typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated && p.KernelH == 2 && p.KernelW == 2
@@ -119,7 +126,7 @@ public sealed unsafe partial class CpuBackend
                 int ox = 0;
                 if (oy < fullRows && fullCols > 0)
                 {
-                    MaxPairs((float*)x, (float*)(y + oy * ow), ix + oy * ow, oy, fullCols);
+                    MaxPairs((float*)x, (float*)(y + oy * ow), ix is null ? null : ix + oy * ow, oy, fullCols);
                     ox = fullCols;
                 }
                 for (; ox < ow; ox++) MaxWindow(x, y, ix, oy, ox);
@@ -145,7 +152,7 @@ public sealed unsafe partial class CpuBackend
                     }
                 }
             y[oy * ow + ox] = best;
-            ix[oy * ow + ox] = at;
+            if (ix is not null) ix[oy * ow + ox] = at;
         }
 
         // Outputs [0, count) of row oy (count a multiple of 4) from input rows 2·oy and 2·oy + 1. Candidates are
@@ -159,6 +166,21 @@ public sealed unsafe partial class CpuBackend
             var offRight = Vector128.Create(1);
             var offDown = Vector128.Create(w);
             var offDiag = Vector128.Create(w + 1);
+            if (ix is null)
+            {
+                // values only: the same comparisons without the index bookkeeping
+                for (int ox = 0; ox < count; ox += 4)
+                {
+                    Even(Vector128.Load(r0 + 2 * ox), Vector128.Load(r0 + 2 * ox + 4), out var c0, out var c1);
+                    Even(Vector128.Load(r1 + 2 * ox), Vector128.Load(r1 + 2 * ox + 4), out var c2, out var c3);
+                    var best = c0;
+                    best = Vector128.ConditionalSelect(Vector128.GreaterThan(c1, best) | ~Vector128.Equals(c1, c1), c1, best);
+                    best = Vector128.ConditionalSelect(Vector128.GreaterThan(c2, best) | ~Vector128.Equals(c2, c2), c2, best);
+                    best = Vector128.ConditionalSelect(Vector128.GreaterThan(c3, best) | ~Vector128.Equals(c3, c3), c3, best);
+                    best.Store(y + ox);
+                }
+                return;
+            }
             for (int ox = 0; ox < count; ox += 4)
             {
                 var a0 = Vector128.Load(r0 + 2 * ox);

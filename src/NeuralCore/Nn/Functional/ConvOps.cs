@@ -73,12 +73,24 @@ internal static class ConvOps
         return Engine.Record(dw, ConvRules.Conv2dBackwardWeight, [x, gradOutput], ints: Ints(p, kh, kw));
     }
 
+    /// <summary>Max pooling; the argmax indices are kept only when the pass records a gradient.</summary>
     public static Tensor MaxPool2d(Tensor x, Pool2dParams p)
     {
         int[] shape = [x.shape[0], x.shape[1], p.OutputHeight(x.shape[2]), p.OutputWidth(x.shape[3])];
         var y = Tensor.Empty(shape, x.DType, x.Backend);
+        bool recorded = GradMode.Enabled && x.RequiresGrad;
+        if (!recorded && x.Backend is IMaxPoolValues values)
+        {
+            values.MaxPool2dValues(x.Buf, y.Buf, p);
+            return y;
+        }
         var indices = Tensor.Empty(shape, DType.Int64, x.Backend);
         x.Backend.MaxPool2d(x.Buf, y.Buf, indices.Buf, p);
+        if (!recorded)
+        {
+            indices.Dispose();
+            return y;
+        }
         return Engine.Record(y, ConvRules.MaxPool2d, [x], ints: Ints(p, x.shape[2], x.shape[3]), saved: indices);
     }
 
