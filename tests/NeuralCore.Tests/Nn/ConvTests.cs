@@ -211,6 +211,23 @@ public class ConvTests
     [MemberData(nameof(DirectConfigs))]
     public void UnitStrideFloat32_MatchesReference(int n, int c, int h, int w, int o, int k, int padding, int dilation, int groups)
     {
+        // widest kernels the hardware has, then the 256-bit ones (the vector cap is per thread and travels
+        // with the plan to the workers)
+        UnitStrideFloat32(n, c, h, w, o, k, padding, dilation, groups);
+        int previous = CpuGemm.MaxVectorBits;
+        try
+        {
+            CpuGemm.MaxVectorBits = 256;
+            UnitStrideFloat32(n, c, h, w, o, k, padding, dilation, groups);
+        }
+        finally
+        {
+            CpuGemm.MaxVectorBits = previous;
+        }
+    }
+
+    static void UnitStrideFloat32(int n, int c, int h, int w, int o, int k, int padding, int dilation, int groups)
+    {
         int[] xs = [n, c, h, w], ws = [o, c / groups, k, k];
         var xv = Values(70, Count(xs));
         var wv = Values(71, Count(ws));

@@ -13,8 +13,9 @@ namespace NeuralCore.Backends.Cpu;
 /// One image group is first copied into a zero-padded scratch [Cin, Hp, Wp]. An output pixel (oy, ox) then
 /// reads tap t = (c, i, j) at flat offset oy·Wp + ox + tap[t] with tap[t] = c·Hp·Wp + i·dH·Wp + j·dW, so over
 /// the "wide" positions q = oy·Wp + ox every tap is one contiguous run of the scratch: the kernel keeps
-/// 4 output channels × 24 positions (or 6 × 16, whichever leaves fewer idle channels) in registers and, per
-/// tap, loads 3 (2) vectors and broadcasts 4 (6) weights.
+/// 4 output channels × 3 vectors of positions (or 6 × 2, whichever leaves fewer idle channels) in registers
+/// and, per tap, loads 3 (2) vectors and broadcasts 4 (6) weights. Vectors are 512-bit where the hardware
+/// has them, else 256-bit.
 /// Wide positions with ox ≥ OW are computed and dropped when the rows are copied out.
 /// </para>
 /// <para>
@@ -78,9 +79,11 @@ internal static unsafe class DirectConv
             Taps = cin * kh * kw;
             Wide = (OH - 1) * Wp + OW;
             // 6-channel blocks (6 × 16 positions; 6 channels × 2 taps for the weight gradient) when they leave
-            // fewer idle channels than 4-channel blocks (4 × 24; 4 × 3 taps)
+            // fewer idle channels than 4-channel blocks (4 × 3 vectors; 4 × 3 taps)
             OB = (cout + 5) / 6 * 6 < (cout + 3) / 4 * 4 ? 6 : 4;
-            PB = OB == 6 ? 16 : 24;
+            // 512-bit kernels where available (the GEMM's test cap applies here too), else 256-bit
+            V = Vector512.IsHardwareAccelerated && (CpuGemm.MaxVectorBits == 0 || CpuGemm.MaxVectorBits >= 512) ? 16 : 8;
+            PB = OB == 6 ? 2 * V : 3 * V;
             TB = Acc / OB;
             WideBlocks = (Wide + PB - 1) / PB;
             int lastTap = (cin - 1) * Hp * Wp + (kh - 1) * dh * Wp + (kw - 1) * dw;
@@ -94,7 +97,10 @@ internal static unsafe class DirectConv
         /// <summary>Output channels per register block (4 or 6).</summary>
         public int OB { get; }
 
-        /// <summary>Wide positions per forward register block (24 or 16).</summary>
+        /// <summary>Floats per vector: 16 (512-bit kernels) or 8 (256-bit).</summary>
+        public int V { get; }
+
+        /// <summary>Wide positions per forward register block: 3 or 2 vectors.</summary>
         public int PB { get; }
 
         /// <summary>Taps per weight-gradient register block (3 or 2).</summary>
@@ -172,15 +178,23 @@ internal static unsafe class DirectConv
 
         /// <summary>
         /// Output channels [ob·4, ob·4 + 4) of one image: dst [Cout, OH, OW] from the padded scratch, with packed
-        /// weights [OBlocks, Taps, 4], plus bias [Cout] when given. <paramref name="wide"/> holds 4·WideBlocks·24 floats.
+        /// weights [OBlocks, Taps, 4], plus bias [Cout] when given. <paramref name="wide"/> holds <see cref="WideScratch"/> floats.
         /// </summary>
         public void Forward(float* scratch, int* taps, float* packed, int ob, float* wide, float* dst, float* bias)
         {
             int stride = WideBlocks * PB;
             float* wb = packed + (long)ob * Taps * OB;
             for (int blk = 0; blk < WideBlocks; blk++)
-                if (OB == 4) Block4(scratch + blk * PB, taps, Taps, wb, wide + blk * PB, stride);
-                else Block6(scratch + blk * PB, taps, Taps, wb, wide + blk * PB, stride);
+                if (V == 16)
+                {
+                    if (OB == 4) Block4x512(scratch + blk * PB, taps, Taps, wb, wide + blk * PB, stride);
+                    else Block6x512(scratch + blk * PB, taps, Taps, wb, wide + blk * PB, stride);
+                }
+                else
+                {
+                    if (OB == 4) Block4(scratch + blk * PB, taps, Taps, wb, wide + blk * PB, stride);
+                    else Block6(scratch + blk * PB, taps, Taps, wb, wide + blk * PB, stride);
+                }
             int o0 = ob * OB, count = Math.Min(OB, Cout - o0);
             for (int k = 0; k < count; k++)
             {
@@ -214,8 +228,16 @@ internal static unsafe class DirectConv
                 {
                     int t0 = tg * TB;
                     Sums s;
-                    if (OB == 4) DotBlock4x3(batch, images, WeightImage, taps + t0, dyOffset, wideVec, out s);
-                    else DotBlock6x2(batch, images, WeightImage, taps + t0, dyOffset, wideVec, out s);
+                    if (V == 16)
+                    {
+                        if (OB == 4) DotBlock4x3x512(batch, images, WeightImage, taps + t0, dyOffset, wideVec, out s);
+                        else DotBlock6x2x512(batch, images, WeightImage, taps + t0, dyOffset, wideVec, out s);
+                    }
+                    else
+                    {
+                        if (OB == 4) DotBlock4x3(batch, images, WeightImage, taps + t0, dyOffset, wideVec, out s);
+                        else DotBlock6x2(batch, images, WeightImage, taps + t0, dyOffset, wideVec, out s);
+                    }
                     int tc = Math.Min(TB, Taps - t0);
                     for (int k = 0; k < count; k++)
                     {
@@ -244,10 +266,10 @@ internal static unsafe class DirectConv
         }
 
         /// <summary>Wide length of the weight kernel: Wide rounded up to whole vectors.</summary>
-        public int WideVec => (Wide + 7) & ~7;
+        public int WideVec => (Wide + V - 1) / V * V;
     }
 
-    // 4 output channels × 24 wide positions; packed weights w[t·4 + k]; out rows of length ldo.
+    // 4 output channels × 24 wide positions (256-bit); packed weights w[t·4 + k]; out rows of length ldo.
     static void Block4(float* src, int* taps, int count, float* w, float* outp, int ldo)
     {
         Vector256<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
@@ -377,6 +399,139 @@ internal static unsafe class DirectConv
         s[6] = Vector256.Sum(a30); s[7] = Vector256.Sum(a31);
         s[8] = Vector256.Sum(a40); s[9] = Vector256.Sum(a41);
         s[10] = Vector256.Sum(a50); s[11] = Vector256.Sum(a51);
+    }
+
+    // 512-bit twins of the kernels above (vectors of 16).
+    // 4 output channels × 48 wide positions; packed weights w[t·4 + k]; out rows of length ldo.
+    static void Block4x512(float* src, int* taps, int count, float* w, float* outp, int ldo)
+    {
+        Vector512<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
+        for (int t = 0; t < count; t++, w += 4)
+        {
+            float* x = src + taps[t];
+            var x0 = Vector512.Load(x);
+            var x1 = Vector512.Load(x + 16);
+            var x2 = Vector512.Load(x + 32);
+            var wv = Vector512.Create(w[0]);
+            a00 = Vector512.FusedMultiplyAdd(x0, wv, a00); a01 = Vector512.FusedMultiplyAdd(x1, wv, a01); a02 = Vector512.FusedMultiplyAdd(x2, wv, a02);
+            wv = Vector512.Create(w[1]);
+            a10 = Vector512.FusedMultiplyAdd(x0, wv, a10); a11 = Vector512.FusedMultiplyAdd(x1, wv, a11); a12 = Vector512.FusedMultiplyAdd(x2, wv, a12);
+            wv = Vector512.Create(w[2]);
+            a20 = Vector512.FusedMultiplyAdd(x0, wv, a20); a21 = Vector512.FusedMultiplyAdd(x1, wv, a21); a22 = Vector512.FusedMultiplyAdd(x2, wv, a22);
+            wv = Vector512.Create(w[3]);
+            a30 = Vector512.FusedMultiplyAdd(x0, wv, a30); a31 = Vector512.FusedMultiplyAdd(x1, wv, a31); a32 = Vector512.FusedMultiplyAdd(x2, wv, a32);
+        }
+        a00.Store(outp); a01.Store(outp + 16); a02.Store(outp + 32);
+        outp += ldo;
+        a10.Store(outp); a11.Store(outp + 16); a12.Store(outp + 32);
+        outp += ldo;
+        a20.Store(outp); a21.Store(outp + 16); a22.Store(outp + 32);
+        outp += ldo;
+        a30.Store(outp); a31.Store(outp + 16); a32.Store(outp + 32);
+    }
+
+    // 6 output channels × 32 wide positions; packed weights w[t·6 + k].
+    static void Block6x512(float* src, int* taps, int count, float* w, float* outp, int ldo)
+    {
+        Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
+        Vector512<float> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
+        for (int t = 0; t < count; t++, w += 6)
+        {
+            float* x = src + taps[t];
+            var x0 = Vector512.Load(x);
+            var x1 = Vector512.Load(x + 16);
+            var wv = Vector512.Create(w[0]);
+            a00 = Vector512.FusedMultiplyAdd(x0, wv, a00); a01 = Vector512.FusedMultiplyAdd(x1, wv, a01);
+            wv = Vector512.Create(w[1]);
+            a10 = Vector512.FusedMultiplyAdd(x0, wv, a10); a11 = Vector512.FusedMultiplyAdd(x1, wv, a11);
+            wv = Vector512.Create(w[2]);
+            a20 = Vector512.FusedMultiplyAdd(x0, wv, a20); a21 = Vector512.FusedMultiplyAdd(x1, wv, a21);
+            wv = Vector512.Create(w[3]);
+            a30 = Vector512.FusedMultiplyAdd(x0, wv, a30); a31 = Vector512.FusedMultiplyAdd(x1, wv, a31);
+            wv = Vector512.Create(w[4]);
+            a40 = Vector512.FusedMultiplyAdd(x0, wv, a40); a41 = Vector512.FusedMultiplyAdd(x1, wv, a41);
+            wv = Vector512.Create(w[5]);
+            a50 = Vector512.FusedMultiplyAdd(x0, wv, a50); a51 = Vector512.FusedMultiplyAdd(x1, wv, a51);
+        }
+        a00.Store(outp); a01.Store(outp + 16); outp += ldo;
+        a10.Store(outp); a11.Store(outp + 16); outp += ldo;
+        a20.Store(outp); a21.Store(outp + 16); outp += ldo;
+        a30.Store(outp); a31.Store(outp + 16); outp += ldo;
+        a40.Store(outp); a41.Store(outp + 16); outp += ldo;
+        a50.Store(outp); a51.Store(outp + 16);
+    }
+
+    /// <summary>
+    /// 12 dot products: 4 gradOutput rows × 3 shifted runs of the scratch, over the images (every
+    /// <paramref name="image"/> floats from <paramref name="batch"/>) and their ld wide positions.
+    /// </summary>
+    static void DotBlock4x3x512(float* batch, int images, long image, int* taps, long dyOffset, int ld, out Sums s)
+    {
+        Vector512<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
+        for (int n = 0; n < images; n++)
+        {
+            float* b = batch + n * image;
+            float* x0p = b + taps[0], x1p = b + taps[1], x2p = b + taps[2];
+            float* d0p = b + dyOffset, d1p = d0p + ld, d2p = d0p + 2L * ld, d3p = d0p + 3L * ld;
+            for (int q = 0; q < ld; q += 16)
+            {
+                var x0 = Vector512.Load(x0p + q);
+                var x1 = Vector512.Load(x1p + q);
+                var x2 = Vector512.Load(x2p + q);
+                var d = Vector512.Load(d0p + q);
+                a00 = Vector512.FusedMultiplyAdd(d, x0, a00); a01 = Vector512.FusedMultiplyAdd(d, x1, a01); a02 = Vector512.FusedMultiplyAdd(d, x2, a02);
+                d = Vector512.Load(d1p + q);
+                a10 = Vector512.FusedMultiplyAdd(d, x0, a10); a11 = Vector512.FusedMultiplyAdd(d, x1, a11); a12 = Vector512.FusedMultiplyAdd(d, x2, a12);
+                d = Vector512.Load(d2p + q);
+                a20 = Vector512.FusedMultiplyAdd(d, x0, a20); a21 = Vector512.FusedMultiplyAdd(d, x1, a21); a22 = Vector512.FusedMultiplyAdd(d, x2, a22);
+                d = Vector512.Load(d3p + q);
+                a30 = Vector512.FusedMultiplyAdd(d, x0, a30); a31 = Vector512.FusedMultiplyAdd(d, x1, a31); a32 = Vector512.FusedMultiplyAdd(d, x2, a32);
+            }
+        }
+        s = default;
+        s[0] = Vector512.Sum(a00); s[1] = Vector512.Sum(a01); s[2] = Vector512.Sum(a02);
+        s[3] = Vector512.Sum(a10); s[4] = Vector512.Sum(a11); s[5] = Vector512.Sum(a12);
+        s[6] = Vector512.Sum(a20); s[7] = Vector512.Sum(a21); s[8] = Vector512.Sum(a22);
+        s[9] = Vector512.Sum(a30); s[10] = Vector512.Sum(a31); s[11] = Vector512.Sum(a32);
+    }
+
+    /// <summary>12 dot products: 6 gradOutput rows × 2 shifted runs of the scratch; see <see cref="DotBlock4x3x512"/>.</summary>
+    static void DotBlock6x2x512(float* batch, int images, long image, int* taps, long dyOffset, int ld, out Sums s)
+    {
+        Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
+        Vector512<float> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
+        for (int n = 0; n < images; n++)
+        {
+            float* b = batch + n * image;
+            float* x0p = b + taps[0], x1p = b + taps[1];
+            float* dp = b + dyOffset;
+            for (int q = 0; q < ld; q += 16)
+            {
+                var x0 = Vector512.Load(x0p + q);
+                var x1 = Vector512.Load(x1p + q);
+                var d = Vector512.Load(dp + q);
+                a00 = Vector512.FusedMultiplyAdd(d, x0, a00); a01 = Vector512.FusedMultiplyAdd(d, x1, a01);
+                d = Vector512.Load(dp + ld + q);
+                a10 = Vector512.FusedMultiplyAdd(d, x0, a10); a11 = Vector512.FusedMultiplyAdd(d, x1, a11);
+                d = Vector512.Load(dp + 2L * ld + q);
+                a20 = Vector512.FusedMultiplyAdd(d, x0, a20); a21 = Vector512.FusedMultiplyAdd(d, x1, a21);
+                d = Vector512.Load(dp + 3L * ld + q);
+                a30 = Vector512.FusedMultiplyAdd(d, x0, a30); a31 = Vector512.FusedMultiplyAdd(d, x1, a31);
+                d = Vector512.Load(dp + 4L * ld + q);
+                a40 = Vector512.FusedMultiplyAdd(d, x0, a40); a41 = Vector512.FusedMultiplyAdd(d, x1, a41);
+                d = Vector512.Load(dp + 5L * ld + q);
+                a50 = Vector512.FusedMultiplyAdd(d, x0, a50); a51 = Vector512.FusedMultiplyAdd(d, x1, a51);
+            }
+        }
+        s = default;
+        s[0] = Vector512.Sum(a00); s[1] = Vector512.Sum(a01);
+        s[2] = Vector512.Sum(a10); s[3] = Vector512.Sum(a11);
+        s[4] = Vector512.Sum(a20); s[5] = Vector512.Sum(a21);
+        s[6] = Vector512.Sum(a30); s[7] = Vector512.Sum(a31);
+        s[8] = Vector512.Sum(a40); s[9] = Vector512.Sum(a41);
+        s[10] = Vector512.Sum(a50); s[11] = Vector512.Sum(a51);
     }
 
     [System.Runtime.CompilerServices.InlineArray(Acc)]
