@@ -1,5 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using NeuralCore;
+using NeuralCore.Backends;
+using NeuralCore.Nn;
 using F = NeuralCore.Nn.Functional;
 
 namespace NeuralCore.Benchmarks;
@@ -22,6 +24,10 @@ public class ConvBenchmarks
     Tensor x3 = null!, w3 = null!, b3 = null!;
     // LeNet pooling input: [100, 6, 28, 28]
     Tensor p = null!;
+    // LeNet's second pooling input [100, 16, 10, 10], pooled gradients and argmax indices of both poolings
+    Tensor p2 = null!, gp1 = null!, gp2 = null!, idx1 = null!, idx2 = null!, pooled1 = null!;
+    static readonly Conv2dParams Unit = new(1, 1, 0, 0, 1, 1, 1);
+    static readonly Pool2dParams Pool2x2 = new(2, 2, 2, 2, 0, 0, false, true);
 
     [GlobalSetup]
     public void Setup()
@@ -42,6 +48,14 @@ public class ConvBenchmarks
         b3 = Tensor.Randn(64);
 
         p = Tensor.Randn(100, 6, 28, 28);
+        p2 = Tensor.Randn(100, 16, 10, 10);
+        gp1 = Tensor.Randn(100, 6, 14, 14);
+        gp2 = Tensor.Randn(100, 16, 5, 5);
+        idx1 = Tensor.Empty([100, 6, 14, 14], DType.Int64, p.Backend);
+        idx2 = Tensor.Empty([100, 16, 5, 5], DType.Int64, p.Backend);
+        pooled1 = Tensor.Empty([100, 6, 14, 14], DType.Float32, p.Backend);
+        p.Backend.MaxPool2d(p.Buf, pooled1.Buf, idx1.Buf, Pool2x2);
+        using (var t = Tensor.Empty([100, 16, 5, 5], DType.Float32, p.Backend)) p.Backend.MaxPool2d(p2.Buf, t.Buf, idx2.Buf, Pool2x2);
     }
 
     [GlobalSetup(Targets = new[] { nameof(LeNetConv1ForwardBackward), nameof(LeNetConv2ForwardBackward) })]
@@ -104,13 +118,59 @@ public class ConvBenchmarks
         return y;
     }
 
-    /// <summary>MaxPool2d 2×2, stride 2, on [100, 6, 28, 28] (LeNet's first pooling), forward.</summary>
+    /// <summary>MaxPool2d 2×2, stride 2, on [100, 6, 28, 28] (LeNet's first pooling), forward; the input needs no gradient.</summary>
     [Benchmark]
     public Tensor MaxPool2x2Forward()
     {
         var y = F.MaxPool2d(p, 2);
         y.Dispose();
         return y;
+    }
+
+    /// <summary>LeNet conv1 kernel alone (no bias): [100, 3, 32, 32] → [100, 6, 28, 28].</summary>
+    [Benchmark]
+    public Tensor Conv1Forward() => Dispose(ConvOps.Conv2d(x1, w1, Unit));
+
+    /// <summary>LeNet conv1 input gradient (LeNet itself does not need it): [100, 6, 28, 28] → [100, 3, 32, 32].</summary>
+    [Benchmark]
+    public Tensor Conv1BackwardInput() => Dispose(ConvOps.Conv2dBackwardInput(g1, w1, 32, 32, Unit));
+
+    /// <summary>LeNet conv1 weight gradient, summed over the batch of 100.</summary>
+    [Benchmark]
+    public Tensor Conv1BackwardWeight() => Dispose(ConvOps.Conv2dBackwardWeight(x1, g1, 5, 5, Unit));
+
+    /// <summary>LeNet conv2 kernel alone (no bias): [100, 6, 14, 14] → [100, 16, 10, 10].</summary>
+    [Benchmark]
+    public Tensor Conv2Forward() => Dispose(ConvOps.Conv2d(x2, w2, Unit));
+
+    /// <summary>LeNet conv2 input gradient: [100, 16, 10, 10] → [100, 6, 14, 14].</summary>
+    [Benchmark]
+    public Tensor Conv2BackwardInput() => Dispose(ConvOps.Conv2dBackwardInput(g2, w2, 14, 14, Unit));
+
+    /// <summary>LeNet conv2 weight gradient, summed over the batch of 100.</summary>
+    [Benchmark]
+    public Tensor Conv2BackwardWeight() => Dispose(ConvOps.Conv2dBackwardWeight(x2, g2, 5, 5, Unit));
+
+    /// <summary>MaxPool2d 2×2 stride 2 on [100, 16, 10, 10] (LeNet's second pooling), forward.</summary>
+    [Benchmark]
+    public Tensor MaxPool2x2Forward_16x10() => Dispose(F.MaxPool2d(p2, 2));
+
+    /// <summary>MaxPool2d 2×2 on [100, 6, 28, 28] writing values and argmax indices (what a training pass records), into preallocated outputs.</summary>
+    [Benchmark]
+    public void MaxPool2x2ForwardWithIndices() => p.Backend.MaxPool2d(p.Buf, pooled1.Buf, idx1.Buf, Pool2x2);
+
+    /// <summary>MaxPool2d 2×2 backward to [100, 6, 28, 28] (scatter of the pooled gradient to the argmax positions).</summary>
+    [Benchmark]
+    public Tensor MaxPool2x2Backward() => Dispose(ConvOps.MaxPool2dBackward(gp1, idx1, 28, 28, Pool2x2));
+
+    /// <summary>MaxPool2d 2×2 backward to [100, 16, 10, 10].</summary>
+    [Benchmark]
+    public Tensor MaxPool2x2Backward_16x10() => Dispose(ConvOps.MaxPool2dBackward(gp2, idx2, 10, 10, Pool2x2));
+
+    static Tensor Dispose(Tensor t)
+    {
+        t.Dispose();
+        return t;
     }
 
     static void Release(Tensor leaf)

@@ -193,6 +193,129 @@ public class ConvTests
         }
     }
 
+    // (n, c, h, w, o, k, padding, dilation, groups): unit-stride float32 shapes for the direct kernels, with
+    // channel counts for both register blocks (4 and 6 channels), odd widths, padding, dilation and groups, and
+    // batches long enough for several weight-gradient sub-batches per chunk.
+    public static TheoryData<int, int, int, int, int, int, int, int, int> DirectConfigs => new()
+    {
+        { 13, 3, 32, 32, 6, 5, 0, 1, 1 },   // LeNet conv1
+        { 11, 6, 14, 14, 16, 5, 0, 1, 1 },  // LeNet conv2
+        { 9, 5, 13, 17, 5, 3, 1, 1, 1 },
+        { 7, 6, 12, 9, 12, 3, 2, 2, 1 },
+        { 5, 10, 11, 23, 6, 3, 1, 1, 2 },
+        { 3, 7, 6, 29, 11, 2, 0, 3, 1 },
+        { 2, 6, 8, 8, 6, 1, 1, 1, 1 },      // 1×1 with padding (not pointwise)
+    };
+
+    [Theory]
+    [MemberData(nameof(DirectConfigs))]
+    public void UnitStrideFloat32_MatchesReference(int n, int c, int h, int w, int o, int k, int padding, int dilation, int groups)
+    {
+        // widest kernels the hardware has, then the 256-bit ones (the vector cap is per thread and travels
+        // with the plan to the workers)
+        UnitStrideFloat32(n, c, h, w, o, k, padding, dilation, groups);
+        int previous = CpuGemm.MaxVectorBits;
+        try
+        {
+            CpuGemm.MaxVectorBits = 256;
+            UnitStrideFloat32(n, c, h, w, o, k, padding, dilation, groups);
+        }
+        finally
+        {
+            CpuGemm.MaxVectorBits = previous;
+        }
+    }
+
+    static void UnitStrideFloat32(int n, int c, int h, int w, int o, int k, int padding, int dilation, int groups)
+    {
+        int[] xs = [n, c, h, w], ws = [o, c / groups, k, k];
+        var xv = Values(70, Count(xs));
+        var wv = Values(71, Count(ws));
+        var bv = Values(72, o);
+        var expected = Conv(xv, xs, wv, ws, bv, (1, 1), (padding, padding), (dilation, dilation), groups, out var ys);
+        var gy = Values(73, Count(ys));
+        var (dx, dw) = ConvGrads(xv, xs, wv, ws, gy, (1, 1), (padding, padding), (dilation, dilation), groups);
+        var x = Make(xv, xs, DType.Float32).RequiresGrad_();
+        var wt = Make(wv, ws, DType.Float32).RequiresGrad_();
+        var y = F.Conv2d(x, wt, Make(bv, [o], DType.Float32), 1, padding, dilation, groups);
+        AssertClose(expected, y.ToArray<double>(), 1e-5, "y");
+        y.Backward(Make(gy, ys, DType.Float32));
+        AssertClose(dx, x.Grad!.ToArray<double>(), 1e-5, "dX");
+        AssertClose(dw, wt.Grad!.ToArray<double>(), 2e-5, "dW");
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]   // unit stride: the direct float32 kernels, bias added while writing the output
+    [InlineData(2, 0, 1)]   // im2col + GEMM, bias added per image
+    [InlineData(1, 2, 2)]   // direct, padded input, grouped
+    public void Bias_ForwardAndGradientsMatchReference(int stride, int padding, int groups)
+    {
+        int[] xs = [3, 4, 9, 11], ws = [6, 4 / groups, 3, 3];
+        var xv = Values(50, Count(xs));
+        var wv = Values(51, Count(ws));
+        var bv = Values(52, 6);
+        var expected = Conv(xv, xs, wv, ws, bv, (stride, stride), (padding, padding), (1, 1), groups, out var ys);
+        var gy = Values(53, Count(ys));
+        var (dx, dw) = ConvGrads(xv, xs, wv, ws, gy, (stride, stride), (padding, padding), (1, 1), groups);
+        var db = new double[6];
+        int l = ys[2] * ys[3];
+        for (int i = 0; i < gy.Length; i++) db[i / l % 6] += gy[i];
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            var x = Make(xv, xs, dtype).RequiresGrad_();
+            var w = Make(wv, ws, dtype).RequiresGrad_();
+            var b = Make(bv, [6], dtype).RequiresGrad_();
+            var y = F.Conv2d(x, w, b, stride, padding, 1, groups);
+            double tol = dtype == DType.Float64 ? 1e-12 : 1e-5;
+            AssertClose(expected, y.ToArray<double>(), tol, $"y {dtype}");
+            y.Backward(Make(gy, ys, dtype));
+            AssertClose(dx, x.Grad!.ToArray<double>(), tol, $"dX {dtype}");
+            AssertClose(dw, w.Grad!.ToArray<double>(), tol, $"dW {dtype}");
+            AssertClose(db, b.Grad!.ToArray<double>(), tol, $"dB {dtype}");
+        }
+    }
+
+    [Fact]
+    public void Bias_GradientOpIsDifferentiable()
+    {
+        var gy = Make(Values(54, 2 * 3 * 4 * 5), [2, 3, 4, 5], DType.Float64);
+        GradCheck.Assert(t => ConvOps.Conv2dBiasGrad(t[0]), [gy]);
+        // the fused layer itself, all three inputs
+        var x = Make(Values(55, 2 * 2 * 5 * 5), [2, 2, 5, 5], DType.Float64);
+        var w = Make(Values(56, 3 * 2 * 3 * 3), [3, 2, 3, 3], DType.Float64);
+        var b = Make(Values(57, 3), [3], DType.Float64);
+        GradCheck.Assert(t => F.Conv2d(t[0], t[1], t[2], padding: 1), [x, w, b]);
+    }
+
+    [Fact]
+    public void Bias_ResultsAreBitIdenticalForAnyThreadCount()
+    {
+        var x = Make(Values(60, 37 * 6 * 14 * 14), [37, 6, 14, 14], DType.Float32);
+        var w = Make(Values(61, 16 * 6 * 5 * 5, 0.2), [16, 6, 5, 5], DType.Float32);
+        var b = Make(Values(62, 16), [16], DType.Float32);
+        var gy = Make(Values(63, 37 * 16 * 10 * 10), [37, 16, 10, 10], DType.Float32);
+        int previous = CpuParallel.MaxDegreeOfParallelism;
+        try
+        {
+            float[][]? first = null;
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                CpuParallel.MaxDegreeOfParallelism = threads;
+                var (xi, wi, bi) = (x.Detach().RequiresGrad_(), w.Detach().RequiresGrad_(), b.Detach().RequiresGrad_());
+                var y = F.Conv2d(xi, wi, bi);
+                y.Backward(gy);
+                float[][] got = [y.ToArray<float>(), xi.Grad!.ToArray<float>(), wi.Grad!.ToArray<float>(), bi.Grad!.ToArray<float>()];
+                if (first is null) first = got;
+                else
+                    for (int i = 0; i < got.Length; i++) Assert.Equal(first[i], got[i]);
+            }
+        }
+        finally
+        {
+            CpuParallel.MaxDegreeOfParallelism = previous;
+        }
+    }
+
     [Fact]
     public void LeNetShapes_ForwardAndBackwardSmoke()
     {

@@ -88,6 +88,57 @@ public class PoolingTests
         GradCheck.Assert(t => ConvOps.AvgPool2dBackward(t[0], 5, 6, p), [gy]);
     }
 
+    [Theory]
+    [InlineData(2, 3, 28, 28, false)]
+    [InlineData(1, 2, 10, 10, false)]
+    [InlineData(2, 1, 9, 17, false)]
+    [InlineData(2, 1, 9, 17, true)]
+    [InlineData(1, 2, 5, 31, true)]
+    [InlineData(1, 1, 3, 7, false)]
+    public void MaxPool2x2_Float32MatchesReferenceWithNaNTiesAndInfinities(int n, int c, int h, int w, bool ceil)
+    {
+        // Float32 2×2 stride-2 windows take a vectorised path; values and argmax indices must match the
+        // reference exactly, including NaN (the last NaN of a window wins), ties (the first wins) and −∞.
+        int[] xs = [n, c, h, w];
+        var x = Values(42, Count(xs));
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = Math.Round(x[i] * 4) / 4;   // many ties
+            if (i % 13 == 5) x[i] = double.NaN;
+            else if (i % 17 == 3) x[i] = double.NegativeInfinity;
+            else if (i % 29 == 7) x[i] = double.PositiveInfinity;
+        }
+        for (int i = 0; i + 3 < x.Length; i += 53) x[i] = x[i + 1] = x[i + 2] = x[i + 3] = double.NegativeInfinity;
+        var (expected, expectedIdx) = Pool(x, xs, (2, 2), (2, 2), (0, 0), ceil, max: true, countIncludePad: true, out var ys);
+        var input = Make(x, xs, DType.Float32);
+        var values = Tensor.Empty(ys, DType.Float32, input.Backend);
+        var indices = Tensor.Empty(ys, DType.Int64, input.Backend);
+        input.Backend.MaxPool2d(input.Buf, values.Buf, indices.Buf, new Pool2dParams(2, 2, 2, 2, 0, 0, ceil));
+        Assert.Equal(expectedIdx, indices.ToArray<long>());
+        var withIndices = values.ToArray<float>();
+        // Passes that record no gradient skip the indices (values-only kernel); both must match the reference.
+        Assert.False(input.RequiresGrad);
+        var valuesOnly = F.MaxPool2d(input, 2, 2, 0, ceil).ToArray<float>();
+        foreach (var got in new[] { withIndices, valuesOnly })
+            for (int i = 0; i < got.Length; i++)
+                Assert.True(double.IsNaN(expected[i]) ? float.IsNaN(got[i]) : got[i] == (float)expected[i], $"output {i}: expected {expected[i]}, got {got[i]}");
+    }
+
+    [Fact]
+    public void MaxPool_RecordsIndicesOnlyWhenAGradientIsNeeded()
+    {
+        var x = Make(Values(43, 2 * 3 * 8 * 8), [2, 3, 8, 8], DType.Float32);
+        var plain = F.MaxPool2d(x, 2);
+        Assert.Null(plain.GradFn);
+        var leaf = x.Detach().RequiresGrad_();
+        using (Tensor.NoGrad()) Assert.Null(F.MaxPool2d(leaf, 2).GradFn);
+        var tracked = F.MaxPool2d(leaf, 2);
+        Assert.NotNull(tracked.GradFn);
+        Assert.Equal(plain.ToArray<float>(), tracked.ToArray<float>());
+        tracked.Sum().Backward();
+        Assert.Equal(2 * 3 * 4 * 4, leaf.Grad!.ToArray<float>().Count(v => v == 1));
+    }
+
     [Fact]
     public void MaxPool_PropagatesNaNAndPicksTheFirstOfTies()
     {

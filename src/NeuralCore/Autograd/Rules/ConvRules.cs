@@ -21,6 +21,26 @@ internal static class ConvRules
         ];
     });
 
+    /// <summary>Conv2d with a fused bias: the bias gradient sums the output gradient per channel.</summary>
+    public static readonly BackwardRule Conv2dBias = new("Conv2dBias", (n, g) =>
+    {
+        Tensor x = n.Inputs[0], w = n.Inputs[1];
+        var p = ConvOps.ConvParams(n.Ints);
+        return
+        [
+            n.NeedsGrad(0) ? ConvOps.Conv2dBackwardInput(g, w, x.shape[2], x.shape[3], p) : null,
+            n.NeedsGrad(1) ? ConvOps.Conv2dBackwardWeight(x, g, w.shape[2], w.shape[3], p) : null,
+            n.NeedsGrad(2) ? ConvOps.Conv2dBiasGrad(g) : null,
+        ];
+    });
+
+    /// <summary>db = Σ gy over (n, y, x), so d gy broadcasts g [O] back over [N, O, OH, OW].</summary>
+    public static readonly BackwardRule Conv2dBiasGrad = new("Conv2dBiasGrad", (n, g) =>
+    {
+        var gy = n.Inputs[0];
+        return [g.Reshape(1, g.Shape[0], 1, 1).Expand(gy.Shape.ToArray()).Contiguous()];
+    });
+
     /// <summary>dx = BI(gy, w): d gy = Conv2d(g, w), d w = BW(g, gy).</summary>
     public static readonly BackwardRule Conv2dBackwardInput = new("Conv2dBackwardInput", (n, g) =>
     {

@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NeuralCore.Backends.Cpu;
 
@@ -7,7 +9,7 @@ namespace NeuralCore.Backends.Cpu;
 /// results do not depend on the thread count. Window bounds follow PyTorch's CPU kernels exactly (including
 /// the ceil-mode and count-include-pad divisors).
 /// </summary>
-public sealed unsafe partial class CpuBackend
+public sealed unsafe partial class CpuBackend : IMaxPoolValues
 {
     /// <inheritdoc />
     public void MaxPool2d(BufferView input, BufferView destination, BufferView indices, Pool2dParams p)
@@ -16,6 +18,12 @@ public sealed unsafe partial class CpuBackend
         if (indices.DType != DType.Int64 || !indices.IsContiguous || !indices.Shape.AsSpan().SequenceEqual(destination.Shape))
             throw new ArgumentException($"MaxPool2d: indices must be a contiguous Int64 view shaped like the output {ShapeMath.Format(destination.Shape)}.");
         RunPool(input, destination, indices, p, PoolKind.MaxForward);
+    }
+
+    void IMaxPoolValues.MaxPool2dValues(BufferView input, BufferView destination, Pool2dParams p)
+    {
+        CheckPool(nameof(IMaxPoolValues.MaxPool2dValues), input, destination, p);
+        RunPool(input, destination, default, p, PoolKind.MaxForward);
     }
 
     /// <inheritdoc />
@@ -103,33 +111,115 @@ public sealed unsafe partial class CpuBackend
 
         long OutPlane => (long)oh * ow;
 
+        // idx may be null (values only): then no index is written.
         public void MaxForward(int plane)
         {
             T* x = src + plane * InPlane, y = dst + plane * OutPlane;
-            long* ix = idx + plane * OutPlane;
+            long* ix = idx is null ? null : idx + plane * OutPlane;
+            // 2×2 windows with stride 2 and no padding: full windows run four outputs per step (float32);
+            // partial windows at the edges (ceil mode) and every other shape take the general loop.
+            bool pairs = typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated && p.KernelH == 2 && p.KernelW == 2
+                && p.StrideH == 2 && p.StrideW == 2 && p.PadH == 0 && p.PadW == 0;
+            int fullRows = pairs ? Math.Min(oh, h / 2) : 0, fullCols = pairs ? Math.Min(ow, w / 2) & ~3 : 0;
             for (int oy = 0; oy < oh; oy++)
             {
-                int y0 = oy * p.StrideH - p.PadH, y1 = Math.Min(y0 + p.KernelH, h);
-                y0 = Math.Max(y0, 0);
-                for (int ox = 0; ox < ow; ox++)
+                int ox = 0;
+                if (oy < fullRows && fullCols > 0)
                 {
-                    int x0 = ox * p.StrideW - p.PadW, x1 = Math.Min(x0 + p.KernelW, w);
-                    x0 = Math.Max(x0, 0);
-                    T best = T.NegativeInfinity;
-                    long at = (long)y0 * w + x0;
-                    for (int yy = y0; yy < y1; yy++)
-                        for (int xx = x0; xx < x1; xx++)
-                        {
-                            T v = x[(long)yy * w + xx];
-                            if (v > best || T.IsNaN(v))
-                            {
-                                best = v;
-                                at = (long)yy * w + xx;
-                            }
-                        }
-                    y[oy * ow + ox] = best;
-                    ix[oy * ow + ox] = at;
+                    MaxPairs((float*)x, (float*)(y + oy * ow), ix is null ? null : ix + oy * ow, oy, fullCols);
+                    ox = fullCols;
                 }
+                for (; ox < ow; ox++) MaxWindow(x, y, ix, oy, ox);
+            }
+        }
+
+        void MaxWindow(T* x, T* y, long* ix, int oy, int ox)
+        {
+            int y0 = oy * p.StrideH - p.PadH, y1 = Math.Min(y0 + p.KernelH, h);
+            y0 = Math.Max(y0, 0);
+            int x0 = ox * p.StrideW - p.PadW, x1 = Math.Min(x0 + p.KernelW, w);
+            x0 = Math.Max(x0, 0);
+            T best = T.NegativeInfinity;
+            long at = (long)y0 * w + x0;
+            for (int yy = y0; yy < y1; yy++)
+                for (int xx = x0; xx < x1; xx++)
+                {
+                    T v = x[(long)yy * w + xx];
+                    if (v > best || T.IsNaN(v))
+                    {
+                        best = v;
+                        at = (long)yy * w + xx;
+                    }
+                }
+            y[oy * ow + ox] = best;
+            if (ix is not null) ix[oy * ow + ox] = at;
+        }
+
+        // Outputs [0, count) of row oy (count a multiple of 4) from input rows 2·oy and 2·oy + 1. Candidates are
+        // visited in the scalar loop's order (row by row) with the same rule (greater, or NaN), so values and
+        // indices match it exactly.
+        void MaxPairs(float* x, float* y, long* ix, int oy, int count)
+        {
+            float* r0 = x + (long)2 * oy * w, r1 = r0 + w;
+            var step = Vector128.Create(8);
+            var at = Vector128.Create(0, 2, 4, 6) + Vector128.Create(2 * oy * w);
+            var offRight = Vector128.Create(1);
+            var offDown = Vector128.Create(w);
+            var offDiag = Vector128.Create(w + 1);
+            if (ix is null)
+            {
+                // values only: the same comparisons without the index bookkeeping
+                for (int ox = 0; ox < count; ox += 4)
+                {
+                    Even(Vector128.Load(r0 + 2 * ox), Vector128.Load(r0 + 2 * ox + 4), out var c0, out var c1);
+                    Even(Vector128.Load(r1 + 2 * ox), Vector128.Load(r1 + 2 * ox + 4), out var c2, out var c3);
+                    var best = c0;
+                    best = Vector128.ConditionalSelect(Vector128.GreaterThan(c1, best) | ~Vector128.Equals(c1, c1), c1, best);
+                    best = Vector128.ConditionalSelect(Vector128.GreaterThan(c2, best) | ~Vector128.Equals(c2, c2), c2, best);
+                    best = Vector128.ConditionalSelect(Vector128.GreaterThan(c3, best) | ~Vector128.Equals(c3, c3), c3, best);
+                    best.Store(y + ox);
+                }
+                return;
+            }
+            for (int ox = 0; ox < count; ox += 4)
+            {
+                var a0 = Vector128.Load(r0 + 2 * ox);
+                var a1 = Vector128.Load(r0 + 2 * ox + 4);
+                var b0 = Vector128.Load(r1 + 2 * ox);
+                var b1 = Vector128.Load(r1 + 2 * ox + 4);
+                Even(a0, a1, out var c0, out var c1);
+                Even(b0, b1, out var c2, out var c3);
+                var best = c0;
+                var off = Vector128<int>.Zero;
+                var take = Vector128.GreaterThan(c1, best) | ~Vector128.Equals(c1, c1);
+                best = Vector128.ConditionalSelect(take, c1, best);
+                off = Vector128.ConditionalSelect(take.AsInt32(), offRight, off);
+                take = Vector128.GreaterThan(c2, best) | ~Vector128.Equals(c2, c2);
+                best = Vector128.ConditionalSelect(take, c2, best);
+                off = Vector128.ConditionalSelect(take.AsInt32(), offDown, off);
+                take = Vector128.GreaterThan(c3, best) | ~Vector128.Equals(c3, c3);
+                best = Vector128.ConditionalSelect(take, c3, best);
+                off = Vector128.ConditionalSelect(take.AsInt32(), offDiag, off);
+                best.Store(y + ox);
+                var flat = at + off;
+                Vector128.WidenLower(flat).Store(ix + ox);
+                Vector128.WidenUpper(flat).Store(ix + ox + 2);
+                at += step;
+            }
+        }
+
+        // (even, odd) lanes of the 8 consecutive values lo ++ hi.
+        static void Even(Vector128<float> lo, Vector128<float> hi, out Vector128<float> even, out Vector128<float> odd)
+        {
+            if (Sse.IsSupported)
+            {
+                even = Sse.Shuffle(lo, hi, 0b10_00_10_00);
+                odd = Sse.Shuffle(lo, hi, 0b11_01_11_01);
+            }
+            else
+            {
+                even = Vector128.Create(lo[0], lo[2], hi[0], hi[2]);
+                odd = Vector128.Create(lo[1], lo[3], hi[1], hi[3]);
             }
         }
 

@@ -34,6 +34,29 @@ internal static class ConvOps
         return Engine.Record(y, ConvRules.Conv2d, [x, w], ints: Ints(p));
     }
 
+    /// <summary>
+    /// Conv2d plus bias [O] broadcast over every output position. A backend with <see cref="IConvBiasFusion"/>
+    /// adds the bias while writing the output and reduces its gradient in one pass; others compose the
+    /// convolution with a broadcast add.
+    /// </summary>
+    public static Tensor Conv2dBias(Tensor x, Tensor w, Tensor bias, Conv2dParams p)
+    {
+        if (x.Backend is not IConvBiasFusion fused) return Conv2d(x, w, p) + bias.Reshape(1, bias.Shape[0], 1, 1);
+        int[] shape = [x.shape[0], w.shape[0], p.OutputHeight(x.shape[2], w.shape[2]), p.OutputWidth(x.shape[3], w.shape[3])];
+        var y = Tensor.Empty(shape, x.DType, x.Backend);
+        fused.Conv2dBias(x.Buf, w.Buf, bias.Buf, y.Buf, p);
+        return Engine.Record(y, ConvRules.Conv2dBias, [x, w, bias], ints: Ints(p));
+    }
+
+    /// <summary>Bias gradient of <see cref="Conv2dBias"/>: gradOutput [N, O, OH, OW] summed to [O].</summary>
+    public static Tensor Conv2dBiasGrad(Tensor gradOutput)
+    {
+        if (gradOutput.Backend is not IConvBiasFusion fused) return gradOutput.Sum([0, 2, 3]);
+        var db = Tensor.Empty([gradOutput.shape[1]], gradOutput.DType, gradOutput.Backend);
+        fused.Conv2dBiasGrad(gradOutput.Buf, db.Buf);
+        return Engine.Record(db, ConvRules.Conv2dBiasGrad, [gradOutput]);
+    }
+
     /// <summary>Gradient of <see cref="Conv2d"/> with respect to an input of spatial size (h, w).</summary>
     public static Tensor Conv2dBackwardInput(Tensor gradOutput, Tensor w, int h, int width, Conv2dParams p)
     {
@@ -50,12 +73,24 @@ internal static class ConvOps
         return Engine.Record(dw, ConvRules.Conv2dBackwardWeight, [x, gradOutput], ints: Ints(p, kh, kw));
     }
 
+    /// <summary>Max pooling; the argmax indices are kept only when the pass records a gradient.</summary>
     public static Tensor MaxPool2d(Tensor x, Pool2dParams p)
     {
         int[] shape = [x.shape[0], x.shape[1], p.OutputHeight(x.shape[2]), p.OutputWidth(x.shape[3])];
         var y = Tensor.Empty(shape, x.DType, x.Backend);
+        bool recorded = GradMode.Enabled && x.RequiresGrad;
+        if (!recorded && x.Backend is IMaxPoolValues values)
+        {
+            values.MaxPool2dValues(x.Buf, y.Buf, p);
+            return y;
+        }
         var indices = Tensor.Empty(shape, DType.Int64, x.Backend);
         x.Backend.MaxPool2d(x.Buf, y.Buf, indices.Buf, p);
+        if (!recorded)
+        {
+            indices.Dispose();
+            return y;
+        }
         return Engine.Record(y, ConvRules.MaxPool2d, [x], ints: Ints(p, x.shape[2], x.shape[3]), saved: indices);
     }
 

@@ -38,8 +38,7 @@ public static partial class Functional
         var p = new Conv2dParams(stride.H, stride.W, padding.H, padding.W, d.H, d.W, groups);
         bool unbatched = CheckConv2d(input, weight, bias, p);
         var x = unbatched ? input.Unsqueeze(0) : input;
-        var y = ConvOps.Conv2d(x, weight, p);
-        if (bias is not null) y += bias.Reshape(1, bias.Shape[0], 1, 1);
+        var y = bias is null ? ConvOps.Conv2d(x, weight, p) : ConvOps.Conv2dBias(x, weight, bias, p);
         return unbatched ? y.Squeeze(0) : y;
     }
 
