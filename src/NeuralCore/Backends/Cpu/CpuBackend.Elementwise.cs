@@ -67,18 +67,9 @@ public sealed partial class CpuBackend
     static void RunUnary<T, TKernel>(TKernel kernel, BufferView x, BufferView d)
         where T : unmanaged where TKernel : struct, IUnaryKernel<T>
     {
-        var loop = new StridedLoop(d.Shape, d, x);
-        if (loop.Count == 0) return;
-        Span<T> xs = Span<T>(x), ds = Span<T>(d);
-        Span<int> off = stackalloc int[2];
-        int n = loop.Inner, sd = loop.InnerStrides[0], sx = loop.InnerStrides[1];
-        bool dense = loop.InnerContiguous(0) && loop.InnerContiguous(1);
-        for (int r = 0; r < loop.Rows; r++)
-        {
-            loop.RowOffsets(r, off);
-            if (dense && kernel.TrySpan(xs.Slice(off[1], n), ds.Slice(off[0], n))) continue;
-            for (int i = 0; i < n; i++) ds[off[0] + i * sd] = kernel.Apply(xs[off[1] + i * sx]);
-        }
+        Cpu(x);
+        Cpu(d);
+        UnaryDriver.Run<T, TKernel>(kernel, x, d);
     }
 
     /// <inheritdoc />
@@ -112,6 +103,7 @@ public sealed partial class CpuBackend
             case BinaryOp.Div: RunBinary<T, T, DivKernel<T>>(default, x, y, d); break;
             case BinaryOp.Maximum: RunBinary<T, T, MaximumKernel<T>>(default, x, y, d); break;
             case BinaryOp.Minimum: RunBinary<T, T, MinimumKernel<T>>(default, x, y, d); break;
+            case BinaryOp.ReluBackward: RunBinary<T, T, ReluBackwardKernel<T>>(default, x, y, d); break;
             case BinaryOp.Pow: throw new ArgumentException($"Pow: not defined for {x.DType} tensors; convert to a floating dtype first.");
             default: RunBinary<T, byte, CompareKernel<T>>(new CompareKernel<T>(op), x, y, d); break;
         }
@@ -120,26 +112,10 @@ public sealed partial class CpuBackend
     static void RunBinary<T, TResult, TKernel>(TKernel kernel, BufferView x, BufferView y, BufferView d)
         where T : unmanaged where TResult : unmanaged where TKernel : struct, IBinaryKernel<T, TResult>
     {
-        var loop = new StridedLoop(d.Shape, d, x, y);
-        if (loop.Count == 0) return;
-        Span<T> xs = Span<T>(x), ys = Span<T>(y);
-        Span<TResult> ds = Span<TResult>(d);
-        Span<int> off = stackalloc int[3];
-        int n = loop.Inner, sd = loop.InnerStrides[0], sx = loop.InnerStrides[1], sy = loop.InnerStrides[2];
-        bool denseD = loop.InnerContiguous(0);
-        bool xDense = loop.InnerContiguous(1), yDense = loop.InnerContiguous(2);
-        for (int r = 0; r < loop.Rows; r++)
-        {
-            loop.RowOffsets(r, off);
-            if (denseD)
-            {
-                var dr = ds.Slice(off[0], n);
-                if (xDense && yDense && kernel.TrySpan(xs.Slice(off[1], n), ys.Slice(off[2], n), dr)) continue;
-                if (xDense && sy == 0 && kernel.TrySpanScalar(xs.Slice(off[1], n), ys[off[2]], dr)) continue;
-                if (sx == 0 && yDense && kernel.TryScalarSpan(xs[off[1]], ys.Slice(off[2], n), dr)) continue;
-            }
-            for (int i = 0; i < n; i++) ds[off[0] + i * sd] = kernel.Apply(xs[off[1] + i * sx], ys[off[2] + i * sy]);
-        }
+        Cpu(x);
+        Cpu(y);
+        Cpu(d);
+        BinaryDriver.Run<T, TResult, TKernel>(kernel, x, y, d);
     }
 
     /// <inheritdoc />
