@@ -29,27 +29,34 @@ internal static class ElementwiseSplit
     public const int Block = 1 << 14;
 
     /// <summary>
-    /// Above this many bytes per operand a tensor cannot stay in the cache anyway, so each thread's range goes
-    /// to the kernel in one call, which streams its output with non-temporal stores.
+    /// Above this many bytes per operand a tensor cannot stay in the cache anyway, so it goes to the kernels in
+    /// blocks of <see cref="StreamingBlock"/> elements, large enough for TensorPrimitives to stream the output
+    /// with non-temporal stores.
     /// </summary>
     public const long StreamingBytes = 16L << 20;
 
-    /// <summary>Runs <paramref name="job"/> over [0, <paramref name="count"/>) dense elements of <paramref name="elementSize"/> bytes.</summary>
+    /// <summary>Block length for tensors over <see cref="StreamingBytes"/>.</summary>
+    public const int StreamingBlock = 1 << 20;
+
+    /// <summary>
+    /// Runs <paramref name="job"/> over [0, <paramref name="count"/>) dense elements of
+    /// <paramref name="elementSize"/> bytes. Block boundaries depend only on the count and element size, so
+    /// every element takes the same code path (vector body or remainder) for any thread count.
+    /// </summary>
     public static void Dense<TJob>(int count, int elementSize, TJob job) where TJob : struct, IRangeJob
     {
-        bool streaming = (long)count * elementSize > StreamingBytes;
+        int block = (long)count * elementSize > StreamingBytes ? StreamingBlock : Block;
         if (count < ParallelElements || CpuParallel.MaxDegreeOfParallelism == 1)
         {
-            RunBlocks(0, count, streaming, ref job);
+            RunBlocks(0, count, block, ref job);
             return;
         }
-        int blocks = (count + Block - 1) / Block;
-        var state = new DenseState<TJob>(job, count, streaming);
-        CpuParallel.ForRange(blocks, Block, state, static (first, last, s) =>
+        int blocks = (int)(((long)count + block - 1) / block);
+        var state = new DenseState<TJob>(job, count, block);
+        CpuParallel.ForRange(blocks, block, state, static (first, last, s) =>
         {
-            int start = first * Block, end = (int)Math.Min((long)last * Block, s.Count);
             var j = s.Job;
-            RunBlocks(start, end, s.Streaming, ref j);
+            RunBlocks(first * s.Block, (int)Math.Min((long)last * s.Block, s.Count), s.Block, ref j);
         });
     }
 
@@ -64,20 +71,15 @@ internal static class ElementwiseSplit
         CpuParallel.ForRange(rows, Math.Max(rowLength, 1), job, static (first, last, j) => j.Run(first, last));
     }
 
-    static void RunBlocks<TJob>(int start, int end, bool streaming, ref TJob job) where TJob : struct, IRangeJob
+    static void RunBlocks<TJob>(int start, int end, int block, ref TJob job) where TJob : struct, IRangeJob
     {
-        if (streaming)
-        {
-            job.Run(start, end);
-            return;
-        }
-        for (int i = start; i < end; i += Block) job.Run(i, Math.Min(i + Block, end));
+        for (int i = start; i < end; i += block) job.Run(i, Math.Min(i + block, end));
     }
 
-    readonly struct DenseState<TJob>(TJob job, int count, bool streaming) where TJob : struct, IRangeJob
+    readonly struct DenseState<TJob>(TJob job, int count, int block) where TJob : struct, IRangeJob
     {
         public TJob Job { get; } = job;
         public int Count { get; } = count;
-        public bool Streaming { get; } = streaming;
+        public int Block { get; } = block;
     }
 }
