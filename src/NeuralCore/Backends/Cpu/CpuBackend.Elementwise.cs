@@ -131,18 +131,10 @@ public sealed partial class CpuBackend
 
     static void WhereTyped<T>(BufferView c, BufferView x, BufferView y, BufferView d) where T : unmanaged
     {
-        var loop = new StridedLoop(d.Shape, d, c, x, y);
-        if (loop.Count == 0) return;
-        Span<byte> cs = Span<byte>(c);
-        Span<T> xs = Span<T>(x), ys = Span<T>(y), ds = Span<T>(d);
-        Span<int> off = stackalloc int[4];
-        int n = loop.Inner;
-        int sd = loop.InnerStrides[0], sc = loop.InnerStrides[1], sx = loop.InnerStrides[2], sy = loop.InnerStrides[3];
-        for (int r = 0; r < loop.Rows; r++)
-        {
-            loop.RowOffsets(r, off);
-            for (int i = 0; i < n; i++)
-                ds[off[0] + i * sd] = cs[off[1] + i * sc] != 0 ? xs[off[2] + i * sx] : ys[off[3] + i * sy];
-        }
+        Cpu(c);
+        Cpu(x);
+        Cpu(y);
+        Cpu(d);
+        WhereDriver.Run<T>(c, x, y, d);
     }
 }

@@ -99,4 +99,27 @@ public class ElementwiseDriverTests
         }
         BitEqual(one, two);
     }
+
+    [Theory]
+    [InlineData(7)]
+    [InlineData(300_007)]
+    public void Where_DenseScalarAndBroadcastBranches(int n)
+    {
+        var x = Values(n, 10);
+        var y = Values(n, 11);
+        Tensor tx = Tensor.FromArray(x, n), ty = Tensor.FromArray(y, n);
+        var cond = tx.Gt(ty);
+        BitEqual(x.Select((v, i) => v > y[i] ? v : y[i]).ToArray(), Tensor.Where(cond, tx, ty).F());
+        BitEqual(x.Select((v, i) => v > y[i] ? v : -1f).ToArray(), Tensor.Where(cond, tx, -1.0).F());
+
+        // Rows: a [rows, 7] condition against a broadcast [7] branch and a transposed one.
+        int rows = n / 7;
+        var grid = Tensor.FromArray(x, n).Narrow(0, 0, rows * 7).Reshape(rows, 7);
+        var row = Tensor.FromArray(y, n).Narrow(0, 0, 7);
+        var other = Tensor.FromArray(y, n).Narrow(0, 0, rows * 7).Reshape(7, rows).T;
+        var g = grid.F();
+        var o = other.Contiguous().F();
+        var mask = grid.Gt(0);
+        BitEqual(g.Select((v, i) => v > 0 ? y[i % 7] : o[i]).ToArray(), Tensor.Where(mask, row, other).F());
+    }
 }
