@@ -107,6 +107,11 @@ internal static class ShapeMath
         return strides;
     }
 
+    static readonly int[][] zeroStrides = [.. Enumerable.Range(0, 9).Select(n => new int[n])];
+
+    /// <summary>All-zero strides of length <paramref name="rank"/> (a 0-d value broadcast to any shape); shared, never mutate.</summary>
+    internal static int[] ZeroStrides(int rank) => rank < zeroStrides.Length ? zeroStrides[rank] : new int[rank];
+
     /// <summary>True when <paramref name="strides"/> are exactly what <see cref="ContiguousStrides"/> gives for <paramref name="dims"/>.</summary>
     internal static bool IsRowMajor(ReadOnlySpan<int> dims, ReadOnlySpan<int> strides)
     {

@@ -16,6 +16,7 @@ public sealed partial class Tensor
     {
         var v = t.Buf;
         if (ReferenceEquals(t.shape, target) || t.shape.AsSpan().SequenceEqual(target)) return v;
+        if (t.Dim == 0) return v.With(target, ShapeMath.ZeroStrides(target.Length));
         int lead = target.Length - t.Dim;
         var st = new int[target.Length];
         for (int i = 0; i < target.Length; i++)

@@ -105,7 +105,13 @@ public sealed partial class CpuBackend
             case BinaryOp.Minimum: RunBinary<T, T, MinimumKernel<T>>(default, x, y, d); break;
             case BinaryOp.ReluBackward: RunBinary<T, T, ReluBackwardKernel<T>>(default, x, y, d); break;
             case BinaryOp.Pow: throw new ArgumentException($"Pow: not defined for {x.DType} tensors; convert to a floating dtype first.");
-            default: RunBinary<T, byte, CompareKernel<T>>(new CompareKernel<T>(op), x, y, d); break;
+            case BinaryOp.Eq: RunBinary<T, byte, CompareKernel<T, EqTest<T>>>(default, x, y, d); break;
+            case BinaryOp.Ne: RunBinary<T, byte, CompareKernel<T, NeTest<T>>>(default, x, y, d); break;
+            case BinaryOp.Lt: RunBinary<T, byte, CompareKernel<T, LtTest<T>>>(default, x, y, d); break;
+            case BinaryOp.Le: RunBinary<T, byte, CompareKernel<T, LeTest<T>>>(default, x, y, d); break;
+            case BinaryOp.Gt: RunBinary<T, byte, CompareKernel<T, GtTest<T>>>(default, x, y, d); break;
+            case BinaryOp.Ge: RunBinary<T, byte, CompareKernel<T, GeTest<T>>>(default, x, y, d); break;
+            default: throw new ArgumentException($"{op}: not a binary op the CPU backend knows.");
         }
     }
 

@@ -10,9 +10,10 @@ internal sealed class StridedLoop
 {
     const int MaxOperands = 4;
     readonly int operands;
-    readonly int[] outerShape;
-    readonly int[] outerStrides; // outerStrides[d * operands + k]: stride of operand k along outer dimension d.
-    readonly int[] baseOffsets;
+    readonly int outerRank;
+    // One allocation for the whole layout: inner strides [n], base offsets [n], outer sizes [outerRank], then
+    // outer strides [outerRank * n] (the stride of operand k along outer dimension d at d * n + k).
+    readonly int[] layout;
 
     public StridedLoop(int[] shape, params ReadOnlySpan<BufferView> operands)
     {
@@ -53,12 +54,13 @@ internal sealed class StridedLoop
 
         Count = (int)ShapeMath.Product(shape);
         Inner = dims[count - 1];
-        InnerStrides = strides.Slice((count - 1) * n, n).ToArray();
-        outerShape = dims.Slice(0, count - 1).ToArray();
-        outerStrides = strides.Slice(0, (count - 1) * n).ToArray();
         Rows = Count == 0 ? 0 : Count / Inner;
-        baseOffsets = new int[n];
-        for (int k = 0; k < n; k++) baseOffsets[k] = operands[k].Offset;
+        outerRank = count - 1;
+        layout = new int[2 * n + outerRank * (n + 1)];
+        strides.Slice(outerRank * n, n).CopyTo(layout);
+        for (int k = 0; k < n; k++) layout[n + k] = operands[k].Offset;
+        dims.Slice(0, outerRank).CopyTo(layout.AsSpan(2 * n));
+        strides.Slice(0, outerRank * n).CopyTo(layout.AsSpan(2 * n + outerRank));
     }
 
     /// <summary>Total number of elements.</summary>
@@ -71,22 +73,24 @@ internal sealed class StridedLoop
     public int Rows { get; }
 
     /// <summary>Per operand, the element stride inside a run.</summary>
-    public int[] InnerStrides { get; }
+    public ReadOnlySpan<int> InnerStrides => new(layout, 0, operands);
 
     /// <summary>True when every operand's run is dense (stride 1).</summary>
-    public bool InnerContiguous(int operand) => Inner == 1 || InnerStrides[operand] == 1;
+    public bool InnerContiguous(int operand) => Inner == 1 || layout[operand] == 1;
 
     /// <summary>Writes the element offset where run <paramref name="row"/> starts, per operand.</summary>
     public void RowOffsets(int row, Span<int> offsets)
     {
         int n = operands;
-        for (int k = 0; k < n; k++) offsets[k] = baseOffsets[k];
-        for (int d = outerShape.Length - 1; d >= 0 && row > 0; d--)
+        var l = layout;
+        for (int k = 0; k < n; k++) offsets[k] = l[n + k];
+        int sizes = 2 * n, strides = 2 * n + outerRank;
+        for (int d = outerRank - 1; d >= 0 && row > 0; d--)
         {
-            int size = outerShape[d];
+            int size = l[sizes + d];
             int i = row % size;
             row /= size;
-            for (int k = 0; k < n; k++) offsets[k] += i * outerStrides[d * n + k];
+            for (int k = 0; k < n; k++) offsets[k] += i * l[strides + d * n + k];
         }
     }
 }

@@ -33,14 +33,15 @@ internal static class BinaryDriver
 
     enum OperandKind : byte { Dense, Broadcast, Strided }
 
+    // Dense is tested first: a one-element operand of a one-element output is dense, not a broadcast.
     static OperandKind KindOf(BufferView v)
     {
         var shape = v.Shape;
         var strides = v.Strides;
-        bool broadcast = true;
-        for (int i = 0; i < shape.Length && broadcast; i++) broadcast = shape[i] == 1 || strides[i] == 0;
-        if (broadcast) return OperandKind.Broadcast;
-        return ShapeMath.IsContiguous(shape, strides) ? OperandKind.Dense : OperandKind.Strided;
+        if (ShapeMath.IsContiguous(shape, strides)) return OperandKind.Dense;
+        for (int i = 0; i < shape.Length; i++)
+            if (shape[i] != 1 && strides[i] != 0) return OperandKind.Strided;
+        return OperandKind.Broadcast;
     }
 
     /// <summary>Scalar definition over dense spans, for kernels (or operand kinds) without a span path.</summary>
