@@ -15,6 +15,8 @@ public class ElementwiseBenchmarks
     const int Large = 1 << 24;   // 16,777,216
 
     Tensor x = null!, y = null!, bigX = null!, bigY = null!;
+    Tensor rows = null!, bias = null!, image = null!, channel = null!;
+    Tensor act = null!, actGrad = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -32,6 +34,24 @@ public class ElementwiseBenchmarks
         bigY = Tensor.Randn(Large);
     }
 
+    [GlobalSetup(Targets = [nameof(BiasAdd_100x120), nameof(ChannelAdd_NCHW)])]
+    public void SetupBroadcast()
+    {
+        Rng.ManualSeed(1);
+        rows = Tensor.Randn(100, 120);
+        bias = Tensor.Randn(120);
+        image = Tensor.Randn(100, 6, 28, 28);
+        channel = Tensor.Randn(1, 6, 1, 1);
+    }
+
+    [GlobalSetup(Target = nameof(ReluForwardBackward_LeNet))]
+    public void SetupRelu()
+    {
+        Rng.ManualSeed(1);
+        act = Tensor.Randn(100, 6, 28, 28).RequiresGrad_();
+        actGrad = Tensor.Randn(100, 6, 28, 28);
+    }
+
     [Benchmark]
     public Tensor Add()
     {
@@ -44,6 +64,15 @@ public class ElementwiseBenchmarks
     public Tensor Mul()
     {
         var r = x * y;
+        r.Dispose();
+        return r;
+    }
+
+    /// <summary>A tensor plus a C# scalar (the scalar becomes a 0-d operand broadcast over the tensor).</summary>
+    [Benchmark]
+    public Tensor AddScalar()
+    {
+        var r = x + 2.0;
         r.Dispose();
         return r;
     }
@@ -71,5 +100,38 @@ public class ElementwiseBenchmarks
         var r = bigX + bigY;
         r.Dispose();
         return r;
+    }
+
+    /// <summary>A Linear layer's bias add: [100, 120] + [120] (the bias row broadcast over the batch).</summary>
+    [Benchmark]
+    public Tensor BiasAdd_100x120()
+    {
+        var r = rows + bias;
+        r.Dispose();
+        return r;
+    }
+
+    /// <summary>A per-channel add on LeNet's first activation: [100, 6, 28, 28] + [1, 6, 1, 1].</summary>
+    [Benchmark]
+    public Tensor ChannelAdd_NCHW()
+    {
+        var r = image + channel;
+        r.Dispose();
+        return r;
+    }
+
+    /// <summary>ReLU forward and backward on LeNet's first activation [100, 6, 28, 28] (470,400 elements).</summary>
+    [Benchmark]
+    public Tensor ReluForwardBackward_LeNet()
+    {
+        act.Grad = null;
+        using (Tensor.Scope())
+        {
+            var r = act.Relu();
+            r.Backward(actGrad);
+        }
+        var g = act.Grad!;
+        g.Dispose();
+        return g;
     }
 }

@@ -10,7 +10,7 @@ namespace NeuralCore.Benchmarks;
 [MemoryDiagnoser]
 public class OverheadBenchmarks
 {
-    Tensor a = null!, b = null!, leaf = null!;
+    Tensor a = null!, b = null!, leaf = null!, leaf2 = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -18,6 +18,7 @@ public class OverheadBenchmarks
         a = Tensor.FromArray([1.5f], 1);
         b = Tensor.FromArray([0.25f], 1);
         leaf = Tensor.FromArray([1.5f], 1).RequiresGrad_();
+        leaf2 = Tensor.FromArray([0.25f], 1).RequiresGrad_();
     }
 
     /// <summary>1-element add, neither operand requires grad (no graph recorded).</summary>
@@ -34,6 +35,15 @@ public class OverheadBenchmarks
     public Tensor Add_Autograd()
     {
         var r = leaf + b;
+        r.Dispose();
+        return r;
+    }
+
+    /// <summary>1-element add of two requires-grad leaves: records an AddBackward node with two tracked inputs.</summary>
+    [Benchmark]
+    public Tensor Add_BothRequireGrad()
+    {
+        var r = leaf + leaf2;
         r.Dispose();
         return r;
     }

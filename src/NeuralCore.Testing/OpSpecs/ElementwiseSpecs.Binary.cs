@@ -24,6 +24,8 @@ internal static partial class ElementwiseSpecs
         yield return Binary("Pow", (a, b) => a.Pow(b), Math.Pow, Floats, ValueDomain.Positive, standard, tolerances: OpTolerances.Transcendental);
         yield return Binary("Maximum", (a, b) => a.Maximum(b), Math.Max, Numeric, LatticeA, LatticeB);
         yield return Binary("Minimum", (a, b) => a.Minimum(b), Math.Min, Numeric, LatticeA, LatticeB);
+        // The backend primitive behind ReLU's gradient (g where x > 0, else 0); x on integers so it is often exactly 0.
+        yield return Binary("ReluBackward", (g, x) => Tensor.ReluBackward(g, x), (g, x) => x > 0 ? g : 0, Numeric, standard, Ties, differentiable: false);
         yield return Compare("Eq", (a, b) => a.Eq(b), (a, b) => a == b);
         yield return Compare("Ne", (a, b) => a.Ne(b), (a, b) => a != b);
         yield return Compare("Lt", (a, b) => a.Lt(b), (a, b) => a < b);

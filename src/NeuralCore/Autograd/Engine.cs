@@ -14,7 +14,25 @@ internal static class Engine
         bool any = false;
         foreach (var t in inputs) any |= t.RequiresGrad;
         if (!any) return output;
-        var node = new Node(rule, inputs) { Ints = ints ?? [], A = a, B = b, Saved = saved };
+        return Attach(output, new Node(rule, inputs) { Ints = ints ?? [], A = a, B = b, Saved = saved }, saveOutput);
+    }
+
+    /// <summary><see cref="Record"/> for a unary op; allocates nothing when no graph is recorded.</summary>
+    public static Tensor RecordUnary(Tensor output, BackwardRule rule, Tensor x, double a, double b, bool saveOutput)
+    {
+        if (!x.RequiresGrad || !GradMode.Enabled) return output;
+        return Attach(output, new Node(rule, [x]) { A = a, B = b }, saveOutput);
+    }
+
+    /// <summary><see cref="Record"/> for a binary op; allocates nothing when no graph is recorded.</summary>
+    public static Tensor RecordBinary(Tensor output, BackwardRule rule, Tensor x, Tensor y, bool saveOutput)
+    {
+        if (!(x.RequiresGrad || y.RequiresGrad) || !GradMode.Enabled) return output;
+        return Attach(output, new Node(rule, [x, y]), saveOutput);
+    }
+
+    static Tensor Attach(Tensor output, Node node, bool saveOutput)
+    {
         if (saveOutput) node.Output = output.Detach();
         output.GradFn = node;
         output.MarkRequiresGrad();

@@ -82,6 +82,11 @@ public enum BinaryOp
     Gt,
     /// <summary>a ≥ b, Bool output</summary>
     Ge,
+    /// <summary>
+    /// b &gt; 0 ? a : 0, the gradient of ReLU: a is the incoming gradient, b the ReLU's input or output. A
+    /// select, not a product: NaN or infinite gradients where b ≤ 0 (or b is NaN) give +0.
+    /// </summary>
+    ReluBackward,
 }
 
 /// <summary>Reductions over the trailing dimensions of an operand.</summary>
@@ -106,5 +111,5 @@ public static class OpInfo
     public static bool NeedsFloat(this UnaryOp op) => op >= UnaryOp.Exp;
 
     /// <summary>True for comparisons (Bool output).</summary>
-    public static bool IsComparison(this BinaryOp op) => op >= BinaryOp.Eq;
+    public static bool IsComparison(this BinaryOp op) => op is >= BinaryOp.Eq and <= BinaryOp.Ge;
 }

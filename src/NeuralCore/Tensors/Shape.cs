@@ -96,6 +96,7 @@ internal static class ShapeMath
 
     internal static int[] ContiguousStrides(ReadOnlySpan<int> dims)
     {
+        if (dims.Length == 0) return [];
         var strides = new int[dims.Length];
         int s = 1;
         for (int i = dims.Length - 1; i >= 0; i--)
@@ -104,6 +105,23 @@ internal static class ShapeMath
             s *= Math.Max(dims[i], 1);
         }
         return strides;
+    }
+
+    static readonly int[][] zeroStrides = [.. Enumerable.Range(0, 9).Select(n => new int[n])];
+
+    /// <summary>All-zero strides of length <paramref name="rank"/> (a 0-d value broadcast to any shape); shared, never mutate.</summary>
+    internal static int[] ZeroStrides(int rank) => rank < zeroStrides.Length ? zeroStrides[rank] : new int[rank];
+
+    /// <summary>True when <paramref name="strides"/> are exactly what <see cref="ContiguousStrides"/> gives for <paramref name="dims"/>.</summary>
+    internal static bool IsRowMajor(ReadOnlySpan<int> dims, ReadOnlySpan<int> strides)
+    {
+        int s = 1;
+        for (int i = dims.Length - 1; i >= 0; i--)
+        {
+            if (strides[i] != s) return false;
+            s *= Math.Max(dims[i], 1);
+        }
+        return true;
     }
 
     internal static bool IsContiguous(ReadOnlySpan<int> dims, ReadOnlySpan<int> strides)
@@ -128,8 +146,11 @@ internal static class ShapeMath
     }
 
     /// <summary>The broadcast shape of two shapes, as NumPy: align right, sizes equal or one of them 1.</summary>
+    /// <remarks>When the result equals one of the inputs, that input's array is returned (shape arrays are never mutated).</remarks>
     internal static int[] Broadcast(int[] a, int[] b, string op)
     {
+        if (BroadcastsTo(b, a)) return a;
+        if (BroadcastsTo(a, b)) return b;
         int n = Math.Max(a.Length, b.Length);
         var r = new int[n];
         for (int i = 0; i < n; i++)
@@ -141,6 +162,16 @@ internal static class ShapeMath
             r[i] = da == 1 ? db : da;
         }
         return r;
+    }
+
+    static bool BroadcastsTo(int[] from, int[] to)
+    {
+        if (ReferenceEquals(from, to)) return true;
+        int lead = to.Length - from.Length;
+        if (lead < 0) return false;
+        for (int i = 0; i < from.Length; i++)
+            if (from[i] != 1 && from[i] != to[lead + i]) return false;
+        return true;
     }
 
     internal static string Format(ReadOnlySpan<int> dims)

@@ -15,7 +15,8 @@ public sealed partial class Tensor
     internal static BufferView BroadcastView(Tensor t, int[] target)
     {
         var v = t.Buf;
-        if (t.shape.AsSpan().SequenceEqual(target)) return v;
+        if (ReferenceEquals(t.shape, target) || t.shape.AsSpan().SequenceEqual(target)) return v;
+        if (t.Dim == 0) return v.With(target, ShapeMath.ZeroStrides(target.Length));
         int lead = target.Length - t.Dim;
         var st = new int[target.Length];
         for (int i = 0; i < target.Length; i++)
@@ -23,49 +24,79 @@ public sealed partial class Tensor
         return v.With(target, st);
     }
 
-    static bool IsArithmetic(BinaryOp op) => op is BinaryOp.Add or BinaryOp.Sub or BinaryOp.Mul or BinaryOp.Div or BinaryOp.Pow;
+    static bool IsArithmetic(BinaryOp op) => op is BinaryOp.Add or BinaryOp.Sub or BinaryOp.Mul or BinaryOp.Div or BinaryOp.Pow or BinaryOp.ReluBackward;
+
+    /// <summary>
+    /// A fresh contiguous output of <paramref name="shape"/>. Shape and stride arrays are never mutated, so when
+    /// the shape is an operand's own array and that operand is laid out row-major, its arrays are shared
+    /// instead of allocating new ones (the common same-shape op allocates only the tensor and its storage).
+    /// </summary>
+    internal static Tensor EmptyFor(int[] shape, DType dtype, IBackend backend, Tensor a, Tensor? b = null)
+    {
+        int[]? strides = null;
+        if (ReferenceEquals(shape, a.shape) && ShapeMath.IsRowMajor(a.shape, a.strides)) strides = a.strides;
+        else if (b is not null && ReferenceEquals(shape, b.shape) && ShapeMath.IsRowMajor(b.shape, b.strides)) strides = b.strides;
+        var storage = backend.Allocate(dtype, (int)ShapeMath.Product(shape));
+        return new Tensor(storage, shape, strides ?? ShapeMath.ContiguousStrides(shape), 0);
+    }
 
     /// <summary>Runs a broadcasting binary kernel in the promoted dtype, without recording autograd.</summary>
     internal static Tensor BinaryRaw(BinaryOp op, Tensor a, Tensor b, string name)
     {
-        CheckSameDevice(a, b, name);
+        var backend = a.Backend;
+        if (!ReferenceEquals(backend, b.Backend)) CheckSameDevice(a, b, name);
         var outShape = ShapeMath.Broadcast(a.shape, b.shape, name);
+        DType da = a.DType, db = b.DType;
+        bool comparison = op.IsComparison();
         // Comparisons return Bool whatever they compute in, so they keep the wider type of the two and stay exact
         // for scalars the other operand's type cannot hold (uint8 vs −1).
-        var compute = op.IsComparison() ? DTypes.Promote(a.DType, b.DType) : DTypes.Promote(a.DType, a.Dim == 0, b.DType, b.Dim == 0);
+        var compute = da == db ? da : comparison ? DTypes.Promote(da, db) : DTypes.Promote(da, a.Dim == 0, db, b.Dim == 0);
         if (op is BinaryOp.Div or BinaryOp.Pow) compute = compute.ToFloating();
-        if (compute == DType.Bool && IsArithmetic(op))
-            throw new ArgumentException($"{name}: arithmetic on two Bool tensors is not supported; convert with To(DType.Int64) or To(DType.Float32) first.");
-        if (compute == DType.Bool) compute = DType.UInt8;
-        var ac = a.DType == compute ? a : a.CastRaw(compute);
-        var bc = b.DType == compute ? b : b.CastRaw(compute);
-        var r = Empty(outShape, op.IsComparison() ? DType.Bool : compute, a.Backend);
-        a.Backend.Binary(op, BroadcastView(ac, outShape), BroadcastView(bc, outShape), r.Buf);
+        if (compute == DType.Bool)
+        {
+            if (IsArithmetic(op))
+                throw new ArgumentException($"{name}: arithmetic on two Bool tensors is not supported; convert with To(DType.Int64) or To(DType.Float32) first.");
+            compute = DType.UInt8;
+        }
+        var ac = da == compute ? a : a.CastRaw(compute);
+        var bc = db == compute ? b : b.CastRaw(compute);
+        var r = EmptyFor(outShape, comparison ? DType.Bool : compute, backend, a, b);
+        backend.Binary(op, BroadcastView(ac, outShape), BroadcastView(bc, outShape), r.Buf);
         return r;
     }
 
     static Tensor Binary(BinaryOp op, Tensor a, Tensor b, BackwardRule rule, string name, bool saveOutput = false) =>
-        Engine.Record(BinaryRaw(op, a, b, name), rule, [a, b], saveOutput: saveOutput);
+        Engine.RecordBinary(BinaryRaw(op, a, b, name), rule, a, b, saveOutput);
 
     internal Tensor ScalarLike(double value, BinaryOp op)
     {
         var dtype = DTypes.PromoteWithScalar(DType, value);
         if (op is BinaryOp.Div or BinaryOp.Pow) dtype = dtype.ToFloating();
-        return Scalar(value, dtype, Device);
+        var backend = Backend;
+        var t = new Tensor(backend.Allocate(dtype, 1), [], [], 0);
+        backend.Fill(t.Buf, value);
+        return t;
     }
+
+    /// <summary>
+    /// The gradient of ReLU in one pass: <paramref name="grad"/> where <paramref name="reference"/> (the ReLU's
+    /// input or output) is positive, else 0. Not recorded by autograd.
+    /// </summary>
+    internal static Tensor ReluBackward(Tensor grad, Tensor reference) => BinaryRaw(BinaryOp.ReluBackward, grad, reference, nameof(ReluBackward));
 
     /// <summary>Runs a unary kernel without recording autograd; float-only ops compute in Float32 for integer inputs.</summary>
     internal Tensor UnaryRaw(UnaryOp op, double a = 0, double b = 0)
     {
         var x = op.NeedsFloat() && !DType.IsFloatingPoint() ? CastRaw(DType.Float32) : this;
         if (x.DType == DType.Bool) throw new ArgumentException($"{op}: not defined for Bool tensors.");
-        var r = Empty((int[])shape.Clone(), x.DType, Backend);
-        Backend.Unary(op, x.Buf, r.Buf, a, b);
+        var backend = Backend;
+        var r = EmptyFor(x.shape, x.DType, backend, x);
+        backend.Unary(op, x.Buf, r.Buf, a, b);
         return r;
     }
 
     Tensor Unary(UnaryOp op, BackwardRule rule, double a = 0, double b = 0, bool saveOutput = false) =>
-        Engine.Record(UnaryRaw(op, a, b), rule, [this], a: a, b: b, saveOutput: saveOutput);
+        Engine.RecordUnary(UnaryRaw(op, a, b), rule, this, a, b, saveOutput);
 
     /// <summary>Elementwise sum with broadcasting.</summary>
     public Tensor Add(Tensor other) => Binary(BinaryOp.Add, this, other, ElementwiseRules.Add, nameof(Add));

@@ -75,7 +75,8 @@ internal static class ElementwiseRules
 
     public static readonly BackwardRule Erf = new("Erf", (n, g) => [g * (-X(n).Square()).Exp() * (2 * SpecialFunctions.InvSqrtPi)]);
 
-    public static readonly BackwardRule Relu = new("Relu", (n, g) => [Tensor.Where(n.Output.Gt(0), g, 0)]);
+    // One fused pass (BinaryOp.ReluBackward) instead of a Bool mask and a Where.
+    public static readonly BackwardRule Relu = new("Relu", (n, g) => [Tensor.ReluBackward(g, n.Output)]);
 
     public static readonly BackwardRule LeakyRelu = new("LeakyRelu", (n, g) => [Tensor.Where(X(n).Gt(0), g, g * n.A)]);
 

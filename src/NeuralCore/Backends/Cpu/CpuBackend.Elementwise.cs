@@ -67,18 +67,9 @@ public sealed partial class CpuBackend
     static void RunUnary<T, TKernel>(TKernel kernel, BufferView x, BufferView d)
         where T : unmanaged where TKernel : struct, IUnaryKernel<T>
     {
-        var loop = new StridedLoop(d.Shape, d, x);
-        if (loop.Count == 0) return;
-        Span<T> xs = Span<T>(x), ds = Span<T>(d);
-        Span<int> off = stackalloc int[2];
-        int n = loop.Inner, sd = loop.InnerStrides[0], sx = loop.InnerStrides[1];
-        bool dense = loop.InnerContiguous(0) && loop.InnerContiguous(1);
-        for (int r = 0; r < loop.Rows; r++)
-        {
-            loop.RowOffsets(r, off);
-            if (dense && kernel.TrySpan(xs.Slice(off[1], n), ds.Slice(off[0], n))) continue;
-            for (int i = 0; i < n; i++) ds[off[0] + i * sd] = kernel.Apply(xs[off[1] + i * sx]);
-        }
+        Cpu(x);
+        Cpu(d);
+        UnaryDriver.Run<T, TKernel>(kernel, x, d);
     }
 
     /// <inheritdoc />
@@ -112,34 +103,25 @@ public sealed partial class CpuBackend
             case BinaryOp.Div: RunBinary<T, T, DivKernel<T>>(default, x, y, d); break;
             case BinaryOp.Maximum: RunBinary<T, T, MaximumKernel<T>>(default, x, y, d); break;
             case BinaryOp.Minimum: RunBinary<T, T, MinimumKernel<T>>(default, x, y, d); break;
+            case BinaryOp.ReluBackward: RunBinary<T, T, ReluBackwardKernel<T>>(default, x, y, d); break;
             case BinaryOp.Pow: throw new ArgumentException($"Pow: not defined for {x.DType} tensors; convert to a floating dtype first.");
-            default: RunBinary<T, byte, CompareKernel<T>>(new CompareKernel<T>(op), x, y, d); break;
+            case BinaryOp.Eq: RunBinary<T, byte, CompareKernel<T, EqTest<T>>>(default, x, y, d); break;
+            case BinaryOp.Ne: RunBinary<T, byte, CompareKernel<T, NeTest<T>>>(default, x, y, d); break;
+            case BinaryOp.Lt: RunBinary<T, byte, CompareKernel<T, LtTest<T>>>(default, x, y, d); break;
+            case BinaryOp.Le: RunBinary<T, byte, CompareKernel<T, LeTest<T>>>(default, x, y, d); break;
+            case BinaryOp.Gt: RunBinary<T, byte, CompareKernel<T, GtTest<T>>>(default, x, y, d); break;
+            case BinaryOp.Ge: RunBinary<T, byte, CompareKernel<T, GeTest<T>>>(default, x, y, d); break;
+            default: throw new ArgumentException($"{op}: not a binary op the CPU backend knows.");
         }
     }
 
     static void RunBinary<T, TResult, TKernel>(TKernel kernel, BufferView x, BufferView y, BufferView d)
         where T : unmanaged where TResult : unmanaged where TKernel : struct, IBinaryKernel<T, TResult>
     {
-        var loop = new StridedLoop(d.Shape, d, x, y);
-        if (loop.Count == 0) return;
-        Span<T> xs = Span<T>(x), ys = Span<T>(y);
-        Span<TResult> ds = Span<TResult>(d);
-        Span<int> off = stackalloc int[3];
-        int n = loop.Inner, sd = loop.InnerStrides[0], sx = loop.InnerStrides[1], sy = loop.InnerStrides[2];
-        bool denseD = loop.InnerContiguous(0);
-        bool xDense = loop.InnerContiguous(1), yDense = loop.InnerContiguous(2);
-        for (int r = 0; r < loop.Rows; r++)
-        {
-            loop.RowOffsets(r, off);
-            if (denseD)
-            {
-                var dr = ds.Slice(off[0], n);
-                if (xDense && yDense && kernel.TrySpan(xs.Slice(off[1], n), ys.Slice(off[2], n), dr)) continue;
-                if (xDense && sy == 0 && kernel.TrySpanScalar(xs.Slice(off[1], n), ys[off[2]], dr)) continue;
-                if (sx == 0 && yDense && kernel.TryScalarSpan(xs[off[1]], ys.Slice(off[2], n), dr)) continue;
-            }
-            for (int i = 0; i < n; i++) ds[off[0] + i * sd] = kernel.Apply(xs[off[1] + i * sx], ys[off[2] + i * sy]);
-        }
+        Cpu(x);
+        Cpu(y);
+        Cpu(d);
+        BinaryDriver.Run<T, TResult, TKernel>(kernel, x, y, d);
     }
 
     /// <inheritdoc />
@@ -155,18 +137,10 @@ public sealed partial class CpuBackend
 
     static void WhereTyped<T>(BufferView c, BufferView x, BufferView y, BufferView d) where T : unmanaged
     {
-        var loop = new StridedLoop(d.Shape, d, c, x, y);
-        if (loop.Count == 0) return;
-        Span<byte> cs = Span<byte>(c);
-        Span<T> xs = Span<T>(x), ys = Span<T>(y), ds = Span<T>(d);
-        Span<int> off = stackalloc int[4];
-        int n = loop.Inner;
-        int sd = loop.InnerStrides[0], sc = loop.InnerStrides[1], sx = loop.InnerStrides[2], sy = loop.InnerStrides[3];
-        for (int r = 0; r < loop.Rows; r++)
-        {
-            loop.RowOffsets(r, off);
-            for (int i = 0; i < n; i++)
-                ds[off[0] + i * sd] = cs[off[1] + i * sc] != 0 ? xs[off[2] + i * sx] : ys[off[3] + i * sy];
-        }
+        Cpu(c);
+        Cpu(x);
+        Cpu(y);
+        Cpu(d);
+        WhereDriver.Run<T>(c, x, y, d);
     }
 }

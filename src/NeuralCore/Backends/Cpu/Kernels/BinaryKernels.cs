@@ -59,18 +59,31 @@ internal readonly struct MinimumKernel<T> : IBinaryKernel<T, T> where T : unmana
     public bool TryScalarSpan(T x, ReadOnlySpan<T> y, Span<T> d) { TensorPrimitives.Min(y, x, d); return true; }
 }
 
-/// <summary>Comparisons write 1 or 0 bytes (the Bool dtype). NaN compares unequal to everything.</summary>
-internal readonly struct CompareKernel<T>(BinaryOp op) : IBinaryKernel<T, byte> where T : unmanaged, INumber<T>
+/// <summary>A comparison, as a type so each one gets its own specialised loop.</summary>
+internal interface IComparison<T>
 {
-    public byte Apply(T x, T y) => op switch
-    {
-        BinaryOp.Eq => x == y,
-        BinaryOp.Ne => x != y,
-        BinaryOp.Lt => x < y,
-        BinaryOp.Le => x <= y,
-        BinaryOp.Gt => x > y,
-        _ => x >= y,
-    } ? (byte)1 : (byte)0;
+    static abstract bool Test(T x, T y);
+}
+
+internal readonly struct EqTest<T> : IComparison<T> where T : INumber<T> { public static bool Test(T x, T y) => x == y; }
+
+internal readonly struct NeTest<T> : IComparison<T> where T : INumber<T> { public static bool Test(T x, T y) => x != y; }
+
+internal readonly struct LtTest<T> : IComparison<T> where T : INumber<T> { public static bool Test(T x, T y) => x < y; }
+
+internal readonly struct LeTest<T> : IComparison<T> where T : INumber<T> { public static bool Test(T x, T y) => x <= y; }
+
+internal readonly struct GtTest<T> : IComparison<T> where T : INumber<T> { public static bool Test(T x, T y) => x > y; }
+
+internal readonly struct GeTest<T> : IComparison<T> where T : INumber<T> { public static bool Test(T x, T y) => x >= y; }
+
+/// <summary>
+/// Comparisons write 1 or 0 bytes (the Bool dtype). NaN compares unequal to everything. There is no span
+/// path: the drivers' reference loops, specialised per comparison, compile to branch-free code.
+/// </summary>
+internal readonly struct CompareKernel<T, TTest> : IBinaryKernel<T, byte> where T : unmanaged, INumber<T> where TTest : IComparison<T>
+{
+    public byte Apply(T x, T y) => TTest.Test(x, y) ? (byte)1 : (byte)0;
 
     public bool TrySpan(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<byte> d) => false;
     public bool TrySpanScalar(ReadOnlySpan<T> x, T y, Span<byte> d) => false;
