@@ -151,6 +151,7 @@ public sealed partial class IlgpuBackend
             case BinaryOp.Div: RunBinary<T, T, DivFn<T, N>>(default, x, y, d); break;
             case BinaryOp.Maximum: RunBinary<T, T, MaximumFn<T, N>>(default, x, y, d); break;
             case BinaryOp.Minimum: RunBinary<T, T, MinimumFn<T, N>>(default, x, y, d); break;
+            case BinaryOp.ReluBackward: RunBinary<T, T, ReluBackwardFn<T, N>>(default, x, y, d); break;
             case BinaryOp.Pow: throw new ArgumentException($"Pow: not defined for {x.DType} tensors; convert to a floating dtype first.");
             default:
                 if (!op.IsComparison()) throw new ArgumentException($"{op}: not defined for {x.DType} tensors.");

@@ -213,6 +213,12 @@ internal readonly struct MinimumFn<T, N> : IBinaryFn<T, T> where T : unmanaged w
     public T Apply(T x, T y) => default(N).IsNaN(x) ? x : default(N).IsNaN(y) ? y : default(N).Lt(y, x) ? y : x;
 }
 
+/// <summary>ReLU's gradient: y &gt; 0 ? x : 0 (x the incoming gradient, y the ReLU's input or output); a select, so NaN y gives 0.</summary>
+internal readonly struct ReluBackwardFn<T, N> : IBinaryFn<T, T> where T : unmanaged where N : struct, INumeric<T>
+{
+    public T Apply(T x, T y) => default(N).Lt(default(N).Zero, y) ? x : default(N).Zero;
+}
+
 /// <summary>The six comparisons, Bool (byte) output; the op is a launch-uniform code, so one kernel per dtype serves all. NaN compares unequal to everything.</summary>
 internal readonly struct CompareFn<T, N>(BinaryOp op) : IBinaryFn<T, byte> where T : unmanaged where N : struct, INumeric<T>
 {
