@@ -100,6 +100,7 @@ public sealed partial class IlgpuBackend
                                 N = a.Strides[0], C = a.Strides[1], H = a.Strides[2], W = a.Strides[3],
                             };
                             im2col(nb * kl, View<T>(a), colView, shape, sx);
+                            AfterLaunch();
                         }
                         if (kind == 0)
                         {
@@ -122,6 +123,7 @@ public sealed partial class IlgpuBackend
                             }, nb);
                             col2im(nb * g.Cg * g.H * g.W, colView, View<T>(d), shape,
                                 d.Offset + (n0 * g.C + grp * g.Cg) * g.H * g.W);
+                            AfterLaunch();
                         }
                         else
                         {

@@ -181,6 +181,8 @@ public sealed partial class IlgpuBackend
         var xv = View<TIn>(x);
         var dv = View<TOut>(d);
         LayoutBuilder.Launch(d.Shape, [d, x], (shape, s, n) => kernel(n, xv, dv, shape, s[1], s[0], fn));
+        AfterLaunch();
+        KeepAlive(x, d);
     }
 
     void RunBinary<T, TOut, TFn>(TFn fn, BufferView x, BufferView y, BufferView d)
@@ -194,6 +196,8 @@ public sealed partial class IlgpuBackend
         var yv = View<T>(y);
         var dv = View<TOut>(d);
         LayoutBuilder.Launch(d.Shape, [d, x, y], (shape, s, n) => kernel(n, xv, yv, dv, shape, s[1], s[2], s[0], fn));
+        AfterLaunch();
+        KeepAlive(x, y, d);
     }
 
     void RunWhere<T>(BufferView c, BufferView x, BufferView y, BufferView d) where T : unmanaged
@@ -207,6 +211,8 @@ public sealed partial class IlgpuBackend
         var yv = View<T>(y);
         var dv = View<T>(d);
         LayoutBuilder.Launch(d.Shape, [d, c, x, y], (shape, s, n) => kernel(n, cv, xv, yv, dv, shape, s[1], s[2], s[3], s[0]));
+        AfterLaunch();
+        KeepAlive(c, x, y, d);
     }
 
     void RunFill<T>(BufferView d, T value) where T : unmanaged
@@ -216,5 +222,13 @@ public sealed partial class IlgpuBackend
         if (d.Count == 0) return;
         var dv = View<T>(d);
         LayoutBuilder.Launch(d.Shape, [d], (shape, s, n) => kernel(n, dv, shape, s[0], value));
+        AfterLaunch();
+    }
+
+    // A storage whose tensor the caller no longer uses may be finalized (and its buffer pooled and reused) while a
+    // launch that reads it is still being issued: keep the operands' storages reachable until the launch is done.
+    static void KeepAlive(params ReadOnlySpan<BufferView> operands)
+    {
+        foreach (var v in operands) GC.KeepAlive(v.Storage);
     }
 }

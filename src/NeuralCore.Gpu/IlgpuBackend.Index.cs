@@ -80,6 +80,7 @@ public sealed partial class IlgpuBackend
         var idx = new IndexedDim { Size = x.Shape[dim], Stride = x.Strides[dim], ErrorCode = ErrorCode(op) };
         Interlocked.Increment(ref indexKernelsSinceCheck);
         kernel(d.Count, View<T>(x), View<long>(index), View<T>(d), errors.View, shape, s[0], s[1], s[2], idx);
+        AfterLaunch();
     }
 
     void RunScatterAdd<T, N>(BufferView d, int dim, BufferView index, BufferView src, string op) where T : unmanaged where N : struct, INumeric<T>
@@ -94,6 +95,7 @@ public sealed partial class IlgpuBackend
         var idx = new IndexedDim { Size = d.Shape[dim], Stride = d.Strides[dim], ErrorCode = ErrorCode(op) };
         Interlocked.Increment(ref indexKernelsSinceCheck);
         kernel(count, View<T>(d), View<long>(index), View<T>(src), errors.View, shape, s[0], s[1], s[2], idx);
+        AfterLaunch();
     }
 
     // The iteration over `shape` with dimension `dim` kept apart: the first operand (the indexed one) gets stride 0

@@ -58,6 +58,7 @@ public sealed partial class IlgpuBackend
             s.BOffset += b0 * g.BBatch;
             s.COffset += b0 * g.CBatch;
             kernel(new KernelConfig(new Index3D((g.N + ts - 1) / ts, (g.M + ts - 1) / ts, slice), group), av, bv, cv, s);
+            AfterLaunch();
         }
     }
 }

@@ -88,6 +88,7 @@ public sealed partial class IlgpuBackend
         CheckDense(y, nameof(MaxPool2d));
         if (y.Count == 0) return;
         kernel(y.Count, View<T>(x), View<T>(y).SubView(y.Offset), View<long>(indices).SubView(indices.Offset), Geometry(x, y, p), Strides4(x), negativeInfinity);
+        AfterLaunch();
     }
 
     void MaxPoolBackward<T, N>(BufferView dy, BufferView indices, BufferView dx, Pool2dParams p) where T : unmanaged where N : struct, INumeric<T>
@@ -101,6 +102,7 @@ public sealed partial class IlgpuBackend
         Interlocked.Increment(ref indexKernelsSinceCheck);
         kernel(dy.Count, View<T>(dy), View<long>(indices), View<T>(dx), errors.View, Geometry(dx, dy, p), Strides4(dy), Strides4(indices), dx.Offset,
             ErrorCode(nameof(MaxPool2dBackward)));
+        AfterLaunch();
     }
 
     void AvgPool<T, N>(BufferView x, BufferView y, Pool2dParams p) where T : unmanaged where N : struct, INumeric<T>
@@ -110,6 +112,7 @@ public sealed partial class IlgpuBackend
         CheckDense(y, nameof(AvgPool2d));
         if (y.Count == 0) return;
         kernel(y.Count, View<T>(x), View<T>(y).SubView(y.Offset), Geometry(x, y, p), Strides4(x));
+        AfterLaunch();
     }
 
     void AvgPoolBackward<T, N>(BufferView dy, BufferView dx, Pool2dParams p) where T : unmanaged where N : struct, INumeric<T>
@@ -119,5 +122,6 @@ public sealed partial class IlgpuBackend
         CheckDense(dx, nameof(AvgPool2dBackward));
         if (dx.Count == 0) return;
         kernel(dx.Count, View<T>(dy), View<T>(dx), Geometry(dx, dy, p), Strides4(dy), dx.Offset);
+        AfterLaunch();
     }
 }

@@ -65,5 +65,6 @@ public sealed partial class IlgpuBackend
         int blocks = (int)(((long)count + per - 1) / per);
         ulong start = generator.Reserve((ulong)blocks, out ulong seed);
         kernel(blocks, View<T>(d), d.Offset, count, seed, start, map);
+        AfterLaunch();
     }
 }

@@ -82,5 +82,6 @@ public sealed partial class IlgpuBackend
             perThread(outerCount, xv, dv, outer, xOuter, dOuter, inner, xInner, innerCount, fn);
         else
             perGroup(new KernelConfig(outerCount, ReduceGroupSize), xv, dv, outer, xOuter, dOuter, inner, xInner, innerCount, fn);
+        AfterLaunch();
     }
 }

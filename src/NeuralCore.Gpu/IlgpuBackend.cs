@@ -151,6 +151,14 @@ public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDispos
 
     ArrayView<T> View<T>(BufferView v) where T : unmanaged => Own(v.Storage, Name).View<T>();
 
+    // On ILGPU's CPU simulator every launch completes before the next op, so a wrong result points at a kernel
+    // rather than at ordering (launches there are not tied to one ordered stream as on a GPU). On CUDA and OpenCL
+    // launches stay asynchronous on the default stream, which runs them in order.
+    void AfterLaunch()
+    {
+        if (Accelerator.AcceleratorType == AcceleratorType.CPU) Accelerator.Synchronize();
+    }
+
     /// <summary>Loads (once) and returns the launcher of an implicitly grouped kernel.</summary>
     TLauncher Implicit<TKernel, TLauncher>(TKernel kernel, Func<TKernel, TLauncher> load) where TKernel : Delegate where TLauncher : Delegate =>
         (TLauncher)kernels.GetOrAdd(kernel.Method, _ => (load(kernel), false)).Launcher;

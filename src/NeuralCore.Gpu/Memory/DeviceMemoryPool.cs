@@ -46,15 +46,7 @@ internal sealed class DeviceMemoryPool : IDisposable
     {
         FreeDeferred();
         int c = ClassOf(bytes);
-        if (TryTake(c) is { } hit)
-        {
-            // A recycled buffer may still be read by kernels launched before its tensor was dropped. On CUDA and
-            // OpenCL every launch goes to the one default stream, so later work is ordered after them; ILGPU's CPU
-            // simulator was measured to let such work overlap (wrong values in about half of full conformance
-            // runs), so there the pool waits for the device first.
-            if (accelerator.AcceleratorType == AcceleratorType.CPU) accelerator.Synchronize();
-            return hit;
-        }
+        if (TryTake(c) is { } hit) return hit;
 
         // Dropped tensors only give their buffers back once the GC has run their finalizers, and the GC does not
         // see device memory. Collect when much has been allocated since the last collection (as the CPU pool does),
@@ -92,15 +84,16 @@ internal sealed class DeviceMemoryPool : IDisposable
 
     MemoryBuffer1D<byte, Stride1D.Dense>? TryTake(int c)
     {
+        MemoryBuffer1D<byte, Stride1D.Dense> b;
         lock (gate)
         {
             if (classes[c].Count == 0) return null;
-            var b = classes[c].Pop();
+            b = classes[c].Pop();
             pooledBytes -= b.Length;
             Interlocked.Add(ref usedBytes, b.Length);
             Interlocked.Increment(ref liveBuffers);
-            return b;
         }
+        return b;
     }
 
     /// <summary>Takes a buffer back; safe on any thread, including the finalizer thread.</summary>
