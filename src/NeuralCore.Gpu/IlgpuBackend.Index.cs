@@ -120,7 +120,7 @@ public sealed partial class IlgpuBackend
     void ThrowPendingIndexError()
     {
         if (Interlocked.Exchange(ref indexKernelsSinceCheck, 0) == 0) return;
-        var slots = new long[ErrorSlots];
+        Span<long> slots = stackalloc long[ErrorSlots];   // stack memory: no collection can move it during the copy
         errors.View.CopyToCPU(ref slots[0], ErrorSlots);
         if (slots[0] == 0) return;
         errors.MemSetToZero();

@@ -110,7 +110,12 @@ public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDispos
         // The destination may be a pooled buffer that kernels still queued on the stream read (its previous
         // tensor was dropped): a host write must wait for them.
         Accelerator.Synchronize();
-        view.SubView(0, source.Length).CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
+        // Pin the host memory for the whole copy: ILGPU turns the reference into an address, and a garbage collection that
+        // moves an unpinned managed array during the copy would make it read (or, below, write) stale memory.
+        unsafe
+        {
+            fixed (T* p = source) view.SubView(0, source.Length).CopyFromCPU(ref *p, source.Length);
+        }
     }
 
     /// <inheritdoc />
@@ -126,7 +131,11 @@ public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDispos
         ThrowPendingIndexError();
         if (source.Count == 0) return;
         if (!source.IsContiguous) throw new ArgumentException("Download needs a contiguous view.", nameof(source));
-        View<T>(source).SubView(source.Offset, source.Count).CopyToCPU(ref MemoryMarshal.GetReference(destination), source.Count);
+        unsafe
+        {
+            fixed (T* p = destination) View<T>(source).SubView(source.Offset, source.Count).CopyToCPU(ref *p, source.Count);
+        }
+        GC.KeepAlive(source.Storage);
     }
 
     /// <summary>Waits until every kernel launched so far has finished.</summary>
