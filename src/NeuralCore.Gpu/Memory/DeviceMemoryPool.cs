@@ -1,6 +1,7 @@
 using System.Numerics;
 using ILGPU;
 using ILGPU.Runtime;
+using NeuralCore.Backends;
 
 namespace NeuralCore.Gpu.Memory;
 
@@ -23,7 +24,8 @@ internal sealed class DeviceMemoryPool : IDisposable
     // could free the device memory in the same collection in which the storage's finalizer returns it to the pool.
     readonly HashSet<MemoryBuffer1D<byte, Stride1D.Dense>> owned = new(ReferenceEqualityComparer.Instance);
     readonly object gate = new();
-    long pooledBytes, usedBytes, liveBuffers, allocatedBytes, sinceCollect;
+    long pooledBytes, usedBytes, liveBuffers, allocatedBytes;
+    readonly ReclaimTrigger reclaim = new();
     bool disposed;
 
     public DeviceMemoryPool(Accelerator accelerator)
@@ -46,18 +48,12 @@ internal sealed class DeviceMemoryPool : IDisposable
     {
         FreeDeferred();
         int c = ClassOf(bytes);
+        reclaim.Rented(1L << c);
         if (TryTake(c) is { } hit) return hit;
 
         // Dropped tensors only give their buffers back once the GC has run their finalizers, and the GC does not
-        // see device memory. Collect when much has been allocated since the last collection (as the CPU pool does),
-        // so a loop that never calls Dispose settles into reusing buffers instead of growing.
-        if (Interlocked.Read(ref sinceCollect) > Math.Max(64L << 20, UsedBytes))
-        {
-            Interlocked.Exchange(ref sinceCollect, 0);
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            if (TryTake(c) is { } reused) return reused;
-        }
+        // see device memory (the same policy as the CPU pool).
+        if (reclaim.CollectIfDue() && TryTake(c) is { } reused) return reused;
 
         long size = 1L << c;
         MemoryBuffer1D<byte, Stride1D.Dense> buffer;
@@ -76,7 +72,6 @@ internal sealed class DeviceMemoryPool : IDisposable
         }
         lock (gate) owned.Add(buffer);
         Interlocked.Add(ref allocatedBytes, size);
-        Interlocked.Add(ref sinceCollect, size);
         Interlocked.Add(ref usedBytes, size);
         Interlocked.Increment(ref liveBuffers);
         return buffer;

@@ -12,7 +12,8 @@ internal sealed class CpuMemoryPool
     const int MinClassLog2 = 6; // 64 bytes: one cache line, and Vector512 alignment for every array.
     readonly Stack<byte[]>[] classes = new Stack<byte[]>[32];
     readonly object gate = new();
-    long pooledBytes, usedBytes, liveBuffers, allocatedBytes, sinceCollect;
+    long pooledBytes, usedBytes, liveBuffers, allocatedBytes;
+    readonly ReclaimTrigger reclaim = new();
 
     public CpuMemoryPool()
     {
@@ -37,23 +38,15 @@ internal sealed class CpuMemoryPool
     {
         int c = ClassOf(bytes);
         if (c > 30) throw new OutOfMemoryException($"A CPU tensor of {bytes} bytes exceeds the 1 GiB size-class limit.");
+        reclaim.Rented(1L << c);
         if (TryTake(c) is { } hit) return hit;
 
-        // Nothing to reuse: buffers of dropped tensors only come back after a GC runs their finalizers. When a lot
-        // has been allocated since the last collection, collect first, so a loop that never calls Dispose reuses
-        // memory instead of growing without bound.
-        if (Interlocked.Read(ref sinceCollect) > Math.Max(64L << 20, UsedBytes))
-        {
-            Interlocked.Exchange(ref sinceCollect, 0);
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            if (TryTake(c) is { } reused) return reused;
-        }
+        // Nothing to reuse: buffers of dropped tensors only come back after a GC runs their finalizers.
+        if (reclaim.CollectIfDue() && TryTake(c) is { } reused) return reused;
 
         long size = 1L << c;
         var array = GC.AllocateUninitializedArray<byte>((int)size, pinned: true);
         Interlocked.Add(ref allocatedBytes, size);
-        Interlocked.Add(ref sinceCollect, size);
         Interlocked.Add(ref usedBytes, size);
         Interlocked.Increment(ref liveBuffers);
         return array;
