@@ -57,12 +57,7 @@ public sealed partial class IlgpuBackend
 
     static void CheckPool(string op, BufferView input, BufferView output, Pool2dParams p)
     {
-        if (input.Rank != 4 || output.Rank != 4 || input.Shape[0] != output.Shape[0] || input.Shape[1] != output.Shape[1]
-            || output.Shape[2] != p.OutputHeight(input.Shape[2]) || output.Shape[3] != p.OutputWidth(input.Shape[3]))
-            throw new ArgumentException($"{op}: inconsistent shapes input {ShapeMath.Format(input.Shape)}, output {ShapeMath.Format(output.Shape)} for {p}.");
-        if (p.KernelH < 1 || p.KernelW < 1 || p.StrideH < 1 || p.StrideW < 1 || p.PadH < 0 || p.PadW < 0 || p.PadH > p.KernelH / 2 || p.PadW > p.KernelW / 2)
-            throw new ArgumentException($"{op}: invalid parameters {p}.");
-        if (input.DType != output.DType) throw new ArgumentException($"{op}: operands must share a dtype, got {input.DType} and {output.DType}.");
+        p.Check(op, input, output);
         if (!input.DType.IsFloatingPoint()) throw new ArgumentException($"{op}: needs Float32 or Float64 tensors, got {input.DType}.");
     }
 

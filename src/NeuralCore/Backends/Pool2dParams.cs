@@ -22,6 +22,21 @@ public readonly record struct Pool2dParams(int KernelH, int KernelW, int StrideH
     /// <summary>Output width for an input of width <paramref name="width"/>.</summary>
     public int OutputWidth(int width) => OutputSize(width, KernelW, StrideW, PadW, CeilMode);
 
+    /// <summary>
+    /// Checks a kernel's operands against these parameters (what every backend's pooling kernels validate first):
+    /// input [N, C, H, W] and output [N, C, OH, OW] of one dtype, with OH and OW as these parameters give them.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes, parameters or dtypes do not fit (the message names <paramref name="op"/>).</exception>
+    internal void Check(string op, BufferView input, BufferView output)
+    {
+        if (input.Rank != 4 || output.Rank != 4 || input.Shape[0] != output.Shape[0] || input.Shape[1] != output.Shape[1]
+            || output.Shape[2] != OutputHeight(input.Shape[2]) || output.Shape[3] != OutputWidth(input.Shape[3]))
+            throw new ArgumentException($"{op}: inconsistent shapes input {ShapeMath.Format(input.Shape)}, output {ShapeMath.Format(output.Shape)} for {this}.");
+        if (KernelH < 1 || KernelW < 1 || StrideH < 1 || StrideW < 1 || PadH < 0 || PadW < 0 || PadH > KernelH / 2 || PadW > KernelW / 2)
+            throw new ArgumentException($"{op}: invalid parameters {this}.");
+        if (input.DType != output.DType) throw new ArgumentException($"{op}: operands must share a dtype, got {input.DType} and {output.DType}.");
+    }
+
     // PyTorch's pooling_output_shape: with ceil mode, a last window that would start in the right padding is dropped.
     static int OutputSize(int size, int kernel, int stride, int pad, bool ceil)
     {
