@@ -116,8 +116,7 @@ public abstract partial class BackendConformance
             if (eval) module.Eval();
             var x = Seeded(inputShape.Length, dtype, inputShape).To(device).RequiresGrad_();
             var y = module.Forward(x);
-            var weights = Tensor.Arange(1, y.NumElements + 1, 1, y.DType).Div(y.NumElements).Reshape(y.Shape.ToArray()).To(device);
-            y.Mul(weights).Sum().Backward();
+            y.Mul(OutputWeights(y)).Sum().Backward();
             var results = new List<(string, Tensor)> { ("output", y.Detach()), ("input.grad", x.Grad!) };
             foreach (var (pname, p) in module.NamedParameters())
                 results.Add(($"{pname}.grad", p.Grad ?? throw new InvalidOperationException($"{pname} got no gradient")));

@@ -97,9 +97,12 @@ public abstract partial class BackendConformance
             t.DType.IsFloatingPoint() ? t.To(device).Clone().RequiresGrad_() : t.To(device));
         var output = spec.Forward(leaves, sample);
         if (!output.RequiresGrad) return new Tensor?[leaves.Length];
-        var weights = Tensor.Arange(1, output.NumElements + 1, 1, output.DType).Div(output.NumElements)
-            .Reshape(output.Shape.ToArray()).To(device);
-        output.Mul(weights).Sum().Backward();
+        output.Mul(OutputWeights(output)).Sum().Backward();
         return Array.ConvertAll(leaves, l => l.RequiresGrad ? l.Grad : null);
     }
+
+    // A distinct weight per output element (1/n, 2/n, ..., 1) on the output's device, for the weighted sum that is
+    // backpropagated: a gradient routed to the wrong element cannot cancel out.
+    static Tensor OutputWeights(Tensor output) =>
+        Tensor.Arange(1, output.NumElements + 1, 1, output.DType).Div(output.NumElements).Reshape(output.Shape.ToArray()).To(output.Device);
 }
