@@ -436,13 +436,18 @@ public class GeneratorTests
         double chi2 = counts.Values.Sum(c => (c - expected) * (c - expected) / expected);
         Assert.InRange(chi2, 0, 5 + 6 * Math.Sqrt(10.0));
     }
+}
 
-    // ------------------------------------------------------------------ default generator
-
+/// <summary>
+/// The shared default generator. Many tests draw from it (layer initialisation, Randn without a generator), so this
+/// test runs in the collection that runs alone: no other test can advance the generator between its two draws.
+/// </summary>
+[Collection(NeuralCore.Tests.Training.ProcessStateCollection.Name)]
+public class DefaultGeneratorTests
+{
     [Fact]
     public void Rng_DefaultIsReseedable()
     {
-        // The only test touching the shared default generator, so no cross-test interference.
         Generator g = Rng.Default;
         Rng.ManualSeed(1234);
         Assert.Same(g, Rng.Default);
