@@ -9,12 +9,25 @@ namespace NeuralCore.Gpu.Kernels;
 /// copy; the optional reduction index r sums several products into one output (the batch of a convolution's
 /// weight gradient).
 /// </summary>
+/// <remarks>
+/// Split-K: the kernels walk the reduction as one sequence of K tiles (⌈K / BK⌉ per reduction index). Grid Z holds
+/// batch × <see cref="Slices"/> groups; slice s computes tiles [s·<see cref="SliceTiles"/>, (s + 1)·SliceTiles) and
+/// writes its partial C at <see cref="CSlice"/>·s from C's offset. The launch sets these three fields (one slice of
+/// every tile for an unsplit product); callers describe only the product.
+/// </remarks>
 internal struct GemmArgs
 {
     public int M, N, K, Reduce, Accumulate;
     public int AOffset, ABatch, AReduce, ARow, AInner;
     public int BOffset, BBatch, BReduce, BInner, BCol;
     public int COffset, CBatch, CRow, CCol;
+    public int Slices, SliceTiles, CSlice;
+}
+
+/// <summary>A group's share of a (possibly split) GEMM: see <see cref="GemmArgs"/>.</summary>
+internal struct KSlice
+{
+    public int Batch, KTiles, First, End, CBase;
 }
 
 /// <summary>Eight values of one micro-tile row (or of one operand fragment), kept in registers by the kernels.</summary>
@@ -97,6 +110,12 @@ internal static class GemmKernels
     /// <summary>C tile side of <see cref="Blocked4x4{T, N}"/>.</summary>
     public const int Tile4x4 = 64;
 
+    /// <summary>K depth of one shared-memory slice of <see cref="Blocked8x8{T, N}"/>.</summary>
+    public const int Bk8x8 = 8;
+
+    /// <summary>K depth of one shared-memory slice of <see cref="Blocked4x4{T, N}"/>.</summary>
+    public const int Bk4x4 = 16;
+
     // Shared rows of the register-blocked kernels are padded by four elements: the K-major stores of an operand
     // whose K dimension is contiguous then hit distinct banks.
     const int Pad = 4;
@@ -108,32 +127,31 @@ internal static class GemmKernels
         var tileA = SharedMemory.Allocate<T>(MaxTile * Pitch);
         var tileB = SharedMemory.Allocate<T>(MaxTile * Pitch);
         int ts = Group.DimX, tx = Group.IdxX, ty = Group.IdxY;
-        int rowBase = Grid.IdxY * ts, colBase = Grid.IdxX * ts, batch = Grid.IdxZ;
+        int rowBase = Grid.IdxY * ts, colBase = Grid.IdxX * ts;
+        var z = SliceOf(g, ts);
         bool aAlongK = g.AInner == 1;
         bool bAlongN = g.BCol == 1;
         int am = aAlongK ? ty : tx, ak = aAlongK ? tx : ty;
         int bk = bAlongN ? ty : tx, bn = bAlongN ? tx : ty;
         T acc = n.Zero;
-        for (int r = 0; r < g.Reduce; r++)
+        for (int tile = z.First; tile < z.End; tile++)
         {
-            int aBase = g.AOffset + batch * g.ABatch + r * g.AReduce;
-            int bBase = g.BOffset + batch * g.BBatch + r * g.BReduce;
-            for (int k0 = 0; k0 < g.K; k0 += ts)
-            {
-                int gm = rowBase + am, gka = k0 + ak;
-                tileA[am * Pitch + ak] = gm < g.M && gka < g.K ? a[aBase + gm * g.ARow + gka * g.AInner] : n.Zero;
-                int gkb = k0 + bk, gn = colBase + bn;
-                tileB[bk * Pitch + bn] = gkb < g.K && gn < g.N ? b[bBase + gkb * g.BInner + gn * g.BCol] : n.Zero;
-                Group.Barrier();
-                for (int k = 0; k < ts; k++)
-                    acc = n.Add(acc, n.Mul(tileA[ty * Pitch + k], tileB[k * Pitch + tx]));
-                Group.Barrier();
-            }
+            int r = tile / z.KTiles, k0 = (tile - r * z.KTiles) * ts;
+            int aBase = g.AOffset + z.Batch * g.ABatch + r * g.AReduce;
+            int bBase = g.BOffset + z.Batch * g.BBatch + r * g.BReduce;
+            int gm = rowBase + am, gka = k0 + ak;
+            tileA[am * Pitch + ak] = gm < g.M && gka < g.K ? a[aBase + gm * g.ARow + gka * g.AInner] : n.Zero;
+            int gkb = k0 + bk, gn = colBase + bn;
+            tileB[bk * Pitch + bn] = gkb < g.K && gn < g.N ? b[bBase + gkb * g.BInner + gn * g.BCol] : n.Zero;
+            Group.Barrier();
+            for (int k = 0; k < ts; k++)
+                acc = n.Add(acc, n.Mul(tileA[ty * Pitch + k], tileB[k * Pitch + tx]));
+            Group.Barrier();
         }
         int row = rowBase + ty, col = colBase + tx;
         if (row < g.M && col < g.N)
         {
-            int at = g.COffset + batch * g.CBatch + row * g.CRow + col * g.CCol;
+            int at = z.CBase + row * g.CRow + col * g.CCol;
             c[at] = g.Accumulate != 0 ? n.Add(c[at], acc) : acc;
         }
     }
@@ -142,29 +160,30 @@ internal static class GemmKernels
     public static void Blocked8x8<T, N>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, GemmArgs g)
         where T : unmanaged where N : struct, INumeric<T>
     {
-        const int Tile = Tile8x8, Bk = 8, P = Tile + Pad;
+        const int Tile = Tile8x8, Bk = Bk8x8, P = Tile + Pad;
         var sa = SharedMemory.Allocate<T>(Bk * P);
         var sb = SharedMemory.Allocate<T>(Bk * P);
         int tx = Group.IdxX, ty = Group.IdxY;
-        int rowBase = Grid.IdxY * Tile, colBase = Grid.IdxX * Tile, batch = Grid.IdxZ;
+        int rowBase = Grid.IdxY * Tile, colBase = Grid.IdxX * Tile;
         var la = TileLane.Of(ty * BlockSide + tx, Tile, Bk, g.AInner);
         var lb = TileLane.Of(ty * BlockSide + tx, Tile, Bk, g.BInner);
-        int kTiles = (g.K + Bk - 1) / Bk, tiles = kTiles * g.Reduce;
-        int aBatch = g.AOffset + batch * g.ABatch, bBatch = g.BOffset + batch * g.BBatch;
+        var z = SliceOf(g, Bk);
+        int kTiles = z.KTiles;
+        int aBatch = g.AOffset + z.Batch * g.ABatch, bBatch = g.BOffset + z.Batch * g.BBatch;
         Row4<T> ra = default, rb = default;
-        if (tiles > 0)
+        if (z.First < z.End)
         {
-            ra = LoadA(a, g, aBatch, 0, kTiles, Bk, rowBase, la);
-            rb = LoadB(b, g, bBatch, 0, kTiles, Bk, colBase, lb);
+            ra = LoadA(a, g, aBatch, z.First, kTiles, Bk, rowBase, la);
+            rb = LoadB(b, g, bBatch, z.First, kTiles, Bk, colBase, lb);
         }
         Row8<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        for (int tile = 0; tile < tiles; tile++)
+        for (int tile = z.First; tile < z.End; tile++)
         {
             Group.Barrier();
             StoreTile(sa, P, la, ra);
             StoreTile(sb, P, lb, rb);
             Group.Barrier();
-            if (tile + 1 < tiles)
+            if (tile + 1 < z.End)
             {
                 ra = LoadA(a, g, aBatch, tile + 1, kTiles, Bk, rowBase, la);
                 rb = LoadB(b, g, bBatch, tile + 1, kTiles, Bk, colBase, lb);
@@ -193,7 +212,7 @@ internal static class GemmKernels
                 Fma<T, N>(ref c7, ak[112], bf);
             }
         }
-        int cBase = g.COffset + batch * g.CBatch, row = rowBase + ty, col = colBase + tx;
+        int cBase = z.CBase, row = rowBase + ty, col = colBase + tx;
         StoreRow<T, N>(c, g, cBase, row, col, c0);
         StoreRow<T, N>(c, g, cBase, row + 16, col, c1);
         StoreRow<T, N>(c, g, cBase, row + 32, col, c2);
@@ -208,29 +227,30 @@ internal static class GemmKernels
     public static void Blocked4x4<T, N>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, GemmArgs g)
         where T : unmanaged where N : struct, INumeric<T>
     {
-        const int Tile = Tile4x4, Bk = 16, P = Tile + Pad;
+        const int Tile = Tile4x4, Bk = Bk4x4, P = Tile + Pad;
         var sa = SharedMemory.Allocate<T>(Bk * P);
         var sb = SharedMemory.Allocate<T>(Bk * P);
         int tx = Group.IdxX, ty = Group.IdxY;
-        int rowBase = Grid.IdxY * Tile, colBase = Grid.IdxX * Tile, batch = Grid.IdxZ;
+        int rowBase = Grid.IdxY * Tile, colBase = Grid.IdxX * Tile;
         var la = TileLane.Of(ty * BlockSide + tx, Tile, Bk, g.AInner);
         var lb = TileLane.Of(ty * BlockSide + tx, Tile, Bk, g.BInner);
-        int kTiles = (g.K + Bk - 1) / Bk, tiles = kTiles * g.Reduce;
-        int aBatch = g.AOffset + batch * g.ABatch, bBatch = g.BOffset + batch * g.BBatch;
+        var z = SliceOf(g, Bk);
+        int kTiles = z.KTiles;
+        int aBatch = g.AOffset + z.Batch * g.ABatch, bBatch = g.BOffset + z.Batch * g.BBatch;
         Row4<T> ra = default, rb = default;
-        if (tiles > 0)
+        if (z.First < z.End)
         {
-            ra = LoadA(a, g, aBatch, 0, kTiles, Bk, rowBase, la);
-            rb = LoadB(b, g, bBatch, 0, kTiles, Bk, colBase, lb);
+            ra = LoadA(a, g, aBatch, z.First, kTiles, Bk, rowBase, la);
+            rb = LoadB(b, g, bBatch, z.First, kTiles, Bk, colBase, lb);
         }
         Row4<T> c0 = default, c1 = default, c2 = default, c3 = default;
-        for (int tile = 0; tile < tiles; tile++)
+        for (int tile = z.First; tile < z.End; tile++)
         {
             Group.Barrier();
             StoreTile(sa, P, la, ra);
             StoreTile(sb, P, lb, rb);
             Group.Barrier();
-            if (tile + 1 < tiles)
+            if (tile + 1 < z.End)
             {
                 ra = LoadA(a, g, aBatch, tile + 1, kTiles, Bk, rowBase, la);
                 rb = LoadB(b, g, bBatch, tile + 1, kTiles, Bk, colBase, lb);
@@ -251,11 +271,26 @@ internal static class GemmKernels
                 Fma<T, N>(ref c3, ak[48], bf);
             }
         }
-        int cBase = g.COffset + batch * g.CBatch, row = rowBase + ty, col = colBase + tx;
+        int cBase = z.CBase, row = rowBase + ty, col = colBase + tx;
         StoreRow<T, N>(c, g, cBase, row, col, c0);
         StoreRow<T, N>(c, g, cBase, row + 16, col, c1);
         StoreRow<T, N>(c, g, cBase, row + 32, col, c2);
         StoreRow<T, N>(c, g, cBase, row + 48, col, c3);
+    }
+
+    // This group's batch, its K slice [First, End) of the tile sequence (kTiles per reduction index) and where its C
+    // (or, split, its partial C) starts.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static KSlice SliceOf(in GemmArgs g, int bk)
+    {
+        KSlice z;
+        int slice = Grid.IdxZ % g.Slices;
+        z.Batch = Grid.IdxZ / g.Slices;
+        z.KTiles = (g.K + bk - 1) / bk;
+        z.First = slice * g.SliceTiles;
+        z.End = Math.Min(z.KTiles * g.Reduce, z.First + g.SliceTiles);
+        z.CBase = g.COffset + z.Batch * g.CBatch + slice * g.CSlice;
+        return z;
     }
 
     // The slice `tile` of A (reduction index tile / kTiles, K offset (tile % kTiles)·bk) this thread copies.
