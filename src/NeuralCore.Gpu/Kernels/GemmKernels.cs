@@ -88,7 +88,8 @@ internal struct TileLane
 /// in) so each thread reads its micro-column of A and micro-row of B with 8 + 8 (4 + 4) scalar loads and then
 /// issues 64 (16) multiply-adds. A thread's rows are ty + 16·i and its columns tx + 16·j: the 16 threads of a
 /// half-warp read 16 consecutive shared words (no bank conflicts) and write 16 consecutive columns of C. The
-/// next slice is fetched from global memory into registers while the current one is multiplied.</item>
+/// next slice is fetched from global memory into registers while the current one is multiplied, then stored into the
+/// second of two shared buffers: one barrier per slice.</item>
 /// </list>
 /// </summary>
 internal static class GemmKernels
@@ -161,8 +162,9 @@ internal static class GemmKernels
         where T : unmanaged where N : struct, INumeric<T>
     {
         const int Tile = Tile8x8, Bk = Bk8x8, P = Tile + Pad;
-        var sa = SharedMemory.Allocate<T>(Bk * P);
-        var sb = SharedMemory.Allocate<T>(Bk * P);
+        const int Buffer = Bk * P;
+        var sa = SharedMemory.Allocate<T>(2 * Buffer);
+        var sb = SharedMemory.Allocate<T>(2 * Buffer);
         int tx = Group.IdxX, ty = Group.IdxY;
         int rowBase = Grid.IdxY * Tile, colBase = Grid.IdxX * Tile;
         var la = TileLane.Of(ty * BlockSide + tx, Tile, Bk, g.AInner);
@@ -175,15 +177,18 @@ internal static class GemmKernels
         {
             ra = LoadA(a, g, aBatch, z.First, kTiles, Bk, rowBase, la);
             rb = LoadB(b, g, bBatch, z.First, kTiles, Bk, colBase, lb);
+            StoreTile(sa, P, la, ra);
+            StoreTile(sb, P, lb, rb);
         }
+        Group.Barrier();
+        int cur = 0;
         Row8<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         for (int tile = z.First; tile < z.End; tile++)
         {
-            Group.Barrier();
-            StoreTile(sa, P, la, ra);
-            StoreTile(sb, P, lb, rb);
-            Group.Barrier();
-            if (tile + 1 < z.End)
+            // Double buffer: the next slice goes from registers into the other buffer while this one is read, so
+            // one barrier per slice suffices (the other buffer was last read before the previous barrier).
+            bool more = tile + 1 < z.End;
+            if (more)
             {
                 ra = LoadA(a, g, aBatch, tile + 1, kTiles, Bk, rowBase, la);
                 rb = LoadB(b, g, bBatch, tile + 1, kTiles, Bk, colBase, lb);
@@ -191,8 +196,8 @@ internal static class GemmKernels
             for (int k = 0; k < Bk; k++)
             {
                 // Views at this thread's first element: the loads below then use constant offsets from one address.
-                var ak = sa.SubView(k * P + ty, Tile - ty);
-                var bk = sb.SubView(k * P + tx, Tile - tx);
+                var ak = sa.SubView(cur + k * P + ty, Tile - ty);
+                var bk = sb.SubView(cur + k * P + tx, Tile - tx);
                 Row8<T> bf;
                 bf.C0 = bk[0];
                 bf.C1 = bk[16];
@@ -211,6 +216,13 @@ internal static class GemmKernels
                 Fma<T, N>(ref c6, ak[96], bf);
                 Fma<T, N>(ref c7, ak[112], bf);
             }
+            if (more)
+            {
+                StoreTile(sa.SubView(Buffer - cur, Buffer), P, la, ra);
+                StoreTile(sb.SubView(Buffer - cur, Buffer), P, lb, rb);
+            }
+            Group.Barrier();
+            cur = Buffer - cur;
         }
         int cBase = z.CBase, row = rowBase + ty, col = colBase + tx;
         StoreRow<T, N>(c, g, cBase, row, col, c0);
@@ -228,8 +240,9 @@ internal static class GemmKernels
         where T : unmanaged where N : struct, INumeric<T>
     {
         const int Tile = Tile4x4, Bk = Bk4x4, P = Tile + Pad;
-        var sa = SharedMemory.Allocate<T>(Bk * P);
-        var sb = SharedMemory.Allocate<T>(Bk * P);
+        const int Buffer = Bk * P;
+        var sa = SharedMemory.Allocate<T>(2 * Buffer);
+        var sb = SharedMemory.Allocate<T>(2 * Buffer);
         int tx = Group.IdxX, ty = Group.IdxY;
         int rowBase = Grid.IdxY * Tile, colBase = Grid.IdxX * Tile;
         var la = TileLane.Of(ty * BlockSide + tx, Tile, Bk, g.AInner);
@@ -242,15 +255,18 @@ internal static class GemmKernels
         {
             ra = LoadA(a, g, aBatch, z.First, kTiles, Bk, rowBase, la);
             rb = LoadB(b, g, bBatch, z.First, kTiles, Bk, colBase, lb);
+            StoreTile(sa, P, la, ra);
+            StoreTile(sb, P, lb, rb);
         }
+        Group.Barrier();
+        int cur = 0;
         Row4<T> c0 = default, c1 = default, c2 = default, c3 = default;
         for (int tile = z.First; tile < z.End; tile++)
         {
-            Group.Barrier();
-            StoreTile(sa, P, la, ra);
-            StoreTile(sb, P, lb, rb);
-            Group.Barrier();
-            if (tile + 1 < z.End)
+            // Double buffer: the next slice goes from registers into the other buffer while this one is read, so
+            // one barrier per slice suffices (the other buffer was last read before the previous barrier).
+            bool more = tile + 1 < z.End;
+            if (more)
             {
                 ra = LoadA(a, g, aBatch, tile + 1, kTiles, Bk, rowBase, la);
                 rb = LoadB(b, g, bBatch, tile + 1, kTiles, Bk, colBase, lb);
@@ -258,8 +274,8 @@ internal static class GemmKernels
             for (int k = 0; k < Bk; k++)
             {
                 // Views at this thread's first element: the loads below then use constant offsets from one address.
-                var ak = sa.SubView(k * P + ty, Tile - ty);
-                var bk = sb.SubView(k * P + tx, Tile - tx);
+                var ak = sa.SubView(cur + k * P + ty, Tile - ty);
+                var bk = sb.SubView(cur + k * P + tx, Tile - tx);
                 Row4<T> bf;
                 bf.C0 = bk[0];
                 bf.C1 = bk[16];
@@ -270,6 +286,13 @@ internal static class GemmKernels
                 Fma<T, N>(ref c2, ak[32], bf);
                 Fma<T, N>(ref c3, ak[48], bf);
             }
+            if (more)
+            {
+                StoreTile(sa.SubView(Buffer - cur, Buffer), P, la, ra);
+                StoreTile(sb.SubView(Buffer - cur, Buffer), P, lb, rb);
+            }
+            Group.Barrier();
+            cur = Buffer - cur;
         }
         int cBase = z.CBase, row = rowBase + ty, col = colBase + tx;
         StoreRow<T, N>(c, g, cBase, row, col, c0);
