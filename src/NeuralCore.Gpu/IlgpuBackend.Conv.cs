@@ -7,7 +7,8 @@ using NeuralCore.Gpu.Kernels;
 namespace NeuralCore.Gpu;
 
 /// <summary>
-/// Convolution as im2col + the tiled GEMM, all on the device, per channel group over chunks of images:
+/// Convolution as im2col + the GEMM kernels (1×1 convolutions with stride 1 and no padding skip im2col and multiply
+/// the input in place), all on the device, per channel group over chunks of images:
 /// forward Y[n, g] = W[g]·col[n]; input gradient col[n] = W[g]ᵀ·dY[n, g], then col2im; weight gradient
 /// dW[g] = Σ_n dY[n, g]·col[n]ᵀ, summed inside the GEMM (its reduction index) and across chunks by accumulation.
 /// The column buffer holds at most <see cref="MaxColumnElements"/> elements; larger batches run in chunks.
@@ -74,6 +75,11 @@ public sealed partial class IlgpuBackend
         {
             if (kind == 1 && !a.IsContiguous) (a, aCopy) = Densify(a);
             if (!b.IsContiguous) (b, bCopy) = Densify(b);
+            if (g.Pointwise && (kind == 1 || SpatialStride(a) is not null))
+            {
+                Pointwise<T, N>(g, a, b, d, kind);
+                return;
+            }
             var shape = new ConvShape
             {
                 C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW,
@@ -148,6 +154,58 @@ public sealed partial class IlgpuBackend
             aCopy?.Release();
             bCopy?.Release();
         }
+    }
+
+    // A 1×1 convolution with stride 1 and no padding is a GEMM on the input itself, viewed per image as [C, H·W]
+    // (no column buffer): forward Y[n, g] = W[g]·X[n, g], input gradient dX[n, g] = W[g]ᵀ·dY[n, g] (both batched
+    // over the images through batch strides), weight gradient dW[g] = Σ_n dY[n, g]·X[n, g]ᵀ (the images are the
+    // GEMM's reduction index). Weight and gradOutput are dense here; the input is read through its strides.
+    void Pointwise<T, N>(in ConvGeometry g, BufferView a, BufferView b, BufferView d, int kind)
+        where T : unmanaged where N : struct, INumeric<T>
+    {
+        int ol = g.O * g.L, cl = g.C * g.L;
+        for (int grp = 0; grp < g.G; grp++)
+        {
+            if (kind == 0)
+            {
+                Gemm<T, N>(b, a, d, new GemmArgs
+                {
+                    M = g.Og, N = g.L, K = g.Cg, Reduce = 1,
+                    AOffset = b.Offset + grp * g.Og * g.Cg, ARow = g.Cg, AInner = 1,
+                    BOffset = a.Offset + grp * g.Cg * a.Strides[1], BBatch = a.Strides[0], BInner = a.Strides[1], BCol = SpatialStride(a)!.Value,
+                    COffset = d.Offset + grp * g.Og * g.L, CBatch = ol, CRow = g.L, CCol = 1,
+                }, g.N);
+            }
+            else if (kind == 1)
+            {
+                Gemm<T, N>(b, a, d, new GemmArgs
+                {
+                    M = g.Cg, N = g.L, K = g.Og, Reduce = 1,
+                    AOffset = b.Offset + grp * g.Og * g.Cg, ARow = 1, AInner = g.Cg,
+                    BOffset = a.Offset + grp * g.Og * g.L, BBatch = ol, BInner = g.L, BCol = 1,
+                    COffset = d.Offset + grp * g.Cg * g.L, CBatch = cl, CRow = g.L, CCol = 1,
+                }, g.N);
+            }
+            else
+            {
+                Gemm<T, N>(b, a, d, new GemmArgs
+                {
+                    M = g.Og, N = g.Cg, K = g.L, Reduce = g.N,
+                    AOffset = b.Offset + grp * g.Og * g.L, AReduce = ol, ARow = g.L, AInner = 1,
+                    BOffset = a.Offset + grp * g.Cg * a.Strides[1], BReduce = a.Strides[0], BInner = SpatialStride(a)!.Value, BCol = a.Strides[1],
+                    COffset = d.Offset + grp * g.Og * g.Cg, CRow = g.Cg, CCol = 1,
+                }, 1);
+            }
+        }
+    }
+
+    // The stride of the flattened spatial index h·W + w of an NCHW view, when one stride serves (else null).
+    static int? SpatialStride(BufferView x)
+    {
+        int h = x.Shape[2], w = x.Shape[3];
+        if (w == 1) return h == 1 ? 1 : x.Strides[2];
+        if (h == 1 || x.Strides[2] == w * x.Strides[3]) return x.Strides[3];
+        return null;
     }
 
     (BufferView View, Storage Copy) Densify(BufferView v)
