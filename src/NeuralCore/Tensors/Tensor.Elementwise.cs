@@ -79,6 +79,34 @@ public sealed partial class Tensor
     }
 
     /// <summary>
+    /// <c>op(this, value)</c> (or <c>op(value, this)</c> when <paramref name="scalarFirst"/>) through the
+    /// backend's <see cref="IScalarBinary"/> path, or null when that path does not apply: the backend lacks it,
+    /// the scalar would change the dtype (an integer tensor with a fractional or out-of-range scalar, Div on
+    /// integers), a gradient would be recorded, or the backend declines the operands. The caller then takes
+    /// the 0-d tensor path (<see cref="ScalarLike"/>), which gives the same values.
+    /// </summary>
+    internal Tensor? TryScalarBinary(BinaryOp op, double value, bool scalarFirst)
+    {
+        if (Backend is not IScalarBinary scalarBackend) return null;
+        var dtype = DType;
+        if (dtype == DType.Bool) return null;
+        var scalarType = DTypes.PromoteWithScalar(dtype, value);
+        if (op is BinaryOp.Div or BinaryOp.Pow) scalarType = scalarType.ToFloating();
+        // Same dtype on both sides: BinaryRaw would compute in that dtype without casting either operand.
+        if (scalarType != dtype) return null;
+        bool comparison = op.IsComparison();
+        if (!comparison && RequiresGrad && GradMode.Enabled) return null;
+        var backend = Backend;
+        var r = EmptyFor(shape, comparison ? DType.Bool : dtype, backend, this);
+        if (scalarBackend.TryBinaryScalar(op, Buf, value, scalarFirst, r.Buf)) return r;
+        r.Dispose();
+        return null;
+    }
+
+    /// <summary>The 0-d tensor form of a scalar operand, used where <see cref="TryScalarBinary"/> does not apply.</summary>
+    internal Tensor ScalarOperand(double value, BinaryOp op) => ScalarLike(value, op);
+
+    /// <summary>
     /// The gradient of ReLU in one pass: <paramref name="grad"/> where <paramref name="reference"/> (the ReLU's
     /// input or output) is positive, else 0. Not recorded by autograd.
     /// </summary>
@@ -105,25 +133,25 @@ public sealed partial class Tensor
     public Tensor Add(Tensor other, double alpha) => alpha == 1 ? Add(other) : Add(other.Mul(alpha));
 
     /// <summary>Adds a scalar.</summary>
-    public Tensor Add(double other) => Add(ScalarLike(other, BinaryOp.Add));
+    public Tensor Add(double other) => TryScalarBinary(BinaryOp.Add, other, false) ?? Add(ScalarLike(other, BinaryOp.Add));
 
     /// <summary>Elementwise difference with broadcasting.</summary>
     public Tensor Sub(Tensor other) => Binary(BinaryOp.Sub, this, other, ElementwiseRules.Sub, nameof(Sub));
 
     /// <summary>Subtracts a scalar.</summary>
-    public Tensor Sub(double other) => Sub(ScalarLike(other, BinaryOp.Sub));
+    public Tensor Sub(double other) => TryScalarBinary(BinaryOp.Sub, other, false) ?? Sub(ScalarLike(other, BinaryOp.Sub));
 
     /// <summary>Elementwise product with broadcasting.</summary>
     public Tensor Mul(Tensor other) => Binary(BinaryOp.Mul, this, other, ElementwiseRules.Mul, nameof(Mul));
 
     /// <summary>Multiplies by a scalar.</summary>
-    public Tensor Mul(double other) => Mul(ScalarLike(other, BinaryOp.Mul));
+    public Tensor Mul(double other) => TryScalarBinary(BinaryOp.Mul, other, false) ?? Mul(ScalarLike(other, BinaryOp.Mul));
 
     /// <summary>Elementwise true division with broadcasting (integer inputs give Float32).</summary>
     public Tensor Div(Tensor other) => Binary(BinaryOp.Div, this, other, ElementwiseRules.Div, nameof(Div));
 
     /// <summary>Divides by a scalar.</summary>
-    public Tensor Div(double other) => Div(ScalarLike(other, BinaryOp.Div));
+    public Tensor Div(double other) => TryScalarBinary(BinaryOp.Div, other, false) ?? Div(ScalarLike(other, BinaryOp.Div));
 
     /// <summary>Elementwise power with broadcasting.</summary>
     public Tensor Pow(Tensor exponent) => Binary(BinaryOp.Pow, this, exponent, ElementwiseRules.Pow, nameof(Pow), saveOutput: true);
@@ -215,37 +243,37 @@ public sealed partial class Tensor
     public Tensor Eq(Tensor other) => BinaryRaw(BinaryOp.Eq, this, other, nameof(Eq));
 
     /// <summary>Elementwise x == value (Bool).</summary>
-    public Tensor Eq(double value) => Eq(ScalarLike(value, BinaryOp.Eq));
+    public Tensor Eq(double value) => TryScalarBinary(BinaryOp.Eq, value, false) ?? Eq(ScalarLike(value, BinaryOp.Eq));
 
     /// <summary>Elementwise x != y (Bool).</summary>
     public Tensor Ne(Tensor other) => BinaryRaw(BinaryOp.Ne, this, other, nameof(Ne));
 
     /// <summary>Elementwise x != value (Bool).</summary>
-    public Tensor Ne(double value) => Ne(ScalarLike(value, BinaryOp.Ne));
+    public Tensor Ne(double value) => TryScalarBinary(BinaryOp.Ne, value, false) ?? Ne(ScalarLike(value, BinaryOp.Ne));
 
     /// <summary>Elementwise x &gt; y (Bool).</summary>
     public Tensor Gt(Tensor other) => BinaryRaw(BinaryOp.Gt, this, other, nameof(Gt));
 
     /// <summary>Elementwise x &gt; value (Bool).</summary>
-    public Tensor Gt(double value) => Gt(ScalarLike(value, BinaryOp.Gt));
+    public Tensor Gt(double value) => TryScalarBinary(BinaryOp.Gt, value, false) ?? Gt(ScalarLike(value, BinaryOp.Gt));
 
     /// <summary>Elementwise x &lt; y (Bool).</summary>
     public Tensor Lt(Tensor other) => BinaryRaw(BinaryOp.Lt, this, other, nameof(Lt));
 
     /// <summary>Elementwise x &lt; value (Bool).</summary>
-    public Tensor Lt(double value) => Lt(ScalarLike(value, BinaryOp.Lt));
+    public Tensor Lt(double value) => TryScalarBinary(BinaryOp.Lt, value, false) ?? Lt(ScalarLike(value, BinaryOp.Lt));
 
     /// <summary>Elementwise x ≥ y (Bool).</summary>
     public Tensor Ge(Tensor other) => BinaryRaw(BinaryOp.Ge, this, other, nameof(Ge));
 
     /// <summary>Elementwise x ≥ value (Bool).</summary>
-    public Tensor Ge(double value) => Ge(ScalarLike(value, BinaryOp.Ge));
+    public Tensor Ge(double value) => TryScalarBinary(BinaryOp.Ge, value, false) ?? Ge(ScalarLike(value, BinaryOp.Ge));
 
     /// <summary>Elementwise x ≤ y (Bool).</summary>
     public Tensor Le(Tensor other) => BinaryRaw(BinaryOp.Le, this, other, nameof(Le));
 
     /// <summary>Elementwise x ≤ value (Bool).</summary>
-    public Tensor Le(double value) => Le(ScalarLike(value, BinaryOp.Le));
+    public Tensor Le(double value) => TryScalarBinary(BinaryOp.Le, value, false) ?? Le(ScalarLike(value, BinaryOp.Le));
 
     /// <summary>Elementwise logical not of a tensor's truth values (Bool).</summary>
     public Tensor LogicalNot() => Eq(0);

@@ -18,7 +18,7 @@ public sealed partial class Tensor
     public static Tensor operator -(Tensor a, double b) => a.Sub(b);
 
     /// <summary>Scalar minus tensor.</summary>
-    public static Tensor operator -(double a, Tensor b) => b.ScalarLike(a, Backends.BinaryOp.Sub).Sub(b);
+    public static Tensor operator -(double a, Tensor b) => b.TryScalarBinary(Backends.BinaryOp.Sub, a, scalarFirst: true) ?? b.ScalarLike(a, Backends.BinaryOp.Sub).Sub(b);
 
     /// <summary>Elementwise product with broadcasting.</summary>
     public static Tensor operator *(Tensor a, Tensor b) => a.Mul(b);
@@ -36,7 +36,7 @@ public sealed partial class Tensor
     public static Tensor operator /(Tensor a, double b) => a.Div(b);
 
     /// <summary>Scalar divided by tensor.</summary>
-    public static Tensor operator /(double a, Tensor b) => b.ScalarLike(a, Backends.BinaryOp.Div).Div(b);
+    public static Tensor operator /(double a, Tensor b) => b.TryScalarBinary(Backends.BinaryOp.Div, a, scalarFirst: true) ?? b.ScalarLike(a, Backends.BinaryOp.Div).Div(b);
 
     /// <summary>Negation.</summary>
     public static Tensor operator -(Tensor a) => a.Neg();

@@ -125,6 +125,60 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc />
+    bool IScalarBinary.TryBinaryScalar(BinaryOp op, BufferView x, double value, bool scalarFirst, BufferView destination)
+    {
+        // Dense operands only: a strided x goes through the general strided driver with a 0-d operand.
+        if (!x.IsContiguous || !destination.IsContiguous) return false;
+        // The scalar is converted exactly as Fill stores it in a 0-d tensor of x's dtype.
+        return x.DType switch
+        {
+            DType.Float32 => FloatScalar(op, x, (float)value, scalarFirst, destination),
+            DType.Float64 => FloatScalar(op, x, value, scalarFirst, destination),
+            DType.Int32 => NumericScalar(op, x, (int)CheckedInteger(value, int.MinValue, int.MaxValue, DType.Int32), scalarFirst, destination),
+            DType.Int64 => NumericScalar(op, x, (long)CheckedInteger(value, -9.2233720368547758e18, 9.2233720368547748e18, DType.Int64), scalarFirst, destination),
+            DType.UInt8 => NumericScalar(op, x, (byte)CheckedInteger(value, 0, 255, DType.UInt8), scalarFirst, destination),
+            _ => false,
+        };
+    }
+
+    static bool FloatScalar<T>(BinaryOp op, BufferView x, T s, bool scalarFirst, BufferView d)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (op != BinaryOp.Pow) return NumericScalar(op, x, s, scalarFirst, d);
+        RunScalar<T, T, PowKernel<T>>(default, x, s, scalarFirst, d);
+        return true;
+    }
+
+    static bool NumericScalar<T>(BinaryOp op, BufferView x, T s, bool scalarFirst, BufferView d)
+        where T : unmanaged, INumber<T>
+    {
+        switch (op)
+        {
+            case BinaryOp.Add: RunScalar<T, T, AddKernel<T>>(default, x, s, scalarFirst, d); return true;
+            case BinaryOp.Sub: RunScalar<T, T, SubKernel<T>>(default, x, s, scalarFirst, d); return true;
+            case BinaryOp.Mul: RunScalar<T, T, MulKernel<T>>(default, x, s, scalarFirst, d); return true;
+            case BinaryOp.Div: RunScalar<T, T, DivKernel<T>>(default, x, s, scalarFirst, d); return true;
+            case BinaryOp.Maximum: RunScalar<T, T, MaximumKernel<T>>(default, x, s, scalarFirst, d); return true;
+            case BinaryOp.Minimum: RunScalar<T, T, MinimumKernel<T>>(default, x, s, scalarFirst, d); return true;
+            case BinaryOp.Eq: RunScalar<T, byte, CompareKernel<T, EqTest<T>>>(default, x, s, scalarFirst, d); return true;
+            case BinaryOp.Ne: RunScalar<T, byte, CompareKernel<T, NeTest<T>>>(default, x, s, scalarFirst, d); return true;
+            case BinaryOp.Lt: RunScalar<T, byte, CompareKernel<T, LtTest<T>>>(default, x, s, scalarFirst, d); return true;
+            case BinaryOp.Le: RunScalar<T, byte, CompareKernel<T, LeTest<T>>>(default, x, s, scalarFirst, d); return true;
+            case BinaryOp.Gt: RunScalar<T, byte, CompareKernel<T, GtTest<T>>>(default, x, s, scalarFirst, d); return true;
+            case BinaryOp.Ge: RunScalar<T, byte, CompareKernel<T, GeTest<T>>>(default, x, s, scalarFirst, d); return true;
+            default: return false;
+        }
+    }
+
+    static void RunScalar<T, TResult, TKernel>(TKernel kernel, BufferView x, T s, bool scalarFirst, BufferView d)
+        where T : unmanaged where TResult : unmanaged where TKernel : struct, IBinaryKernel<T, TResult>
+    {
+        Cpu(x);
+        Cpu(d);
+        BinaryDriver.RunScalar<T, TResult, TKernel>(kernel, x, s, scalarFirst, d);
+    }
+
+    /// <inheritdoc />
     public void Where(BufferView condition, BufferView x, BufferView y, BufferView destination)
     {
         switch (x.DType.SizeOf())

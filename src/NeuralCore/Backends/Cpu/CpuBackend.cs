@@ -4,7 +4,7 @@ namespace NeuralCore.Backends.Cpu;
 /// The reference backend: pure managed code, SIMD through System.Numerics.Tensors and our own GEMM.
 /// Split by op family into partial files (Memory, Elementwise, Reduce, Linalg, Index).
 /// </summary>
-public sealed partial class CpuBackend : IBackend, IMemoryStatsSource
+public sealed partial class CpuBackend : IBackend, IMemoryStatsSource, IScalarBinary
 {
     /// <summary>The process-wide CPU backend.</summary>
     public static CpuBackend Instance { get; } = new();

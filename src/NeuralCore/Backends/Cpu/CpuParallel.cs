@@ -15,14 +15,17 @@ namespace NeuralCore.Backends.Cpu;
 /// </para>
 /// <para>
 /// Implementation: a small set of dedicated background worker threads (created lazily, one fewer than the
-/// degree of parallelism because the calling thread also works). <c>For</c> hands indices out dynamically
-/// via an interlocked counter, which load-balances uneven items without affecting results; <c>ForRange</c>
-/// gives each thread one contiguous range (static schedule) for callers that reuse per-thread setup across
-/// consecutive indices or want the same thread to touch the same data on every call. A dispatch allocates
-/// nothing: the body delegate and a pointer to the caller's by-value state are stored in static fields and
-/// invoked through a generic function pointer, so no closure or boxing is needed. Only one dispatch owns
-/// the pool at a time; a nested or concurrent call (e.g. a parallel body that itself calls <c>For</c>)
-/// simply runs inline on its own thread, which is always correct.
+/// degree of parallelism because the calling thread also works). Every dispatch is a set of indices claimed
+/// through an interlocked counter: <c>For</c> claims its own indices one at a time, which load-balances uneven
+/// items without affecting results; <c>ForRange</c> cuts the index space into one contiguous range per
+/// participating thread and the ranges are claimed the same way, for callers that reuse per-thread setup
+/// across consecutive indices. The caller claims work as soon as it has signalled the workers, and a worker
+/// only joins while unclaimed work is left, so a worker that wakes late (parked, or descheduled on a busy
+/// machine) costs the caller nothing: the caller runs what is left and does not wait for it. A dispatch
+/// allocates nothing: the body delegate and a pointer to the caller's by-value state are stored in static
+/// fields and invoked through a generic function pointer, so no closure or boxing is needed. Only one
+/// dispatch owns the pool at a time; a nested or concurrent call (e.g. a parallel body that itself calls
+/// <c>For</c>) simply runs inline on its own thread, which is always correct.
 /// </para>
 /// </remarks>
 internal static unsafe class CpuParallel
@@ -97,7 +100,7 @@ internal static unsafe class CpuParallel
             // `state` is a by-value parameter living in this frame, which stays alive (blocked in Run) until
             // every worker has checked out, so handing its address to the workers is safe. Any object
             // references inside it are reported to the GC by this frame.
-            WorkerPool.Run(count, threads, &InvokeDynamic<TState>, body, Unsafe.AsPointer(ref state));
+            WorkerPool.Run(count, count, threads - 1, &InvokeDynamic<TState>, body, Unsafe.AsPointer(ref state));
         }
         finally
         {
@@ -106,16 +109,17 @@ internal static unsafe class CpuParallel
     }
 
     /// <summary>
-    /// Range variant with a static schedule: [0, <paramref name="count"/>) is split into one contiguous,
-    /// balanced range per participating thread and <paramref name="body"/>(start, end, state) is called once
-    /// per non-empty range (once with the whole range when running inline).
+    /// Range variant: [0, <paramref name="count"/>) is split into one contiguous, balanced range per
+    /// participating thread and <paramref name="body"/>(start, end, state) is called once per non-empty range
+    /// (once with the whole range when running inline).
     /// </summary>
     /// <remarks>
-    /// Use it when consecutive indices share setup work (e.g. a packed GEMM panel reused by the next item) or
-    /// when cache affinity matters: the same thread gets the same range on every call with the same count,
-    /// so data it wrote last time (e.g. its rows of C) is still in its own cache. As with
-    /// <see cref="For{TState}(int, long, TState, Action{int, TState})"/>, the indices are the fixed partition;
-    /// the body must compute each index identically whichever range it falls into.
+    /// Use it when consecutive indices share setup work (e.g. a packed GEMM panel reused by the next item).
+    /// The ranges depend only on <paramref name="count"/> and the degree of parallelism; threads claim them
+    /// like <see cref="For{TState}(int, long, TState, Action{int, TState})"/> claims indices, so the caller
+    /// usually takes the first range and, when a worker is late, also the ones nobody has claimed yet. As
+    /// with <c>For</c>, the indices are the fixed partition; the body must compute each index identically
+    /// whichever range it falls into.
     /// </remarks>
     /// <typeparam name="TState">State type; typically a small struct describing the job.</typeparam>
     /// <param name="count">Number of indices.</param>
@@ -139,7 +143,7 @@ internal static unsafe class CpuParallel
 
         try
         {
-            WorkerPool.Run(count, threads, &InvokeRange<TState>, body, Unsafe.AsPointer(ref state));
+            WorkerPool.Run(threads, count, threads - 1, &InvokeRange<TState>, body, Unsafe.AsPointer(ref state));
         }
         finally
         {
@@ -158,7 +162,7 @@ internal static unsafe class CpuParallel
         return Math.Min(MaxDegreeOfParallelism, count);
     }
 
-    private static void InvokeDynamic<TState>(object body, void* state, int participant, int participants)
+    private static void InvokeDynamic<TState>(object body, void* state)
     {
         var action = Unsafe.As<Action<int, TState>>(body);
         int i;
@@ -168,37 +172,61 @@ internal static unsafe class CpuParallel
         }
     }
 
-    private static void InvokeRange<TState>(object body, void* state, int participant, int participants)
+    private static void InvokeRange<TState>(object body, void* state)
     {
-        // Balanced contiguous split: range sizes differ by at most one.
-        int count = WorkerPool.Count;
-        int start = (int)((long)count * participant / participants);
-        int end = (int)((long)count * (participant + 1) / participants);
-        if (start < end)
+        // The ranges are a fixed balanced split of [0, RangeCount) into Items pieces (sizes differ by at most
+        // one); which thread claims a piece does not change the piece.
+        var action = Unsafe.As<Action<int, int, TState>>(body);
+        int count = WorkerPool.RangeCount, pieces = WorkerPool.Items;
+        int k;
+        while ((k = WorkerPool.ClaimIndex()) >= 0)
         {
-            Unsafe.As<Action<int, int, TState>>(body)(start, end, Unsafe.AsRef<TState>(state));
+            int start = (int)((long)count * k / pieces);
+            int end = (int)((long)count * (k + 1) / pieces);
+            if (start < end)
+            {
+                action(start, end, Unsafe.AsRef<TState>(state));
+            }
         }
     }
 
     /// <summary>The process-wide set of worker threads and the single job they share.</summary>
+    /// <remarks>
+    /// A job is a set of <see cref="Items"/> indices claimed through an interlocked counter by whoever is
+    /// running: the caller starts claiming at once, and a worker joins only while the job is still open. When
+    /// the caller has no index left to claim it closes the job and waits only for the workers that joined
+    /// (each finishing at most the index it holds); a worker that wakes after the close does not touch the
+    /// job at all. A late or descheduled worker therefore never delays the caller, and every index is run
+    /// exactly once whoever runs it.
+    /// </remarks>
     private static class WorkerPool
     {
+        /// <summary>Bit of <see cref="s_state"/> set while no job is open; the low bits count workers inside the job.</summary>
+        private const int Closed = 1 << 30;
+
         private static int s_busy;
         private static Worker[] s_workers = [];
 
-        // The current job. Written by the owning caller before workers are signalled (Set() is a full fence)
-        // and only read by workers between their wake-up and their check-out.
-        private static delegate*<object, void*, int, int, void> s_invoker;
+        // Open/closed flag plus the number of workers inside the current job. Workers enter with a CAS that
+        // fails once Closed is set, so after the owner sets Closed and sees the count drop to zero no thread
+        // reads the job fields below until the next job is opened.
+        private static int s_state = Closed;
+
+        // The current job. Written by the owning caller before the job is opened (an interlocked write) and
+        // only read by threads inside the job.
+        private static delegate*<object, void*, void> s_invoker;
         private static object? s_body;
-        private static void* s_state;
-        private static int s_count;
-        private static int s_participants;
+        private static void* s_jobState;
+        private static int s_items;
+        private static int s_rangeCount;
         private static int s_next;
-        private static int s_pendingWorkers;
         private static Exception? s_error;
 
-        /// <summary>Number of indices of the current job.</summary>
-        public static int Count => s_count;
+        /// <summary>Number of claimable indices of the current job.</summary>
+        public static int Items => s_items;
+
+        /// <summary>For a range job: the length of the index space the <see cref="Items"/> pieces split.</summary>
+        public static int RangeCount => s_rangeCount;
 
         public static bool TryAcquire() => Interlocked.CompareExchange(ref s_busy, 1, 0) == 0;
 
@@ -207,44 +235,51 @@ internal static unsafe class CpuParallel
         /// <summary>Next unclaimed index of the current job, or -1 when all are taken.</summary>
         public static int ClaimIndex()
         {
+            // Read before incrementing so a drained job does not keep pushing the counter up.
+            if (Volatile.Read(ref s_next) >= s_items)
+            {
+                return -1;
+            }
+
             int i = Interlocked.Increment(ref s_next) - 1;
-            return i < s_count ? i : -1;
+            return i < s_items ? i : -1;
         }
 
         /// <summary>
-        /// Runs <paramref name="invoker"/> once on each of <paramref name="participants"/> threads: the caller is
-        /// participant 0, worker w is participant w + 1.
+        /// Runs <paramref name="invoker"/> on the calling thread and on up to <paramref name="helpers"/> workers
+        /// that join while indices are left; returns when every index has run.
         /// </summary>
-        public static void Run(int count, int participants, delegate*<object, void*, int, int, void> invoker, object body, void* state)
+        public static void Run(int items, int rangeCount, int helpers, delegate*<object, void*, void> invoker, object body, void* state)
         {
-            int helpers = participants - 1;
             EnsureWorkers(helpers);
             s_invoker = invoker;
             s_body = body;
-            s_state = state;
-            s_count = count;
-            s_participants = participants;
+            s_jobState = state;
+            s_items = items;
+            s_rangeCount = rangeCount;
             s_error = null;
             s_next = 0;
-            Volatile.Write(ref s_pendingWorkers, helpers);
+
+            // Open the job (nobody inside: the previous job ended with its count at zero), then wake helpers.
+            Interlocked.Exchange(ref s_state, 0);
             for (int w = 0; w < helpers; w++)
             {
                 s_workers[w].Wake();
             }
 
-            Participate(0);
+            Participate();
 
-            // Wait until every signalled worker has checked out: only then may the job fields (and the
-            // caller's state, whose address they hold) be reused. Workers spin before blocking, so in
-            // back-to-back dispatches this wait is short.
+            // No index is left to claim. Close the job so no further worker enters, then wait for those
+            // inside: each is finishing at most one index, so this wait is short.
+            Interlocked.Or(ref s_state, Closed);
             SpinWait spin = default;
-            while (Volatile.Read(ref s_pendingWorkers) != 0)
+            while (Volatile.Read(ref s_state) != Closed)
             {
                 spin.SpinOnce(sleep1Threshold: -1);
             }
 
             s_body = null;
-            s_state = null;
+            s_jobState = null;
             Exception? error = s_error;
             s_error = null;
             if (error is not null)
@@ -253,17 +288,35 @@ internal static unsafe class CpuParallel
             }
         }
 
-        private static void Participate(int participant)
+        /// <summary>Enters the open job, or returns false when none is open.</summary>
+        private static bool TryEnter()
+        {
+            int state = Volatile.Read(ref s_state);
+            while ((state & Closed) == 0)
+            {
+                int seen = Interlocked.CompareExchange(ref s_state, state + 1, state);
+                if (seen == state)
+                {
+                    return true;
+                }
+
+                state = seen;
+            }
+
+            return false;
+        }
+
+        private static void Participate()
         {
             try
             {
-                s_invoker(s_body!, s_state, participant, s_participants);
+                s_invoker(s_body!, s_jobState);
             }
             catch (Exception ex)
             {
                 Interlocked.CompareExchange(ref s_error, ex, null);
-                // Stop handing out further dynamic indices; already-running ones finish normally.
-                Volatile.Write(ref s_next, s_count);
+                // Stop handing out further indices; already-running ones finish normally.
+                Volatile.Write(ref s_next, s_items);
             }
         }
 
@@ -290,15 +343,13 @@ internal static unsafe class CpuParallel
             // Spinning before blocking lets consecutive dispatches wake the worker without a kernel
             // transition; an idle worker eventually blocks and costs nothing.
             private readonly ManualResetEventSlim _signal = new(false, spinCount: 2047);
-            private readonly int _participant;
 
-            public Worker(int participant)
+            public Worker(int id)
             {
-                _participant = participant;
                 var thread = new Thread(Loop)
                 {
                     IsBackground = true,
-                    Name = $"NeuralCore CPU worker {participant}",
+                    Name = $"NeuralCore CPU worker {id}",
                 };
                 thread.Start();
             }
@@ -310,11 +361,16 @@ internal static unsafe class CpuParallel
                 while (true)
                 {
                     _signal.Wait();
-                    // Reset before checking out: the next Set() can only happen after the owner has seen
-                    // this worker's check-out, so a wake-up can never be lost.
+                    // Reset before looking at the job: a job opened after this point signals again, so a
+                    // wake-up can never be lost. A worker that finds no open job (it woke after the owner
+                    // finished) simply waits again; one that finds a later job than the one that woke it
+                    // joins that one, which is equally correct.
                     _signal.Reset();
-                    Participate(_participant);
-                    Interlocked.Decrement(ref s_pendingWorkers);
+                    if (TryEnter())
+                    {
+                        Participate();
+                        Interlocked.Decrement(ref s_state);
+                    }
                 }
             }
         }

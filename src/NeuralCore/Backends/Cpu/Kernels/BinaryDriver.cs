@@ -31,6 +31,18 @@ internal static class BinaryDriver
         ElementwiseSplit.Rows(loop.Rows, loop.Inner, new StridedJob<T, TResult, TKernel>(kernel, loop, x, y, d));
     }
 
+    /// <summary>
+    /// Dense x with a scalar passed by value: the same span calls, blocks and thread split as a dense x with a
+    /// broadcast 0-d operand holding <paramref name="s"/>, so the results are identical.
+    /// </summary>
+    public static void RunScalar<T, TResult, TKernel>(TKernel kernel, BufferView x, T s, bool scalarFirst, BufferView d)
+        where T : unmanaged where TResult : unmanaged where TKernel : struct, IBinaryKernel<T, TResult>
+    {
+        int count = d.Count;
+        if (count == 0) return;
+        ElementwiseSplit.Dense(count, Unsafe.SizeOf<T>(), new ScalarJob<T, TResult, TKernel>(kernel, x, s, scalarFirst, d));
+    }
+
     enum OperandKind : byte { Dense, Broadcast, Strided }
 
     // Dense is tested first: a one-element operand of a one-element output is dense, not a broadcast.
@@ -103,6 +115,21 @@ internal static class BinaryDriver
             var ds = ((CpuStorage)d.Storage).AsSpan<TResult>().Slice(d.Offset + start, end - start);
             Span(kernel, ((CpuStorage)x.Storage).AsSpan<T>(), xDense ? x.Offset + start : x.Offset, xDense,
                 ((CpuStorage)y.Storage).AsSpan<T>(), yDense ? y.Offset + start : y.Offset, yDense, ds);
+        }
+    }
+
+    readonly struct ScalarJob<T, TResult, TKernel>(TKernel kernel, BufferView x, T s, bool scalarFirst, BufferView d) : IRangeJob
+        where T : unmanaged where TResult : unmanaged where TKernel : struct, IBinaryKernel<T, TResult>
+    {
+        public void Run(int start, int end)
+        {
+            ReadOnlySpan<T> xr = ((CpuStorage)x.Storage).AsSpan<T>().Slice(x.Offset + start, end - start);
+            var dr = ((CpuStorage)d.Storage).AsSpan<TResult>().Slice(d.Offset + start, end - start);
+            if (scalarFirst)
+            {
+                if (!kernel.TryScalarSpan(s, xr, dr)) ApplyScalarDense(kernel, s, xr, dr);
+            }
+            else if (!kernel.TrySpanScalar(xr, s, dr)) ApplyDenseScalar(kernel, xr, s, dr);
         }
     }
 

@@ -9,9 +9,10 @@ internal interface IRangeJob
 
 /// <summary>
 /// Splits elementwise work across the CPU workers. Small work runs on the calling thread with no dispatch
-/// at all; large work is cut into fixed blocks and each participating thread gets one contiguous range of
-/// blocks (<see cref="CpuParallel.ForRange{TState}"/>), so every element is still computed by the same
-/// scalar or SIMD code and results do not depend on the thread count.
+/// at all; large work is cut into fixed blocks, and threads claim chunks of whole blocks (or rows) through
+/// <see cref="CpuParallel.For{TState}(int, long, TState, Action{int, TState})"/>, so a worker that wakes late
+/// only takes what the caller has not reached yet. Every element is still computed by the same scalar or
+/// SIMD code, so results do not depend on the thread count.
 /// </summary>
 internal static class ElementwiseSplit
 {
@@ -52,13 +53,28 @@ internal static class ElementwiseSplit
             return;
         }
         int blocks = (int)(((long)count + block - 1) / block);
-        var state = new DenseState<TJob>(job, count, block);
-        CpuParallel.ForRange(blocks, block, state, static (first, last, s) =>
+        int blocksPerChunk = BlocksPerChunk(blocks);
+        int chunks = (blocks + blocksPerChunk - 1) / blocksPerChunk;
+        var state = new DenseState<TJob>(job, count, block, blocksPerChunk);
+        CpuParallel.For(chunks, (long)block * blocksPerChunk, state, static (c, s) =>
         {
             var j = s.Job;
-            RunBlocks(first * s.Block, (int)Math.Min((long)last * s.Block, s.Count), s.Block, ref j);
+            long first = (long)c * s.BlocksPerChunk * s.Block;
+            RunBlocks((int)first, (int)Math.Min(first + (long)s.BlocksPerChunk * s.Block, s.Count), s.Block, ref j);
         });
     }
+
+    /// <summary>
+    /// Blocks per claimed chunk: about <see cref="ChunksPerThread"/> chunks per thread, so a thread that starts
+    /// late still finds work and the caller never waits long for the last chunk, while the shared claim
+    /// counter is touched only a few dozen times. Chunks are whole blocks, so the kernel calls (and results)
+    /// are the same for any chunk size.
+    /// </summary>
+    static int BlocksPerChunk(int blocks) =>
+        Math.Max(1, blocks / (ChunksPerThread * CpuParallel.MaxDegreeOfParallelism));
+
+    /// <summary>Target number of claimed chunks per participating thread.</summary>
+    const int ChunksPerThread = 8;
 
     /// <summary>Runs <paramref name="job"/> over <paramref name="rows"/> rows of <paramref name="rowLength"/> elements each.</summary>
     public static void Rows<TJob>(int rows, int rowLength, TJob job) where TJob : struct, IRangeJob
@@ -68,7 +84,13 @@ internal static class ElementwiseSplit
             job.Run(0, rows);
             return;
         }
-        CpuParallel.ForRange(rows, Math.Max(rowLength, 1), job, static (first, last, j) => j.Run(first, last));
+        int rowsPerChunk = Math.Max(1, rows / (ChunksPerThread * CpuParallel.MaxDegreeOfParallelism));
+        int chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
+        CpuParallel.For(chunks, (long)Math.Max(rowLength, 1) * rowsPerChunk, new RowsState<TJob>(job, rows, rowsPerChunk), static (c, s) =>
+        {
+            int first = c * s.RowsPerChunk;
+            s.Job.Run(first, Math.Min(first + s.RowsPerChunk, s.Rows));
+        });
     }
 
     static void RunBlocks<TJob>(int start, int end, int block, ref TJob job) where TJob : struct, IRangeJob
@@ -76,10 +98,18 @@ internal static class ElementwiseSplit
         for (int i = start; i < end; i += block) job.Run(i, Math.Min(i + block, end));
     }
 
-    readonly struct DenseState<TJob>(TJob job, int count, int block) where TJob : struct, IRangeJob
+    readonly struct DenseState<TJob>(TJob job, int count, int block, int blocksPerChunk) where TJob : struct, IRangeJob
     {
         public TJob Job { get; } = job;
         public int Count { get; } = count;
         public int Block { get; } = block;
+        public int BlocksPerChunk { get; } = blocksPerChunk;
+    }
+
+    readonly struct RowsState<TJob>(TJob job, int rows, int rowsPerChunk) where TJob : struct, IRangeJob
+    {
+        public TJob Job { get; } = job;
+        public int Rows { get; } = rows;
+        public int RowsPerChunk { get; } = rowsPerChunk;
     }
 }
