@@ -82,8 +82,10 @@ public sealed partial class Tensor
     /// <c>op(this, value)</c> (or <c>op(value, this)</c> when <paramref name="scalarFirst"/>) through the
     /// backend's <see cref="IScalarBinary"/> path, or null when that path does not apply: the backend lacks it,
     /// the scalar would change the dtype (an integer tensor with a fractional or out-of-range scalar, Div on
-    /// integers), a gradient would be recorded, or the backend declines the operands. The caller then takes
-    /// the 0-d tensor path (<see cref="ScalarLike"/>), which gives the same values.
+    /// integers), or the backend declines the operands. The caller then takes the 0-d tensor path
+    /// (<see cref="ScalarLike"/>), which gives the same values. A recorded op gets a unary graph node holding
+    /// the scalar (<see cref="ElementwiseRules.AddScalar"/> and its siblings), whose gradients equal those of
+    /// the tensor-tensor rule with a 0-d operand.
     /// </summary>
     internal Tensor? TryScalarBinary(BinaryOp op, double value, bool scalarFirst)
     {
@@ -95,12 +97,26 @@ public sealed partial class Tensor
         // Same dtype on both sides: BinaryRaw would compute in that dtype without casting either operand.
         if (scalarType != dtype) return null;
         bool comparison = op.IsComparison();
-        if (!comparison && RequiresGrad && GradMode.Enabled) return null;
+        BackwardRule? rule = comparison ? null : (op, scalarFirst) switch
+        {
+            (BinaryOp.Add, _) => ElementwiseRules.AddScalar,
+            (BinaryOp.Sub, false) => ElementwiseRules.SubScalar,
+            (BinaryOp.Sub, true) => ElementwiseRules.ScalarSub,
+            (BinaryOp.Mul, _) => ElementwiseRules.MulScalar,
+            (BinaryOp.Div, false) => ElementwiseRules.DivScalar,
+            (BinaryOp.Div, true) => ElementwiseRules.ScalarDiv,
+            _ => null,
+        };
+        // An op whose gradient has no scalar rule here keeps the tensor-tensor path when a graph is recorded.
+        if (!comparison && rule is null && RequiresGrad && GradMode.Enabled) return null;
         var backend = Backend;
         var r = EmptyFor(shape, comparison ? DType.Bool : dtype, backend, this);
-        if (scalarBackend.TryBinaryScalar(op, Buf, value, scalarFirst, r.Buf)) return r;
-        r.Dispose();
-        return null;
+        if (!scalarBackend.TryBinaryScalar(op, Buf, value, scalarFirst, r.Buf))
+        {
+            r.Dispose();
+            return null;
+        }
+        return rule is null ? r : Engine.RecordUnary(r, rule, this, value, 0, saveOutput: false);
     }
 
     /// <summary>The 0-d tensor form of a scalar operand, used where <see cref="TryScalarBinary"/> does not apply.</summary>

@@ -55,30 +55,43 @@ public sealed partial class Tensor
         return this;
     }
 
+    // The scalar is stored in this tensor's dtype (as Fill stores it) and the op runs in that dtype; the
+    // backend's by-value scalar path where it has one, else a 0-d tensor operand, with the same values.
+    Tensor ScalarInPlace(BinaryOp op, double value, string name)
+    {
+        bool scalarPath = DType != DType.Bool && (op != BinaryOp.Div || DType.IsFloatingPoint()) && Backend is IScalarBinary;
+        if (scalarPath)
+        {
+            CheckInPlace(name);
+            if (((IScalarBinary)Backend).TryBinaryScalar(op, Buf, value, false, Buf)) return this;
+        }
+        return BinaryInPlace(op, Scalar(value, DType, Device), name);
+    }
+
     /// <summary>this += alpha·other.</summary>
     public Tensor Add_(Tensor other, double alpha = 1) =>
         BinaryInPlace(BinaryOp.Add, alpha == 1 ? other : other.Mul(alpha), nameof(Add_));
 
     /// <summary>this += value.</summary>
-    public Tensor Add_(double value) => BinaryInPlace(BinaryOp.Add, Scalar(value, DType, Device), nameof(Add_));
+    public Tensor Add_(double value) => ScalarInPlace(BinaryOp.Add, value, nameof(Add_));
 
     /// <summary>this −= other.</summary>
     public Tensor Sub_(Tensor other) => BinaryInPlace(BinaryOp.Sub, other, nameof(Sub_));
 
     /// <summary>this −= value.</summary>
-    public Tensor Sub_(double value) => BinaryInPlace(BinaryOp.Sub, Scalar(value, DType, Device), nameof(Sub_));
+    public Tensor Sub_(double value) => ScalarInPlace(BinaryOp.Sub, value, nameof(Sub_));
 
     /// <summary>this ·= other.</summary>
     public Tensor Mul_(Tensor other) => BinaryInPlace(BinaryOp.Mul, other, nameof(Mul_));
 
     /// <summary>this ·= value.</summary>
-    public Tensor Mul_(double value) => BinaryInPlace(BinaryOp.Mul, Scalar(value, DType, Device), nameof(Mul_));
+    public Tensor Mul_(double value) => ScalarInPlace(BinaryOp.Mul, value, nameof(Mul_));
 
     /// <summary>this /= other.</summary>
     public Tensor Div_(Tensor other) => BinaryInPlace(BinaryOp.Div, other, nameof(Div_));
 
     /// <summary>this /= value.</summary>
-    public Tensor Div_(double value) => BinaryInPlace(BinaryOp.Div, Scalar(value, DType, Device), nameof(Div_));
+    public Tensor Div_(double value) => ScalarInPlace(BinaryOp.Div, value, nameof(Div_));
 
     /// <summary>Limits every element to [min, max] in place.</summary>
     public Tensor Clamp_(double? min = null, double? max = null)

@@ -28,6 +28,25 @@ internal static class ElementwiseRules
         n.NeedsGrad(1) ? SumToShape(-g * X(n) / Y(n).Square(), Y(n).Shape) : null,
     ]);
 
+    // Tensor-with-scalar forms taken by the by-value scalar path (the scalar is n.A, there is no 0-d operand).
+    // Each computes the same values as the tensor-tensor rule above with a 0-d operand holding that scalar.
+
+    public static readonly BackwardRule AddScalar = new("Add", (n, g) => [g]);
+
+    /// <summary>x − s.</summary>
+    public static readonly BackwardRule SubScalar = new("Sub", (n, g) => [g]);
+
+    /// <summary>s − x.</summary>
+    public static readonly BackwardRule ScalarSub = new("Sub", (n, g) => [-g]);
+
+    public static readonly BackwardRule MulScalar = new("Mul", (n, g) => [g * n.A]);
+
+    /// <summary>x / s.</summary>
+    public static readonly BackwardRule DivScalar = new("Div", (n, g) => [g / n.A]);
+
+    /// <summary>s / x: d/dx = −s / x².</summary>
+    public static readonly BackwardRule ScalarDiv = new("Div", (n, g) => [-g * n.A / X(n).Square()]);
+
     // d/da a^b = b·a^(b−1) (0 where b = 0, as PyTorch, avoiding 0·∞); d/db a^b = a^b·ln a (0 where a = 0).
     public static readonly BackwardRule Pow = new("Pow", (n, g) =>
     [

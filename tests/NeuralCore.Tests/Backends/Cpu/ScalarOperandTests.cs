@@ -127,6 +127,31 @@ public class ScalarOperandTests
     }
 
     [Theory]
+    [InlineData(7)]
+    [InlineData(70_001)]
+    public void InPlaceScalarOps_MatchZeroDimOperand(int n)
+    {
+        foreach (var dtype in DTypes)
+            foreach (var s in Scalars)
+                foreach (var op in new[] { "Add_", "Sub_", "Mul_", "Div_" })
+                {
+                    var viaScalar = Input(dtype, n);
+                    var viaZeroDim = Input(dtype, n);
+                    Exception? expectedError = Record.Exception(() =>
+                    {
+                        var z = Tensor.Scalar(s, dtype);
+                        _ = op switch { "Add_" => viaZeroDim.Add_(z), "Sub_" => viaZeroDim.Sub_(z), "Mul_" => viaZeroDim.Mul_(z), _ => viaZeroDim.Div_(z) };
+                    });
+                    Exception? actualError = Record.Exception(() =>
+                        _ = op switch { "Add_" => viaScalar.Add_(s), "Sub_" => viaScalar.Sub_(s), "Mul_" => viaScalar.Mul_(s), _ => viaScalar.Div_(s) });
+                    string what = $"{dtype} {op}({s})";
+                    Assert.True(expectedError?.GetType() == actualError?.GetType(), $"{what}: {actualError?.GetType().Name ?? "no error"}, expected {expectedError?.GetType().Name ?? "no error"}");
+                    if (expectedError is null)
+                        Assert.True(Bits(viaZeroDim).AsSpan().SequenceEqual(Bits(viaScalar)), $"{what}: values differ");
+                }
+    }
+
+    [Theory]
     [InlineData(DType.Float32, 2.0, BinaryOp.Add, true)]
     [InlineData(DType.Float64, 0.5, BinaryOp.Mul, true)]
     [InlineData(DType.Int32, 3.0, BinaryOp.Sub, true)]
@@ -145,19 +170,42 @@ public class ScalarOperandTests
     }
 
     [Fact]
-    public void ScalarPath_NotTakenWhenAGradientIsRecorded_OrForStridedViews()
+    public void ScalarPath_RecordsAGraph_AndDeclinesStridedViews()
     {
         var x = Tensor.Randn(10).RequiresGrad_();
-        Assert.Null(x.TryScalarBinary(BinaryOp.Mul, 3.0, scalarFirst: false));
-        using (Tensor.NoGrad()) Assert.NotNull(x.TryScalarBinary(BinaryOp.Mul, 3.0, scalarFirst: false));
-        // Comparisons record no gradient, so they take the scalar path on a tensor that requires grad.
-        Assert.NotNull(x.TryScalarBinary(BinaryOp.Gt, 0.0, scalarFirst: false));
+        var y = x.TryScalarBinary(BinaryOp.Mul, 3.0, scalarFirst: false);
+        Assert.NotNull(y);
+        Assert.True(y!.RequiresGrad);
+        Assert.Equal("MulBackward", y.GradFnName);
+        using (Tensor.NoGrad()) Assert.False(x.TryScalarBinary(BinaryOp.Mul, 3.0, scalarFirst: false)!.RequiresGrad);
+        var mask = x.TryScalarBinary(BinaryOp.Gt, 0.0, scalarFirst: false)!;
+        Assert.Equal(DType.Bool, mask.DType);
+        Assert.False(mask.RequiresGrad);
         Assert.Null(Tensor.Randn(4, 6).T.TryScalarBinary(BinaryOp.Add, 1.0, scalarFirst: false));
+    }
 
-        // The recorded path still gives the right gradients: d(3 - 2x)/dx = -2, d(x/4 + 1)/dx = 1/4.
-        var y = (3.0 - x * 2.0).Sum() + (x / 4.0 + 1.0).Sum();
-        y.Backward();
-        Assert.All(x.Grad!.ToArray<float>(), g => Assert.Equal(-1.75f, g));
+    [Theory]
+    [InlineData(DType.Float32)]
+    [InlineData(DType.Float64)]
+    public void ScalarPathGradients_MatchZeroDimPath(DType dtype)
+    {
+        Form[] recorded = [Form.Add, Form.Sub, Form.Mul, Form.Div, Form.ReverseSub, Form.ReverseDiv];
+        var data = Tensor.Randn([70_001], dtype, new Generator(11));
+        var upstream = Tensor.Randn([70_001], dtype, new Generator(12));
+        foreach (var s in new[] { 2.0, -0.3, 0.0 })
+            foreach (var form in recorded)
+            {
+                var viaScalar = data.Detach().RequiresGrad_();
+                var viaZeroDim = data.Detach().RequiresGrad_();
+                var a = Public(viaScalar, s, form);
+                var b = ZeroDim(viaZeroDim, s, form);
+                Assert.Equal(b.GradFnName, a.GradFnName);
+                Assert.True(Bits(b).AsSpan().SequenceEqual(Bits(a)), $"{dtype} {form} {s}: forward values differ");
+                // A second op on top, so the incoming gradient is not all ones.
+                (a * upstream).Sum().Backward();
+                (b * upstream).Sum().Backward();
+                Assert.True(Bits(viaZeroDim.Grad!).AsSpan().SequenceEqual(Bits(viaScalar.Grad!)), $"{dtype} {form} {s}: gradients differ");
+            }
     }
 
     [Fact]
