@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace NeuralCore.Backends.Cpu;
 
@@ -15,13 +16,14 @@ namespace NeuralCore.Backends.Cpu;
 /// </para>
 /// <para>
 /// Implementation: a small set of dedicated background worker threads (created lazily, one fewer than the
-/// degree of parallelism because the calling thread also works). Every dispatch is a set of indices claimed
-/// through an interlocked counter: <c>For</c> claims its own indices one at a time, which load-balances uneven
-/// items without affecting results; <c>ForRange</c> cuts the index space into one contiguous range per
-/// participating thread and the ranges are claimed the same way, for callers that reuse per-thread setup
-/// across consecutive indices. The caller claims work as soon as it has signalled the workers, and a worker
-/// only joins while unclaimed work is left, so a worker that wakes late (parked, or descheduled on a busy
-/// machine) costs the caller nothing: the caller runs what is left and does not wait for it. A dispatch
+/// degree of parallelism because the calling thread also works). Every dispatch is a set of indices split into
+/// one contiguous share per thread, each claimed through its own interlocked counter: a thread claims its own
+/// share in order and then helps with the others, which load-balances uneven items without affecting results
+/// and keeps each thread on the same data from call to call when all are on time. <c>For</c> claims single
+/// indices; <c>ForRange</c> has one index per thread (a contiguous range), for callers that reuse per-thread
+/// setup across consecutive indices. The caller claims work as soon as it has signalled the workers, and a
+/// worker only joins while unclaimed work is left, so a worker that wakes late (parked, or descheduled on a
+/// busy machine) costs the caller nothing: the caller runs what is left and does not wait for it. A dispatch
 /// allocates nothing: the body delegate and a pointer to the caller's by-value state are stored in static
 /// fields and invoked through a generic function pointer, so no closure or boxing is needed. Only one
 /// dispatch owns the pool at a time; a nested or concurrent call (e.g. a parallel body that itself calls
@@ -100,7 +102,7 @@ internal static unsafe class CpuParallel
             // `state` is a by-value parameter living in this frame, which stays alive (blocked in Run) until
             // every worker has checked out, so handing its address to the workers is safe. Any object
             // references inside it are reported to the GC by this frame.
-            WorkerPool.Run(count, count, threads - 1, &InvokeDynamic<TState>, body, Unsafe.AsPointer(ref state));
+            WorkerPool.Run(count, count, threads, &InvokeDynamic<TState>, body, Unsafe.AsPointer(ref state));
         }
         finally
         {
@@ -115,10 +117,11 @@ internal static unsafe class CpuParallel
     /// </summary>
     /// <remarks>
     /// Use it when consecutive indices share setup work (e.g. a packed GEMM panel reused by the next item).
-    /// The ranges depend only on <paramref name="count"/> and the degree of parallelism; threads claim them
-    /// like <see cref="For{TState}(int, long, TState, Action{int, TState})"/> claims indices, so the caller
-    /// usually takes the first range and, when a worker is late, also the ones nobody has claimed yet. As
-    /// with <c>For</c>, the indices are the fixed partition; the body must compute each index identically
+    /// The ranges depend only on <paramref name="count"/> and the degree of parallelism. Each thread takes its
+    /// own range when it is on time (the same thread gets the same range on every call with the same count,
+    /// so data it wrote last time is still in its own caches); a range whose worker is late is run by a
+    /// thread that has finished its own. As with <c>For</c>, the indices are the fixed partition; the body
+    /// must compute each index identically
     /// whichever range it falls into.
     /// </remarks>
     /// <typeparam name="TState">State type; typically a small struct describing the job.</typeparam>
@@ -143,7 +146,7 @@ internal static unsafe class CpuParallel
 
         try
         {
-            WorkerPool.Run(threads, count, threads - 1, &InvokeRange<TState>, body, Unsafe.AsPointer(ref state));
+            WorkerPool.Run(threads, count, threads, &InvokeRange<TState>, body, Unsafe.AsPointer(ref state));
         }
         finally
         {
@@ -162,24 +165,24 @@ internal static unsafe class CpuParallel
         return Math.Min(MaxDegreeOfParallelism, count);
     }
 
-    private static void InvokeDynamic<TState>(object body, void* state)
+    private static void InvokeDynamic<TState>(object body, void* state, int home)
     {
         var action = Unsafe.As<Action<int, TState>>(body);
-        int i;
-        while ((i = WorkerPool.ClaimIndex()) >= 0)
+        int i, visited = 0;
+        while ((i = WorkerPool.ClaimIndex(home, ref visited)) >= 0)
         {
             action(i, Unsafe.AsRef<TState>(state));
         }
     }
 
-    private static void InvokeRange<TState>(object body, void* state)
+    private static void InvokeRange<TState>(object body, void* state, int home)
     {
         // The ranges are a fixed balanced split of [0, RangeCount) into Items pieces (sizes differ by at most
         // one); which thread claims a piece does not change the piece.
         var action = Unsafe.As<Action<int, int, TState>>(body);
         int count = WorkerPool.RangeCount, pieces = WorkerPool.Items;
-        int k;
-        while ((k = WorkerPool.ClaimIndex()) >= 0)
+        int k, visited = 0;
+        while ((k = WorkerPool.ClaimIndex(home, ref visited)) >= 0)
         {
             int start = (int)((long)count * k / pieces);
             int end = (int)((long)count * (k + 1) / pieces);
@@ -192,12 +195,16 @@ internal static unsafe class CpuParallel
 
     /// <summary>The process-wide set of worker threads and the single job they share.</summary>
     /// <remarks>
-    /// A job is a set of <see cref="Items"/> indices claimed through an interlocked counter by whoever is
-    /// running: the caller starts claiming at once, and a worker joins only while the job is still open. When
-    /// the caller has no index left to claim it closes the job and waits only for the workers that joined
-    /// (each finishing at most the index it holds); a worker that wakes after the close does not touch the
-    /// job at all. A late or descheduled worker therefore never delays the caller, and every index is run
-    /// exactly once whoever runs it.
+    /// A job's <see cref="Items"/> indices are split into one contiguous share per participant (the caller is
+    /// participant 0, worker w is participant w + 1), each with its own interlocked claim counter. A thread
+    /// claims the indices of its own share in order, then helps with the other shares' unclaimed indices. When
+    /// every thread is on time this is a static schedule (the same thread gets the same share on every call
+    /// with the same count, so data it wrote last time is still in its own caches); when a worker is late, the
+    /// caller takes over its share's remaining indices. A worker joins only while the job is open: once the
+    /// caller finds nothing left to claim it closes the job and waits only for the workers inside it (each
+    /// finishing the index it holds); a worker that wakes after the close does not touch the job at all. A
+    /// late or descheduled worker therefore never delays the caller, and every index runs exactly once
+    /// whoever runs it.
     /// </remarks>
     private static class WorkerPool
     {
@@ -214,13 +221,22 @@ internal static unsafe class CpuParallel
 
         // The current job. Written by the owning caller before the job is opened (an interlocked write) and
         // only read by threads inside the job.
-        private static delegate*<object, void*, void> s_invoker;
+        private static delegate*<object, void*, int, void> s_invoker;
         private static object? s_body;
         private static void* s_jobState;
         private static int s_items;
         private static int s_rangeCount;
-        private static int s_next;
+        private static int s_shareCount;
+        private static Share[] s_shares = new Share[1];
         private static Exception? s_error;
+
+        /// <summary>One participant's contiguous share of the indices, padded to its own cache lines.</summary>
+        [StructLayout(LayoutKind.Explicit, Size = 128)]
+        private struct Share
+        {
+            [FieldOffset(64)] public int Next;
+            [FieldOffset(68)] public int End;
+        }
 
         /// <summary>Number of claimable indices of the current job.</summary>
         public static int Items => s_items;
@@ -232,42 +248,61 @@ internal static unsafe class CpuParallel
 
         public static void Release() => Volatile.Write(ref s_busy, 0);
 
-        /// <summary>Next unclaimed index of the current job, or -1 when all are taken.</summary>
-        public static int ClaimIndex()
+        /// <summary>
+        /// Next unclaimed index for participant <paramref name="home"/>: from its own share first, then from the
+        /// following shares in turn (<paramref name="visited"/> counts the shares it has found drained);
+        /// -1 when all are taken.
+        /// </summary>
+        public static int ClaimIndex(int home, ref int visited)
         {
-            // Read before incrementing so a drained job does not keep pushing the counter up.
-            if (Volatile.Read(ref s_next) >= s_items)
+            int shares = s_shareCount;
+            while (visited < shares)
             {
-                return -1;
+                ref Share share = ref s_shares[(home + visited) % shares];
+                // Read before incrementing so a drained share does not keep pushing its counter up.
+                if (Volatile.Read(ref share.Next) < share.End)
+                {
+                    int i = Interlocked.Increment(ref share.Next) - 1;
+                    if (i < share.End)
+                    {
+                        return i;
+                    }
+                }
+
+                visited++;
             }
 
-            int i = Interlocked.Increment(ref s_next) - 1;
-            return i < s_items ? i : -1;
+            return -1;
         }
 
         /// <summary>
-        /// Runs <paramref name="invoker"/> on the calling thread and on up to <paramref name="helpers"/> workers
-        /// that join while indices are left; returns when every index has run.
+        /// Runs <paramref name="invoker"/> on the calling thread and on the workers that join while indices are
+        /// left (<paramref name="participants"/> − 1 are woken); returns when every index has run.
         /// </summary>
-        public static void Run(int items, int rangeCount, int helpers, delegate*<object, void*, void> invoker, object body, void* state)
+        public static void Run(int items, int rangeCount, int participants, delegate*<object, void*, int, void> invoker, object body, void* state)
         {
-            EnsureWorkers(helpers);
+            EnsureWorkers(participants - 1);
             s_invoker = invoker;
             s_body = body;
             s_jobState = state;
             s_items = items;
             s_rangeCount = rangeCount;
             s_error = null;
-            s_next = 0;
+            s_shareCount = participants;
+            for (int p = 0; p < participants; p++)
+            {
+                s_shares[p].Next = (int)((long)items * p / participants);
+                s_shares[p].End = (int)((long)items * (p + 1) / participants);
+            }
 
             // Open the job (nobody inside: the previous job ended with its count at zero), then wake helpers.
             Interlocked.Exchange(ref s_state, 0);
-            for (int w = 0; w < helpers; w++)
+            for (int w = 0; w < participants - 1; w++)
             {
                 s_workers[w].Wake();
             }
 
-            Participate();
+            Participate(0);
 
             // No index is left to claim. Close the job so no further worker enters, then wait for those
             // inside: each is finishing at most one index, so this wait is short.
@@ -306,17 +341,20 @@ internal static unsafe class CpuParallel
             return false;
         }
 
-        private static void Participate()
+        private static void Participate(int participant)
         {
             try
             {
-                s_invoker(s_body!, s_jobState);
+                s_invoker(s_body!, s_jobState, participant % s_shareCount);
             }
             catch (Exception ex)
             {
                 Interlocked.CompareExchange(ref s_error, ex, null);
                 // Stop handing out further indices; already-running ones finish normally.
-                Volatile.Write(ref s_next, s_items);
+                for (int p = 0; p < s_shareCount; p++)
+                {
+                    Volatile.Write(ref s_shares[p].Next, s_shares[p].End);
+                }
             }
         }
 
@@ -327,6 +365,9 @@ internal static unsafe class CpuParallel
             {
                 return;
             }
+
+            // Grow the shares first: a worker joining a later job indexes them by that job's participant count.
+            s_shares = new Share[helpers + 1];
 
             var grown = new Worker[helpers];
             Array.Copy(s_workers, grown, s_workers.Length);
@@ -343,13 +384,15 @@ internal static unsafe class CpuParallel
             // Spinning before blocking lets consecutive dispatches wake the worker without a kernel
             // transition; an idle worker eventually blocks and costs nothing.
             private readonly ManualResetEventSlim _signal = new(false, spinCount: 2047);
+            private readonly int _participant;
 
-            public Worker(int id)
+            public Worker(int participant)
             {
+                _participant = participant;
                 var thread = new Thread(Loop)
                 {
                     IsBackground = true,
-                    Name = $"NeuralCore CPU worker {id}",
+                    Name = $"NeuralCore CPU worker {participant}",
                 };
                 thread.Start();
             }
@@ -368,7 +411,7 @@ internal static unsafe class CpuParallel
                     _signal.Reset();
                     if (TryEnter())
                     {
-                        Participate();
+                        Participate(_participant);
                         Interlocked.Decrement(ref s_state);
                     }
                 }
