@@ -11,8 +11,10 @@ namespace NeuralCore.Gpu;
 /// forward Y[n, g] = W[g]·col[n]; input gradient col[n] = W[g]ᵀ·dY[n, g], then col2im; weight gradient
 /// dW[g] = Σ_n dY[n, g]·col[n]ᵀ, summed inside the GEMM (its reduction index) and across chunks by accumulation.
 /// The column buffer holds at most <see cref="MaxColumnElements"/> elements; larger batches run in chunks.
+/// A bias is added by the forward GEMM as it stores each output (no extra pass); its gradient is the row
+/// reduction of gradOutput seen as [O, N, OH, OW], one thread group per channel.
 /// </summary>
-public sealed partial class IlgpuBackend
+public sealed partial class IlgpuBackend : IConvBiasFusion
 {
     const long MaxColumnElements = 1L << 24;
 
@@ -21,6 +23,32 @@ public sealed partial class IlgpuBackend
     {
         var g = new ConvGeometry(input.Shape, weight.Shape, destination.Shape, p, nameof(Conv2d));
         RunConv(nameof(Conv2d), g, p, input, weight, destination, 0);
+    }
+
+    void IConvBiasFusion.Conv2dBias(BufferView input, BufferView weight, BufferView bias, BufferView destination, Conv2dParams p)
+    {
+        const string op = nameof(IConvBiasFusion.Conv2dBias);
+        var g = new ConvGeometry(input.Shape, weight.Shape, destination.Shape, p, op);
+        if (bias.Rank != 1 || bias.Shape[0] != g.O || bias.DType != input.DType)
+            throw new ArgumentException($"{op}: bias must be a 1-d {input.DType} view of {g.O} elements, got {bias.DType} {ShapeMath.Format(bias.Shape)}.");
+        Own(bias.Storage, op);
+        CountFused(op);
+        RunConv(op, g, p, input, weight, destination, 0, bias);
+    }
+
+    void IConvBiasFusion.Conv2dBiasGrad(BufferView gradOutput, BufferView gradBias)
+    {
+        const string op = nameof(IConvBiasFusion.Conv2dBiasGrad);
+        if (gradOutput.Rank != 4 || gradBias.Rank != 1 || gradBias.Shape[0] != gradOutput.Shape[1] || gradOutput.DType != gradBias.DType)
+            throw new ArgumentException($"{op}: expects gradOutput [N, O, OH, OW] and gradBias [O] of one dtype, got {gradOutput.DType} {ShapeMath.Format(gradOutput.Shape)} and {gradBias.DType} {ShapeMath.Format(gradBias.Shape)}.");
+        if (!gradBias.IsContiguous) throw new ArgumentException($"{op}: the destination must be contiguous.");
+        if (gradOutput.DType is not (DType.Float32 or DType.Float64))
+            throw new ArgumentException($"{op}: needs Float32 or Float64 operands, got {gradOutput.DType}.");
+        CountFused(op);
+        // gradOutput read in place as [O, N, OH, OW]: each channel is one row of the group-per-row reduction.
+        int[] perm = [1, 0, 2, 3];
+        var byChannel = gradOutput.With([.. perm.Select(d => gradOutput.Shape[d])], [.. perm.Select(d => gradOutput.Strides[d])]);
+        Reduce(ReduceOp.Sum, byChannel, 3, gradBias);
     }
 
     /// <inheritdoc />
@@ -37,22 +65,23 @@ public sealed partial class IlgpuBackend
         RunConv(nameof(Conv2dBackwardWeight), g, p, input, gradOutput, gradWeight, 2);
     }
 
-    void RunConv(string op, in ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind)
+    void RunConv(string op, in ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind, BufferView bias = default)
     {
         if (a.DType != b.DType || a.DType != d.DType)
             throw new ArgumentException($"{op}: operands must share a dtype, got {a.DType}, {b.DType} and {d.DType}.");
         if (!d.IsContiguous) throw new ArgumentException($"{op}: the destination must be contiguous.");
         switch (a.DType)
         {
-            case DType.Float32: RunConv<float, F32>(g, p, a, b, d, kind); break;
-            case DType.Float64: RunConv<double, F64>(g, p, a, b, d, kind); break;
+            case DType.Float32: RunConv<float, F32>(g, p, a, b, d, kind, bias); break;
+            case DType.Float64: RunConv<double, F64>(g, p, a, b, d, kind, bias); break;
             default: throw new ArgumentException($"{op}: needs Float32 or Float64 operands, got {a.DType}.");
         }
     }
 
     // kind 0: forward (a = input, b = weight); 1: input gradient (a = gradOutput, b = weight);
     // 2: weight gradient (a = input, b = gradOutput). The destination is always written in full.
-    void RunConv<T, N>(ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind)
+    // bias (kind 0 only, optional): [O], added to every output position of its channel.
+    void RunConv<T, N>(ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind, BufferView bias)
         where T : unmanaged where N : struct, INumeric<T>
     {
         var im2col = Implicit<Action<Index1D, ArrayView<T>, ArrayView<T>, ConvShape, Nchw>, Action<Index1D, ArrayView<T>, ArrayView<T>, ConvShape, Nchw>>(
@@ -61,9 +90,12 @@ public sealed partial class IlgpuBackend
             ConvKernels.Col2Im<T, N>, k => Accelerator.LoadAutoGroupedStreamKernel(k));
         Gemm<T, N>(d, d, d, default, 0);
         if (d.Count == 0) return;
+        bool hasBias = bias.Storage is not null;
         if (g.N == 0 || g.K == 0 || g.L == 0)
         {
-            Fill(d, 0); // empty sums
+            // empty sums: zero, or the bias broadcast over the batch and positions
+            if (hasBias) Copy(bias.With(d.Shape, [0, bias.Strides[0], 0, 0]), d);
+            else Fill(d, 0);
             return;
         }
 
@@ -110,7 +142,10 @@ public sealed partial class IlgpuBackend
                                 AOffset = b.Offset + grp * g.Og * g.K, ARow = g.K, AInner = 1,
                                 BBatch = kl, BInner = g.L, BCol = 1,
                                 COffset = d.Offset + n0 * ol + grp * g.Og * g.L, CBatch = ol, CRow = g.L, CCol = 1,
-                            }, nb);
+                                RowBias = hasBias ? 1 : 0,
+                                BiasOffset = hasBias ? bias.Offset + grp * g.Og * bias.Strides[0] : 0,
+                                BiasStride = hasBias ? bias.Strides[0] : 0,
+                            }, nb, bias);
                         }
                         else if (kind == 1)
                         {

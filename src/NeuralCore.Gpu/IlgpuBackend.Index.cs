@@ -10,7 +10,7 @@ public sealed partial class IlgpuBackend
     const int ErrorSlots = 3;
 
     /// <summary>Ops that report out-of-range indices from the device, by error code (index + 1).</summary>
-    static readonly string[] IndexOps = ["IndexSelect", "IndexAdd", "Gather", "ScatterAdd", "MaxPool2dBackward"];
+    static readonly string[] IndexOps = ["IndexSelect", "IndexAdd", "Gather", "ScatterAdd", "MaxPool2dBackward", "CrossEntropy"];
 
     static int ErrorCode(string op) => Array.IndexOf(IndexOps, op) + 1;
 
@@ -126,7 +126,10 @@ public sealed partial class IlgpuBackend
         errors.MemSetToZero();
         Accelerator.Synchronize();
         string op = slots[0] >= 1 && slots[0] <= IndexOps.Length ? IndexOps[slots[0] - 1] : "an index kernel";
-        throw new IndexOutOfRangeException(
-            $"{op}: index {slots[1]} is out of range for a dimension of size {slots[2]} (found on {Device} by a kernel launched before this read; the results of that op are invalid).");
+        string where = $"found on {Device} by a kernel launched before this read; the results of that op are invalid";
+        // A class index is an argument of the loss, not an index into a tensor: the CPU backend's exception and message.
+        if (op == "CrossEntropy")
+            throw new ArgumentException($"CrossEntropy: target {slots[1]} is out of range for {slots[2]} classes ({where}).");
+        throw new IndexOutOfRangeException($"{op}: index {slots[1]} is out of range for a dimension of size {slots[2]} ({where}).");
     }
 }

@@ -39,15 +39,20 @@ public sealed partial class IlgpuBackend
         Gemm<T, N>(x, y, d, g, batch);
     }
 
-    /// <summary>Launches <see cref="GemmKernels.Tiled{T, N}"/> over <paramref name="batch"/> batches (operands given by their storages).</summary>
-    void Gemm<T, N>(BufferView a, BufferView b, BufferView c, GemmArgs g, int batch) where T : unmanaged where N : struct, INumeric<T>
+    /// <summary>
+    /// Launches <see cref="GemmKernels.Tiled{T, N}"/> over <paramref name="batch"/> batches (operands given by their
+    /// storages); <paramref name="bias"/> is read only when <see cref="GemmArgs.RowBias"/> is set.
+    /// </summary>
+    void Gemm<T, N>(BufferView a, BufferView b, BufferView c, GemmArgs g, int batch, BufferView bias = default) where T : unmanaged where N : struct, INumeric<T>
     {
-        var kernel = Explicit<Action<ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs>, Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs>>(
+        var kernel = Explicit<Action<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs>,
+            Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs>>(
             GemmKernels.Tiled<T, N>, k => Accelerator.LoadStreamKernel(k));
         if (batch == 0 || g.M == 0 || g.N == 0) return;
         var av = View<T>(a);
         var bv = View<T>(b);
         var cv = View<T>(c);
+        var biasView = g.RowBias != 0 ? View<T>(bias) : cv;
         int ts = TileSize;
         var group = new Index3D(ts, ts, 1);
         for (int b0 = 0; b0 < batch; b0 += MaxGridZ)
@@ -57,7 +62,7 @@ public sealed partial class IlgpuBackend
             s.AOffset += b0 * g.ABatch;
             s.BOffset += b0 * g.BBatch;
             s.COffset += b0 * g.CBatch;
-            kernel(new KernelConfig(new Index3D((g.N + ts - 1) / ts, (g.M + ts - 1) / ts, slice), group), av, bv, cv, s);
+            kernel(new KernelConfig(new Index3D((g.N + ts - 1) / ts, (g.M + ts - 1) / ts, slice), group), av, bv, cv, biasView, s);
             AfterLaunch();
         }
     }

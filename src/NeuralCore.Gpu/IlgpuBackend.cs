@@ -18,12 +18,20 @@ namespace NeuralCore.Gpu;
 /// Index kernels (IndexSelect, IndexAdd, Gather, ScatterAdd, MaxPool2dBackward) check every index on the device:
 /// an out-of-range index is skipped, never read or written outside a buffer, and recorded in a device-side error
 /// flag; the next <see cref="Download{T}"/> then throws an <see cref="IndexOutOfRangeException"/> naming the op.
+/// The fused cross-entropy checks its class indices the same way and reports a bad one as the CPU backend does,
+/// with an <see cref="ArgumentException"/>.
+/// <para>
+/// Besides <see cref="IBackend"/> it implements the optional fast paths <see cref="IFusedOptimizerKernels"/>,
+/// <see cref="IFusedLossKernels"/>, bias-fused convolution and index-free max pooling, so a training step runs
+/// one kernel per optimizer update, loss pass and biased convolution instead of their compositions.
+/// </para>
 /// </remarks>
 public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDisposable
 {
     readonly Context? ownedContext;
     readonly DeviceMemoryPool pool;
     readonly ConcurrentDictionary<MethodInfo, (Delegate Launcher, bool Explicit)> kernels = new();
+    readonly ConcurrentDictionary<string, long> fusedCalls = new();
     readonly MemoryBuffer1D<long, Stride1D.Dense> errors;
     readonly object transferGate = new();
     long uploads, uploadBytes, downloads, downloadBytes;
@@ -65,6 +73,11 @@ public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDispos
     /// <summary>The kernels compiled so far, with whether each is explicitly grouped (for offline code-generation checks).</summary>
     internal IReadOnlyList<(MethodInfo Method, bool Explicit)> LoadedKernels =>
         kernels.Select(k => (k.Key, k.Value.Explicit)).ToList();
+
+    /// <summary>How often each fused fast path (by method name, e.g. <c>AdamUpdate</c>) has been called, for tests that check which path an op took.</summary>
+    internal long FusedCalls(string name) => fusedCalls.TryGetValue(name, out long n) ? n : 0;
+
+    void CountFused(string name) => fusedCalls.AddOrUpdate(name, 1, static (_, n) => n + 1);
 
     /// <summary>Host↔device copies made through <see cref="Upload{T}"/> and <see cref="Download{T}"/> so far.</summary>
     public TransferStats Transfers
@@ -120,6 +133,7 @@ public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDispos
 
     /// <inheritdoc />
     /// <exception cref="IndexOutOfRangeException">An index kernel launched since the last read met an out-of-range index.</exception>
+    /// <exception cref="ArgumentException">A fused cross-entropy launched since the last read met an out-of-range class index.</exception>
     public void Download<T>(BufferView source, Span<T> destination) where T : unmanaged
     {
         lock (transferGate)

@@ -6,11 +6,13 @@ namespace NeuralCore.Gpu.Kernels;
 /// Operands of a batched, strided GEMM: C[b] (+)= Σ_r A[b, r] · B[b, r] with A [M, K], B [K, N], C [M, N].
 /// Every matrix is addressed by explicit strides, so transposed or broadcast (batch stride 0) operands need no
 /// copy; the optional reduction index r sums several products into one output (the batch of a convolution's
-/// weight gradient).
+/// weight gradient). With <c>RowBias</c> set, bias[BiasOffset + row·BiasStride] is added to each result as it is
+/// stored (a convolution's bias per output channel).
 /// </summary>
 internal struct GemmArgs
 {
     public int M, N, K, Reduce, Accumulate;
+    public int RowBias, BiasOffset, BiasStride;
     public int AOffset, ABatch, AReduce, ARow, AInner;
     public int BOffset, BBatch, BReduce, BInner, BCol;
     public int COffset, CBatch, CRow, CCol;
@@ -30,7 +32,7 @@ internal static class GemmKernels
 
     const int Pitch = MaxTile + 1;
 
-    public static void Tiled<T, N>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, GemmArgs g)
+    public static void Tiled<T, N>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, ArrayView<T> bias, GemmArgs g)
         where T : unmanaged where N : struct, INumeric<T>
     {
         var n = default(N);
@@ -63,7 +65,8 @@ internal static class GemmKernels
         if (row < g.M && col < g.N)
         {
             int at = g.COffset + batch * g.CBatch + row * g.CRow + col * g.CCol;
-            c[at] = g.Accumulate != 0 ? n.Add(c[at], acc) : acc;
+            T result = g.Accumulate != 0 ? n.Add(c[at], acc) : acc;
+            c[at] = g.RowBias != 0 ? n.Add(result, bias[g.BiasOffset + row * g.BiasStride]) : result;
         }
     }
 }

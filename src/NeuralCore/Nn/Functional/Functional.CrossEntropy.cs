@@ -50,7 +50,7 @@ public static partial class Functional
     }
 
     // LogSoftmax and the negative log-likelihood in one backend pass per row (see IFusedLossKernels); one graph
-    // node, saving only the per-row log Σ exp for the backward.
+    // node, saving only the per-row log Σ exp and the mean's divisor, which stay on the logits' device.
     static Tensor FusedCrossEntropy(IFusedLossKernels kernels, Tensor input, Tensor target, Reduction reduction, long ignoreIndex)
     {
         if (reduction is not (Reduction.None or Reduction.Sum or Reduction.Mean))
@@ -58,11 +58,10 @@ public static partial class Functional
         var x = input.IsContiguous ? input : input.Contiguous();
         var t = target.IsContiguous ? target : target.Contiguous();
         int n = (int)x.Shape[0];
-        var lse = Tensor.Empty([n], x.DType, x.Backend);
+        var saved = Tensor.Empty([n + 1], x.DType, x.Backend);
         var loss = Tensor.Empty(reduction == Reduction.None ? [n] : [], x.DType, x.Backend);
-        bool mean = reduction == Reduction.Mean;
-        long valid = kernels.CrossEntropyForward(x.Buf, t.Buf, ignoreIndex, mean, lse.Buf, loss.Buf);
-        return Engine.Record(loss, LossRules.CrossEntropy, [x, t], ints: [mean ? 1 : 0], a: ignoreIndex, b: valid, saved: lse);
+        kernels.CrossEntropyForward(x.Buf, t.Buf, ignoreIndex, reduction == Reduction.Mean, saved.Buf, loss.Buf);
+        return Engine.Record(loss, LossRules.CrossEntropy, [x, t], a: ignoreIndex, saved: saved);
     }
 
     /// <summary>
