@@ -29,8 +29,7 @@ public sealed partial class IlgpuBackend : IConvBiasFusion
     {
         const string op = nameof(IConvBiasFusion.Conv2dBias);
         var g = new ConvGeometry(input.Shape, weight.Shape, destination.Shape, p, op);
-        if (bias.Rank != 1 || bias.Shape[0] != g.O || bias.DType != input.DType)
-            throw new ArgumentException($"{op}: bias must be a 1-d {input.DType} view of {g.O} elements, got {bias.DType} {ShapeMath.Format(bias.Shape)}.");
+        FusedOperandChecks.ConvBias(bias, g.O, input.DType);
         Own(bias.Storage, op);
         CountFused(op);
         RunConv(op, g, p, input, weight, destination, 0, bias);
@@ -39,11 +38,7 @@ public sealed partial class IlgpuBackend : IConvBiasFusion
     void IConvBiasFusion.Conv2dBiasGrad(BufferView gradOutput, BufferView gradBias)
     {
         const string op = nameof(IConvBiasFusion.Conv2dBiasGrad);
-        if (gradOutput.Rank != 4 || gradBias.Rank != 1 || gradBias.Shape[0] != gradOutput.Shape[1] || gradOutput.DType != gradBias.DType)
-            throw new ArgumentException($"{op}: expects gradOutput [N, O, OH, OW] and gradBias [O] of one dtype, got {gradOutput.DType} {ShapeMath.Format(gradOutput.Shape)} and {gradBias.DType} {ShapeMath.Format(gradBias.Shape)}.");
-        if (!gradBias.IsContiguous) throw new ArgumentException($"{op}: the destination must be contiguous.");
-        if (gradOutput.DType is not (DType.Float32 or DType.Float64))
-            throw new ArgumentException($"{op}: needs Float32 or Float64 operands, got {gradOutput.DType}.");
+        FusedOperandChecks.ConvBiasGrad(gradOutput, gradBias);
         CountFused(op);
         // gradOutput read in place as [O, N, OH, OW]: each channel is one row of the group-per-row reduction.
         int[] perm = [1, 0, 2, 3];

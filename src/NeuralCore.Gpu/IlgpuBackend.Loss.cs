@@ -18,10 +18,7 @@ public sealed partial class IlgpuBackend : IFusedLossKernels
     public void CrossEntropyForward(BufferView logits, BufferView target, long ignoreIndex, bool mean, BufferView saved, BufferView output)
     {
         CheckCrossEntropy(logits, target, saved);
-        int n = logits.Shape[0];
-        bool perSample = output.Rank == 1;
-        if (!output.IsContiguous || output.DType != logits.DType || (perSample ? output.Count != n : output.Rank != 0))
-            throw new ArgumentException($"CrossEntropyForward: output must be dense {logits.DType}, [{n}] or 0-d.");
+        bool perSample = FusedOperandChecks.CrossEntropyOutput(logits, output);
         Own(output.Storage, nameof(CrossEntropyForward));
         CountFused(nameof(CrossEntropyForward));
         var s = CrossEntropyShapeOf(logits, ignoreIndex, perSample, mean);
@@ -39,12 +36,7 @@ public sealed partial class IlgpuBackend : IFusedLossKernels
         BufferView gradOutput, BufferView gradInput)
     {
         CheckCrossEntropy(logits, target, saved);
-        int n = logits.Shape[0];
-        if (!gradInput.IsContiguous || gradInput.DType != logits.DType || gradInput.Count != logits.Count)
-            throw new ArgumentException($"CrossEntropyBackward: gradInput must be dense {logits.DType} shaped like the logits.");
-        bool perSample = gradOutput.Rank == 1;
-        if (gradOutput.DType != logits.DType || !gradOutput.IsContiguous || (perSample ? gradOutput.Count != n : gradOutput.Rank != 0))
-            throw new ArgumentException($"CrossEntropyBackward: gradOutput must be dense {logits.DType}, [{n}] or 0-d.");
+        bool perSample = FusedOperandChecks.CrossEntropyGradients(logits, gradOutput, gradInput);
         Own(gradOutput.Storage, nameof(CrossEntropyBackward));
         Own(gradInput.Storage, nameof(CrossEntropyBackward));
         CountFused(nameof(CrossEntropyBackward));
@@ -60,13 +52,7 @@ public sealed partial class IlgpuBackend : IFusedLossKernels
 
     void CheckCrossEntropy(BufferView logits, BufferView target, BufferView saved)
     {
-        if (logits.Rank != 2 || !logits.IsContiguous || logits.DType is not (DType.Float32 or DType.Float64))
-            throw new ArgumentException($"CrossEntropy: logits must be dense 2-d Float32/Float64, got {logits.DType} of rank {logits.Rank}.");
-        int n = logits.Shape[0];
-        if (target.Count != n || !target.IsContiguous || target.DType is not (DType.Int64 or DType.Int32))
-            throw new ArgumentException($"CrossEntropy: targets must be dense Int64/Int32 with {n} elements, got {target.DType} with {target.Count}.");
-        if (saved.Count != n + 1 || !saved.IsContiguous || saved.DType != logits.DType)
-            throw new ArgumentException($"CrossEntropy: saved must be dense {logits.DType} with {n + 1} elements (log Σ exp per row, then the divisor).");
+        FusedOperandChecks.CrossEntropy(logits, target, saved);
         Own(logits.Storage, "CrossEntropy");
         Own(target.Storage, "CrossEntropy");
         Own(saved.Storage, "CrossEntropy");

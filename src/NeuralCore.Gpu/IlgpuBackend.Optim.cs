@@ -38,16 +38,12 @@ public sealed partial class IlgpuBackend : IFusedOptimizerKernels
         }
     }
 
+    // The shared checks, then that every operand lives on this device.
     void CheckFused(string op, BufferView parameter, params ReadOnlySpan<BufferView> others)
     {
+        FusedOperandChecks.Optimizer(op, parameter, others);
         Own(parameter.Storage, op);
-        if (!parameter.IsContiguous) throw new ArgumentException($"{op}: the parameter must be contiguous.");
-        foreach (var o in others)
-        {
-            Own(o.Storage, op);
-            if (!o.IsContiguous || o.Count != parameter.Count || o.DType != parameter.DType)
-                throw new ArgumentException($"{op}: every operand must be contiguous, of the parameter's dtype {parameter.DType} and size {parameter.Count}; got {o.DType} of {o.Count} elements.");
-        }
+        foreach (var o in others) Own(o.Storage, op);
     }
 
     // The operand's elements as a view starting at its first one.
