@@ -46,9 +46,6 @@ public sealed partial class IlgpuBackend : IFusedOptimizerKernels
         foreach (var o in others) Own(o.Storage, op);
     }
 
-    // The operand's elements as a view starting at its first one.
-    ArrayView<T> Dense<T>(BufferView v) where T : unmanaged => View<T>(v).SubView(v.Offset, v.Count);
-
     static GradientTerms<T> Terms<T, N>(in FusedGradientTerms t) where T : unmanaged where N : struct, INumeric<T>
     {
         var n = default(N);

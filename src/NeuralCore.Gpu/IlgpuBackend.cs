@@ -174,6 +174,9 @@ public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDispos
 
     ArrayView<T> View<T>(BufferView v) where T : unmanaged => Own(v.Storage, Name).View<T>();
 
+    /// <summary>The elements of a dense view, as a device view starting at its first one.</summary>
+    ArrayView<T> Dense<T>(BufferView v) where T : unmanaged => View<T>(v).SubView(v.Offset, v.Count);
+
     // On ILGPU's CPU simulator every launch completes before the next op, so a wrong result points at a kernel
     // rather than at ordering (launches there are not tied to one ordered stream as on a GPU). On CUDA and OpenCL
     // launches stay asynchronous on the default stream, which runs them in order.
