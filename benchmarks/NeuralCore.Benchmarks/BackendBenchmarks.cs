@@ -122,10 +122,13 @@ public class BackendTransferBenchmarks : BackendBenchmarks
     public float[] DeviceToHost() => onDevice.ToArray<float>();
 }
 
-/// <summary>Conv2d forward on the LeNet shapes (batch 100) and a ResNet-like 3×3 layer (batch 16, 64→64 channels, 56×56).</summary>
+/// <summary>
+/// Conv2d forward on the LeNet shapes (batch 100), a ResNet-like 3×3 layer (batch 16, 64→64 channels, 56×56) and a
+/// ResNet bottleneck 1×1 reduction (batch 8, 256→64 channels, 56×56; 0.82 GFLOP per call).
+/// </summary>
 public class BackendConvBenchmarks : BackendBenchmarks
 {
-    Tensor lenetInput = null!, lenetWeight = null!, resInput = null!, resWeight = null!;
+    Tensor lenetInput = null!, lenetWeight = null!, resInput = null!, resWeight = null!, bottleneckInput = null!, bottleneckWeight = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -135,6 +138,8 @@ public class BackendConvBenchmarks : BackendBenchmarks
         lenetWeight = Tensor.Randn([6, 3, 5, 5], DType.Float32, new Generator(2)).To(Target);
         resInput = Tensor.Randn([16, 64, 56, 56], DType.Float32, new Generator(3)).To(Target);
         resWeight = Tensor.Randn([64, 64, 3, 3], DType.Float32, new Generator(4)).To(Target);
+        bottleneckInput = Tensor.Randn([8, 256, 56, 56], DType.Float32, new Generator(5)).To(Target);
+        bottleneckWeight = Tensor.Randn([64, 256, 1, 1], DType.Float32, new Generator(6)).To(Target);
     }
 
     [Benchmark]
@@ -150,6 +155,14 @@ public class BackendConvBenchmarks : BackendBenchmarks
     {
         using var noGrad = Tensor.NoGrad();
         F.Conv2d(resInput, resWeight, padding: 1).Dispose();
+        Sync();
+    }
+
+    [Benchmark]
+    public void ResNetBottleneck1x1()
+    {
+        using var noGrad = Tensor.NoGrad();
+        F.Conv2d(bottleneckInput, bottleneckWeight).Dispose();
         Sync();
     }
 }

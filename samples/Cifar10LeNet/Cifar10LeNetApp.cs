@@ -2,7 +2,7 @@
 // RandomHorizontalFlip + Normalize(0.5, 0.5, 0.5), batch 100 with shuffling, SGD lr 0.001 momentum 0.9,
 // 10 epochs, test accuracy after every epoch, saved weights.
 //
-//   dotnet run --project samples/Cifar10LeNet -c Release -- [--epochs N] [--device cpu|best|gpu|cuda]
+//   dotnet run --project samples/Cifar10LeNet -c Release -- [--epochs N] [--device cpu|best|gpu|cuda|simulator]
 //                                                          [--data DIR] [--download] [--seed N] [--out DIR]
 using System.Diagnostics;
 using NeuralCore.Data;
@@ -118,7 +118,7 @@ public sealed record Cifar10LeNetOptions(int Epochs, int BatchSize, string Devic
                 "--download" => o with { Download = true },
                 "--seed" => o with { Seed = long.Parse(Next()) },
                 "--out" => o with { Out = Next() },
-                _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --epochs N, --batch-size N, --device cpu|best|gpu|cuda, --data DIR, --download, --seed N, --out DIR."),
+                _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --epochs N, --batch-size N, --device " + DeviceOption.Names + ", --data DIR, --download, --seed N, --out DIR."),
             };
         }
         return o;

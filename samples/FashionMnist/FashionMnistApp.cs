@@ -4,10 +4,11 @@
 //
 //   dotnet run --project samples/FashionMnist -c Release -- [--model mlp|cnn] [--epochs N] [--batch-size N]
 //                                                          [--data DIR] [--subset] [--download] [--seed N] [--out DIR]
-//                                                          [--device cpu|best|gpu|cuda]
+//                                                          [--device cpu|best|gpu|cuda|simulator] [--limit N]
 using System.Diagnostics;
 using System.Text.Json;
 using NeuralCore;
+using NeuralCore.Data;
 using NeuralCore.Nn;
 using NeuralCore.Training;
 using NeuralCore.Vision;
@@ -27,6 +28,9 @@ public static class FashionMnistApp
         //    package, or a download with --download), else the real 6,000/1,000-image subset shipped with this sample.
         var (train, test, source) = LoadData(options);
         Console.WriteLine($"Data: {source} — {train.Count:N0} training and {test.Count:N0} test images.");
+        Dataset trainData = Limit(train, options.Limit), testData = Limit(test, options.Limit);
+        if (options.Limit is int limit)
+            Console.WriteLine($"--limit {limit}: using the first {trainData.Count:N0} training and {testData.Count:N0} test images.");
 
         // 2. Model.
         var model = options.Model == "cnn"
@@ -49,11 +53,11 @@ public static class FashionMnistApp
 
         // 3. Train with a live progress bar, validating on the test set after every epoch.
         var clock = Stopwatch.StartNew();
-        History history = model.Fit(train, epochs: options.Epochs, batchSize: options.BatchSize, validationData: test);
+        History history = model.Fit(trainData, epochs: options.Epochs, batchSize: options.BatchSize, validationData: testData);
         double seconds = clock.Elapsed.TotalSeconds;
 
         // 4. Evaluate, predict, save.
-        EvaluationResult result = model.Evaluate(test);
+        EvaluationResult result = model.Evaluate(testData);
         Console.WriteLine($"test loss {result.Loss:F4}, test accuracy {result["accuracy"]:P2} " +
                           $"({options.Model}, {options.Epochs} epochs, {seconds / options.Epochs:F1} s per epoch)");
         Tensor probabilities = model.Predict(test.Images[..8]);
@@ -79,6 +83,9 @@ public static class FashionMnistApp
         return result["accuracy"];
     }
 
+    static Dataset Limit(Dataset data, int? limit) =>
+        limit is int n && n < data.Count ? new Subset(data, Enumerable.Range(0, n)) : data;
+
     static (FashionMnist Train, FashionMnist Test, string Source) LoadData(FashionMnistOptions options)
     {
         if (!options.Subset)
@@ -101,7 +108,7 @@ public static class FashionMnistApp
 }
 
 /// <summary>Command-line options of the FashionMnist sample.</summary>
-public sealed record FashionMnistOptions(string Model, int Epochs, int BatchSize, string Data, bool Subset, bool Download, long Seed, string Out, string Device = "best")
+public sealed record FashionMnistOptions(string Model, int Epochs, int BatchSize, string Data, bool Subset, bool Download, long Seed, string Out, string Device = "best", int? Limit = null)
 {
     /// <summary>Parses the command line; unknown options raise an ArgumentException listing the valid ones.</summary>
     public static FashionMnistOptions Parse(string[] args)
@@ -121,7 +128,8 @@ public sealed record FashionMnistOptions(string Model, int Epochs, int BatchSize
                 "--seed" => o with { Seed = long.Parse(Next()) },
                 "--out" => o with { Out = Next() },
                 "--device" => o with { Device = Next() },
-                _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --model mlp|cnn, --epochs N, --batch-size N, --data DIR, --subset, --download, --seed N, --out DIR, --device " + DeviceOption.Names + "."),
+                "--limit" => o with { Limit = int.Parse(Next()) is var n and > 0 ? n : throw new ArgumentException("--limit needs a positive count.") },
+                _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --model mlp|cnn, --epochs N, --batch-size N, --data DIR, --subset, --download, --seed N, --out DIR, --device " + DeviceOption.Names + ", --limit N."),
             };
         }
         return o;

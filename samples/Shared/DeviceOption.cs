@@ -1,10 +1,13 @@
 namespace NeuralCore.Samples;
 
-/// <summary>The samples' <c>--device</c> option: cpu, best (a GPU when one works, else the CPU), or gpu/cuda.</summary>
+/// <summary>
+/// The samples' <c>--device</c> option: cpu, best (a GPU when one works, else the CPU), gpu/cuda, or simulator
+/// (the GPU backend's kernels on ILGPU's CPU simulator: slow, for checking the GPU code path without a GPU).
+/// </summary>
 internal static class DeviceOption
 {
     /// <summary>The names the option accepts.</summary>
-    public const string Names = "cpu|best|gpu|cuda";
+    public const string Names = "cpu|best|gpu|cuda|simulator";
 
     /// <summary>Resolves a name to a device.</summary>
     /// <exception cref="ArgumentException">The name is not one of <see cref="Names"/>.</exception>
@@ -19,6 +22,7 @@ internal static class DeviceOption
                 var gpus = NeuralCore.Gpu.Gpu.Register();
                 if (gpus.Count > 0) return gpus[0];
                 throw new InvalidOperationException($"--device {name}: no usable GPU. {Device.Best().Description}");
+            case "simulator": return NeuralCore.Gpu.Gpu.UseCpuSimulator();
             default: throw new ArgumentException($"Unknown device '{name}'. Use {Names}.");
         }
     }

@@ -103,6 +103,25 @@ public static class Gpu
         }
     }
 
+    /// <summary>
+    /// Creates and registers a further CPU simulator, <see cref="DeviceType.Simulator"/> device
+    /// <paramref name="index"/> (≥ 1; 0 is <see cref="UseCpuSimulator"/>'s), whose groups hold
+    /// <paramref name="threadsPerWarp"/> × <paramref name="warpsPerGroup"/> threads: kernels that need large groups
+    /// (the register-blocked GEMM needs 256 threads) can then be tested without a GPU. Slower still than the default
+    /// simulator, since every simulated thread is an OS thread. The backend stays registered for the process.
+    /// </summary>
+    internal static IlgpuBackend CreateSimulator(int index, int threadsPerWarp, int warpsPerGroup, int processors)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(index, 1);
+        var ctx = Context.Create(b => b.CPU(new CPUDevice(threadsPerWarp, warpsPerGroup, processors)).EnableAlgorithms());
+        var accelerator = ctx.GetCPUDevice(0).CreateCPUAccelerator(ctx);
+        var device = Device.Create(DeviceType.Simulator, index,
+            $"ILGPU CPU accelerator with {threadsPerWarp * warpsPerGroup} threads per group (a GPU simulated on the CPU, for testing kernels; slow)");
+        var backend = new IlgpuBackend(accelerator, device, ctx);
+        BackendRegistry.Register(backend);
+        return backend;
+    }
+
     /// <summary>Compiles every kernel for <paramref name="device"/> now, so that no compilation happens during training.</summary>
     /// <exception cref="ArgumentException"><paramref name="device"/> is not an ILGPU device.</exception>
     public static void Warmup(Device device) => Backend(device).Warmup();

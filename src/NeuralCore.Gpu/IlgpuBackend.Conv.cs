@@ -7,7 +7,8 @@ using NeuralCore.Gpu.Kernels;
 namespace NeuralCore.Gpu;
 
 /// <summary>
-/// Convolution as im2col + the tiled GEMM, all on the device, per channel group over chunks of images:
+/// Convolution as im2col + the GEMM kernels (1×1 convolutions with stride 1 and no padding skip im2col and multiply
+/// the input in place), all on the device, per channel group over chunks of images:
 /// forward Y[n, g] = W[g]·col[n]; input gradient col[n] = W[g]ᵀ·dY[n, g], then col2im; weight gradient
 /// dW[g] = Σ_n dY[n, g]·col[n]ᵀ, summed inside the GEMM (its reduction index) and across chunks by accumulation.
 /// The column buffer holds at most <see cref="MaxColumnElements"/> elements; larger batches run in chunks.
@@ -85,11 +86,10 @@ public sealed partial class IlgpuBackend : IConvBiasFusion
             ConvKernels.Col2Im<T, N>, k => Accelerator.LoadAutoGroupedStreamKernel(k));
         Gemm<T, N>(d, d, d, default, 0);
         if (d.Count == 0) return;
-        bool hasBias = bias.Storage is not null;
         if (g.N == 0 || g.K == 0 || g.L == 0)
         {
             // empty sums: zero, or the bias broadcast over the batch and positions
-            if (hasBias) Copy(bias.With(d.Shape, [0, bias.Strides[0], 0, 0]), d);
+            if (bias.Storage is not null) Copy(bias.With(d.Shape, [0, bias.Strides[0], 0, 0]), d);
             else Fill(d, 0);
             return;
         }
@@ -101,6 +101,11 @@ public sealed partial class IlgpuBackend : IConvBiasFusion
         {
             if (kind == 1 && !a.IsContiguous) (a, aCopy) = Densify(a);
             if (!b.IsContiguous) (b, bCopy) = Densify(b);
+            if (g.Pointwise && (kind == 1 || SpatialStride(a) is not null))
+            {
+                Pointwise<T, N>(g, a, b, d, kind, bias);
+                return;
+            }
             var shape = new ConvShape
             {
                 C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW,
@@ -137,10 +142,7 @@ public sealed partial class IlgpuBackend : IConvBiasFusion
                                 AOffset = b.Offset + grp * g.Og * g.K, ARow = g.K, AInner = 1,
                                 BBatch = kl, BInner = g.L, BCol = 1,
                                 COffset = d.Offset + n0 * ol + grp * g.Og * g.L, CBatch = ol, CRow = g.L, CCol = 1,
-                                RowBias = hasBias ? 1 : 0,
-                                BiasOffset = hasBias ? bias.Offset + grp * g.Og * bias.Strides[0] : 0,
-                                BiasStride = hasBias ? bias.Strides[0] : 0,
-                            }, nb, bias);
+                            }.WithRowBias(bias, grp * g.Og), nb, bias);
                         }
                         else if (kind == 1)
                         {
@@ -178,6 +180,58 @@ public sealed partial class IlgpuBackend : IConvBiasFusion
             aCopy?.Release();
             bCopy?.Release();
         }
+    }
+
+    // A 1×1 convolution with stride 1 and no padding is a GEMM on the input itself, viewed per image as [C, H·W]
+    // (no column buffer): forward Y[n, g] = W[g]·X[n, g], input gradient dX[n, g] = W[g]ᵀ·dY[n, g] (both batched
+    // over the images through batch strides), weight gradient dW[g] = Σ_n dY[n, g]·X[n, g]ᵀ (the images are the
+    // GEMM's reduction index). Weight and gradOutput are dense here; the input is read through its strides.
+    void Pointwise<T, N>(in ConvGeometry g, BufferView a, BufferView b, BufferView d, int kind, BufferView bias)
+        where T : unmanaged where N : struct, INumeric<T>
+    {
+        int ol = g.O * g.L, cl = g.C * g.L;
+        for (int grp = 0; grp < g.G; grp++)
+        {
+            if (kind == 0)
+            {
+                Gemm<T, N>(b, a, d, new GemmArgs
+                {
+                    M = g.Og, N = g.L, K = g.Cg, Reduce = 1,
+                    AOffset = b.Offset + grp * g.Og * g.Cg, ARow = g.Cg, AInner = 1,
+                    BOffset = a.Offset + grp * g.Cg * a.Strides[1], BBatch = a.Strides[0], BInner = a.Strides[1], BCol = SpatialStride(a)!.Value,
+                    COffset = d.Offset + grp * g.Og * g.L, CBatch = ol, CRow = g.L, CCol = 1,
+                }.WithRowBias(bias, grp * g.Og), g.N, bias);
+            }
+            else if (kind == 1)
+            {
+                Gemm<T, N>(b, a, d, new GemmArgs
+                {
+                    M = g.Cg, N = g.L, K = g.Og, Reduce = 1,
+                    AOffset = b.Offset + grp * g.Og * g.Cg, ARow = 1, AInner = g.Cg,
+                    BOffset = a.Offset + grp * g.Og * g.L, BBatch = ol, BInner = g.L, BCol = 1,
+                    COffset = d.Offset + grp * g.Cg * g.L, CBatch = cl, CRow = g.L, CCol = 1,
+                }, g.N);
+            }
+            else
+            {
+                Gemm<T, N>(b, a, d, new GemmArgs
+                {
+                    M = g.Og, N = g.Cg, K = g.L, Reduce = g.N,
+                    AOffset = b.Offset + grp * g.Og * g.L, AReduce = ol, ARow = g.L, AInner = 1,
+                    BOffset = a.Offset + grp * g.Cg * a.Strides[1], BReduce = a.Strides[0], BInner = SpatialStride(a)!.Value, BCol = a.Strides[1],
+                    COffset = d.Offset + grp * g.Og * g.Cg, CRow = g.Cg, CCol = 1,
+                }, 1);
+            }
+        }
+    }
+
+    // The stride of the flattened spatial index h·W + w of an NCHW view, when one stride serves (else null).
+    static int? SpatialStride(BufferView x)
+    {
+        int h = x.Shape[2], w = x.Shape[3];
+        if (w == 1) return h == 1 ? 1 : x.Strides[2];
+        if (h == 1 || x.Strides[2] == w * x.Strides[3]) return x.Strides[3];
+        return null;
     }
 
     (BufferView View, Storage Copy) Densify(BufferView v)

@@ -11,6 +11,12 @@ internal static class Simulator
 
     public static IlgpuBackend Backend => Gpu.Backend(Device);
 
+    // 32 threads per warp, 8 warps per group, one processor: groups of 256 threads, as the register-blocked GEMM needs.
+    static readonly Lazy<IlgpuBackend> wide = new(() => Gpu.CreateSimulator(1, 32, 8, 1));
+
+    /// <summary>A second simulator (<see cref="DeviceType.Simulator"/> device 1) whose groups hold 256 threads.</summary>
+    public static IlgpuBackend Wide => wide.Value;
+
     /// <summary>Asserts that two tensors (on any devices) hold the same values within a relative/absolute tolerance.</summary>
     public static void Close(Tensor expected, Tensor actual, double tol = 1e-5)
     {

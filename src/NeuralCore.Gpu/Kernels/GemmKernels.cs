@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 
 namespace NeuralCore.Gpu.Kernels;
@@ -7,23 +8,88 @@ namespace NeuralCore.Gpu.Kernels;
 /// Every matrix is addressed by explicit strides, so transposed or broadcast (batch stride 0) operands need no
 /// copy; the optional reduction index r sums several products into one output (the batch of a convolution's
 /// weight gradient). With <c>RowBias</c> set, bias[BiasOffset + row·BiasStride] is added to each result as it is
-/// stored (a convolution's bias per output channel).
+/// stored (a convolution's bias per output channel); the kernels take the bias view as their fourth operand.
 /// </summary>
 internal struct GemmArgs
 {
     public int M, N, K, Reduce, Accumulate;
     public int RowBias, BiasOffset, BiasStride;
+
+    /// <summary>These arguments adding <paramref name="bias"/>[first + row] to row `row` of C; unchanged when the bias is absent (default view).</summary>
+    public readonly GemmArgs WithRowBias(NeuralCore.Backends.BufferView bias, int first)
+    {
+        if (bias.Storage is null) return this;
+        var g = this;
+        g.RowBias = 1;
+        g.BiasStride = bias.Strides[0];
+        g.BiasOffset = bias.Offset + first * g.BiasStride;
+        return g;
+    }
     public int AOffset, ABatch, AReduce, ARow, AInner;
     public int BOffset, BBatch, BReduce, BInner, BCol;
     public int COffset, CBatch, CRow, CCol;
 }
 
+/// <summary>Eight values of one micro-tile row (or of one operand fragment), kept in registers by the kernels.</summary>
+internal struct Row8<T> where T : unmanaged
+{
+    public T C0, C1, C2, C3, C4, C5, C6, C7;
+}
+
+/// <summary>Four values of one micro-tile row (or of one operand fragment), kept in registers by the kernels.</summary>
+internal struct Row4<T> where T : unmanaged
+{
+    public T C0, C1, C2, C3;
+}
+
 /// <summary>
-/// Shared-memory tiled GEMM. A group of T×T threads computes a T×T tile of C; for each K-step it stages a
-/// T×T tile of A and of B in shared memory (rows padded by one element so column accesses avoid bank
-/// conflicts), then every thread accumulates its dot product from shared memory. Tile loads are coalesced
-/// whichever way an operand is laid out: threads adjacent in X walk the operand's unit-stride dimension
-/// (K for a row-major A, M for a transposed one). Out-of-range rows and columns load zeros, so any M, N, K works.
+/// Which elements of an operand tile one thread copies to shared memory. An operand is seen as [MN, K] (A as M×K,
+/// B as N×K); the 256 threads of a group walk its unit-stride dimension (K when <c>strideK == 1</c>, else MN), so
+/// global loads coalesce whichever way the operand is laid out. Every thread copies four elements, at
+/// (<see cref="Mn"/> + p·<see cref="StepMn"/>, <see cref="K"/> + p·<see cref="StepK"/>), p = 0..3.
+/// </summary>
+internal struct TileLane
+{
+    public int Mn, K, StepMn, StepK;
+
+    /// <summary>The lane of thread <paramref name="t"/> (0..255) for a <paramref name="tileMn"/> × <paramref name="tileK"/> tile (tileMn · tileK = 1024).</summary>
+    public static TileLane Of(int t, int tileMn, int tileK, int strideK)
+    {
+        TileLane l;
+        if (strideK == 1)
+        {
+            l.K = t % tileK;
+            l.Mn = t / tileK;
+            l.StepMn = GemmKernels.BlockThreads / tileK;
+            l.StepK = 0;
+        }
+        else
+        {
+            l.Mn = t % tileMn;
+            l.K = t / tileMn;
+            l.StepMn = 0;
+            l.StepK = GemmKernels.BlockThreads / tileMn;
+        }
+        return l;
+    }
+}
+
+/// <summary>
+/// GEMM kernels. Out-of-range rows, columns and K-slices load zeros, so any M, N, K works; tile loads are coalesced
+/// whichever way an operand is laid out (threads adjacent in the group walk the operand's unit-stride dimension:
+/// K for a row-major A, M for a transposed one), so transposed operands need no copy.
+/// <list type="bullet">
+/// <item><see cref="Tiled{T, N}"/>: a group of T×T threads computes a T×T tile of C, one output per thread, staging
+/// T×T tiles of A and B in padded shared memory. Runs with any group size (T ≤ 16); used for small products and on
+/// accelerators whose groups cannot hold 256 threads.</item>
+/// <item><see cref="Blocked8x8{T, N}"/> and <see cref="Blocked4x4{T, N}"/>: register-blocked kernels. A group of
+/// 16×16 threads computes a 128×128 (64×64) tile of C, each thread an 8×8 (4×4) micro-tile held in registers; per
+/// step a BK = 8 (16) slice of A and of B is staged in shared memory, both stored K-major (A transposed on the way
+/// in) so each thread reads its micro-column of A and micro-row of B with 8 + 8 (4 + 4) scalar loads and then
+/// issues 64 (16) multiply-adds. A thread's rows are ty + 16·i and its columns tx + 16·j: the 16 threads of a
+/// half-warp read 16 consecutive shared words (no bank conflicts) and write 16 consecutive columns of C. The
+/// next slice is fetched from global memory into registers while the current one is multiplied.</item>
+/// </list>
 /// </summary>
 internal static class GemmKernels
 {
@@ -31,6 +97,22 @@ internal static class GemmKernels
     public const int MaxTile = 16;
 
     const int Pitch = MaxTile + 1;
+
+    /// <summary>Threads per group of the register-blocked kernels (16 × 16).</summary>
+    public const int BlockThreads = 256;
+
+    /// <summary>Side of the register-blocked kernels' thread grid (<see cref="BlockThreads"/> = side²).</summary>
+    public const int BlockSide = 16;
+
+    /// <summary>C tile side of <see cref="Blocked8x8{T, N}"/>.</summary>
+    public const int Tile8x8 = 128;
+
+    /// <summary>C tile side of <see cref="Blocked4x4{T, N}"/>.</summary>
+    public const int Tile4x4 = 64;
+
+    // Shared rows of the register-blocked kernels are padded by four elements: the K-major stores of an operand
+    // whose K dimension is contiguous then hit distinct banks.
+    const int Pad = 4;
 
     public static void Tiled<T, N>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, ArrayView<T> bias, GemmArgs g)
         where T : unmanaged where N : struct, INumeric<T>
@@ -68,5 +150,235 @@ internal static class GemmKernels
             T result = g.Accumulate != 0 ? n.Add(c[at], acc) : acc;
             c[at] = g.RowBias != 0 ? n.Add(result, bias[g.BiasOffset + row * g.BiasStride]) : result;
         }
+    }
+
+    /// <summary>Register-blocked GEMM: 128×128 tile of C per group of 16×16 threads, 8×8 outputs per thread, BK = 8.</summary>
+    public static void Blocked8x8<T, N>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, ArrayView<T> bias, GemmArgs g)
+        where T : unmanaged where N : struct, INumeric<T>
+    {
+        const int Tile = Tile8x8, Bk = 8, P = Tile + Pad;
+        var sa = SharedMemory.Allocate<T>(Bk * P);
+        var sb = SharedMemory.Allocate<T>(Bk * P);
+        int tx = Group.IdxX, ty = Group.IdxY;
+        int rowBase = Grid.IdxY * Tile, colBase = Grid.IdxX * Tile, batch = Grid.IdxZ;
+        var la = TileLane.Of(ty * BlockSide + tx, Tile, Bk, g.AInner);
+        var lb = TileLane.Of(ty * BlockSide + tx, Tile, Bk, g.BInner);
+        int kTiles = (g.K + Bk - 1) / Bk, tiles = kTiles * g.Reduce;
+        int aBatch = g.AOffset + batch * g.ABatch, bBatch = g.BOffset + batch * g.BBatch;
+        Row4<T> ra = default, rb = default;
+        if (tiles > 0)
+        {
+            ra = LoadA(a, g, aBatch, 0, kTiles, Bk, rowBase, la);
+            rb = LoadB(b, g, bBatch, 0, kTiles, Bk, colBase, lb);
+        }
+        Row8<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int tile = 0; tile < tiles; tile++)
+        {
+            Group.Barrier();
+            StoreTile(sa, P, la, ra);
+            StoreTile(sb, P, lb, rb);
+            Group.Barrier();
+            if (tile + 1 < tiles)
+            {
+                ra = LoadA(a, g, aBatch, tile + 1, kTiles, Bk, rowBase, la);
+                rb = LoadB(b, g, bBatch, tile + 1, kTiles, Bk, colBase, lb);
+            }
+            for (int k = 0; k < Bk; k++)
+            {
+                // Views at this thread's first element: the loads below then use constant offsets from one address.
+                var ak = sa.SubView(k * P + ty, Tile - ty);
+                var bk = sb.SubView(k * P + tx, Tile - tx);
+                Row8<T> bf;
+                bf.C0 = bk[0];
+                bf.C1 = bk[16];
+                bf.C2 = bk[32];
+                bf.C3 = bk[48];
+                bf.C4 = bk[64];
+                bf.C5 = bk[80];
+                bf.C6 = bk[96];
+                bf.C7 = bk[112];
+                Fma<T, N>(ref c0, ak[0], bf);
+                Fma<T, N>(ref c1, ak[16], bf);
+                Fma<T, N>(ref c2, ak[32], bf);
+                Fma<T, N>(ref c3, ak[48], bf);
+                Fma<T, N>(ref c4, ak[64], bf);
+                Fma<T, N>(ref c5, ak[80], bf);
+                Fma<T, N>(ref c6, ak[96], bf);
+                Fma<T, N>(ref c7, ak[112], bf);
+            }
+        }
+        int cBase = g.COffset + batch * g.CBatch, row = rowBase + ty, col = colBase + tx;
+        StoreRow<T, N>(c, bias, g, cBase, row, col, c0);
+        StoreRow<T, N>(c, bias, g, cBase, row + 16, col, c1);
+        StoreRow<T, N>(c, bias, g, cBase, row + 32, col, c2);
+        StoreRow<T, N>(c, bias, g, cBase, row + 48, col, c3);
+        StoreRow<T, N>(c, bias, g, cBase, row + 64, col, c4);
+        StoreRow<T, N>(c, bias, g, cBase, row + 80, col, c5);
+        StoreRow<T, N>(c, bias, g, cBase, row + 96, col, c6);
+        StoreRow<T, N>(c, bias, g, cBase, row + 112, col, c7);
+    }
+
+    /// <summary>Register-blocked GEMM: 64×64 tile of C per group of 16×16 threads, 4×4 outputs per thread, BK = 16.</summary>
+    public static void Blocked4x4<T, N>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, ArrayView<T> bias, GemmArgs g)
+        where T : unmanaged where N : struct, INumeric<T>
+    {
+        const int Tile = Tile4x4, Bk = 16, P = Tile + Pad;
+        var sa = SharedMemory.Allocate<T>(Bk * P);
+        var sb = SharedMemory.Allocate<T>(Bk * P);
+        int tx = Group.IdxX, ty = Group.IdxY;
+        int rowBase = Grid.IdxY * Tile, colBase = Grid.IdxX * Tile, batch = Grid.IdxZ;
+        var la = TileLane.Of(ty * BlockSide + tx, Tile, Bk, g.AInner);
+        var lb = TileLane.Of(ty * BlockSide + tx, Tile, Bk, g.BInner);
+        int kTiles = (g.K + Bk - 1) / Bk, tiles = kTiles * g.Reduce;
+        int aBatch = g.AOffset + batch * g.ABatch, bBatch = g.BOffset + batch * g.BBatch;
+        Row4<T> ra = default, rb = default;
+        if (tiles > 0)
+        {
+            ra = LoadA(a, g, aBatch, 0, kTiles, Bk, rowBase, la);
+            rb = LoadB(b, g, bBatch, 0, kTiles, Bk, colBase, lb);
+        }
+        Row4<T> c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int tile = 0; tile < tiles; tile++)
+        {
+            Group.Barrier();
+            StoreTile(sa, P, la, ra);
+            StoreTile(sb, P, lb, rb);
+            Group.Barrier();
+            if (tile + 1 < tiles)
+            {
+                ra = LoadA(a, g, aBatch, tile + 1, kTiles, Bk, rowBase, la);
+                rb = LoadB(b, g, bBatch, tile + 1, kTiles, Bk, colBase, lb);
+            }
+            for (int k = 0; k < Bk; k++)
+            {
+                // Views at this thread's first element: the loads below then use constant offsets from one address.
+                var ak = sa.SubView(k * P + ty, Tile - ty);
+                var bk = sb.SubView(k * P + tx, Tile - tx);
+                Row4<T> bf;
+                bf.C0 = bk[0];
+                bf.C1 = bk[16];
+                bf.C2 = bk[32];
+                bf.C3 = bk[48];
+                Fma<T, N>(ref c0, ak[0], bf);
+                Fma<T, N>(ref c1, ak[16], bf);
+                Fma<T, N>(ref c2, ak[32], bf);
+                Fma<T, N>(ref c3, ak[48], bf);
+            }
+        }
+        int cBase = g.COffset + batch * g.CBatch, row = rowBase + ty, col = colBase + tx;
+        StoreRow<T, N>(c, bias, g, cBase, row, col, c0);
+        StoreRow<T, N>(c, bias, g, cBase, row + 16, col, c1);
+        StoreRow<T, N>(c, bias, g, cBase, row + 32, col, c2);
+        StoreRow<T, N>(c, bias, g, cBase, row + 48, col, c3);
+    }
+
+    // The slice `tile` of A (reduction index tile / kTiles, K offset (tile % kTiles)·bk) this thread copies.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Row4<T> LoadA<T>(ArrayView<T> a, in GemmArgs g, int aBatch, int tile, int kTiles, int bk, int rowBase, in TileLane l)
+        where T : unmanaged
+    {
+        int r = tile / kTiles, k0 = (tile - r * kTiles) * bk;
+        return LoadTile(a, aBatch + r * g.AReduce, g.ARow, g.AInner, g.M, g.K, rowBase, k0, l);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Row4<T> LoadB<T>(ArrayView<T> b, in GemmArgs g, int bBatch, int tile, int kTiles, int bk, int colBase, in TileLane l)
+        where T : unmanaged
+    {
+        int r = tile / kTiles, k0 = (tile - r * kTiles) * bk;
+        return LoadTile(b, bBatch + r * g.BReduce, g.BCol, g.BInner, g.N, g.K, colBase, k0, l);
+    }
+
+    // Four elements of an operand seen as [MN, K] (strides strideMn, strideK; zero outside extentMn × extentK).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Row4<T> LoadTile<T>(ArrayView<T> src, int offset, int strideMn, int strideK, int extentMn, int extentK, int mn0, int k0, in TileLane l)
+        where T : unmanaged
+    {
+        int mn = mn0 + l.Mn, k = k0 + l.K;
+        Row4<T> v;
+        v.C0 = Fetch(src, offset, strideMn, strideK, extentMn, extentK, mn, k);
+        v.C1 = Fetch(src, offset, strideMn, strideK, extentMn, extentK, mn + l.StepMn, k + l.StepK);
+        v.C2 = Fetch(src, offset, strideMn, strideK, extentMn, extentK, mn + 2 * l.StepMn, k + 2 * l.StepK);
+        v.C3 = Fetch(src, offset, strideMn, strideK, extentMn, extentK, mn + 3 * l.StepMn, k + 3 * l.StepK);
+        return v;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static T Fetch<T>(ArrayView<T> src, int offset, int strideMn, int strideK, int extentMn, int extentK, int mn, int k)
+        where T : unmanaged =>
+        mn < extentMn && k < extentK ? src[offset + mn * strideMn + k * strideK] : default;
+
+    // Shared tiles are K-major: element (mn, k) at k·pitch + mn.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreTile<T>(ArrayView<T> s, int pitch, in TileLane l, in Row4<T> v) where T : unmanaged
+    {
+        s[l.K * pitch + l.Mn] = v.C0;
+        s[(l.K + l.StepK) * pitch + l.Mn + l.StepMn] = v.C1;
+        s[(l.K + 2 * l.StepK) * pitch + l.Mn + 2 * l.StepMn] = v.C2;
+        s[(l.K + 3 * l.StepK) * pitch + l.Mn + 3 * l.StepMn] = v.C3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Fma<T, N>(ref Row8<T> acc, T a, in Row8<T> b) where T : unmanaged where N : struct, INumeric<T>
+    {
+        var n = default(N);
+        acc.C0 = n.Add(acc.C0, n.Mul(a, b.C0));
+        acc.C1 = n.Add(acc.C1, n.Mul(a, b.C1));
+        acc.C2 = n.Add(acc.C2, n.Mul(a, b.C2));
+        acc.C3 = n.Add(acc.C3, n.Mul(a, b.C3));
+        acc.C4 = n.Add(acc.C4, n.Mul(a, b.C4));
+        acc.C5 = n.Add(acc.C5, n.Mul(a, b.C5));
+        acc.C6 = n.Add(acc.C6, n.Mul(a, b.C6));
+        acc.C7 = n.Add(acc.C7, n.Mul(a, b.C7));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Fma<T, N>(ref Row4<T> acc, T a, in Row4<T> b) where T : unmanaged where N : struct, INumeric<T>
+    {
+        var n = default(N);
+        acc.C0 = n.Add(acc.C0, n.Mul(a, b.C0));
+        acc.C1 = n.Add(acc.C1, n.Mul(a, b.C1));
+        acc.C2 = n.Add(acc.C2, n.Mul(a, b.C2));
+        acc.C3 = n.Add(acc.C3, n.Mul(a, b.C3));
+    }
+
+    // One micro-tile row: columns col + 16·j of C's row `row` (each written only when inside C).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreRow<T, N>(ArrayView<T> c, ArrayView<T> bias, in GemmArgs g, int cBase, int row, int col, in Row8<T> v)
+        where T : unmanaged where N : struct, INumeric<T>
+    {
+        if (row >= g.M) return;
+        int at = cBase + row * g.CRow;
+        T rowBias = g.RowBias != 0 ? bias[g.BiasOffset + row * g.BiasStride] : default;
+        Put<T, N>(c, g, at, col, v.C0, rowBias);
+        Put<T, N>(c, g, at, col + 16, v.C1, rowBias);
+        Put<T, N>(c, g, at, col + 32, v.C2, rowBias);
+        Put<T, N>(c, g, at, col + 48, v.C3, rowBias);
+        Put<T, N>(c, g, at, col + 64, v.C4, rowBias);
+        Put<T, N>(c, g, at, col + 80, v.C5, rowBias);
+        Put<T, N>(c, g, at, col + 96, v.C6, rowBias);
+        Put<T, N>(c, g, at, col + 112, v.C7, rowBias);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreRow<T, N>(ArrayView<T> c, ArrayView<T> bias, in GemmArgs g, int cBase, int row, int col, in Row4<T> v)
+        where T : unmanaged where N : struct, INumeric<T>
+    {
+        if (row >= g.M) return;
+        int at = cBase + row * g.CRow;
+        T rowBias = g.RowBias != 0 ? bias[g.BiasOffset + row * g.BiasStride] : default;
+        Put<T, N>(c, g, at, col, v.C0, rowBias);
+        Put<T, N>(c, g, at, col + 16, v.C1, rowBias);
+        Put<T, N>(c, g, at, col + 32, v.C2, rowBias);
+        Put<T, N>(c, g, at, col + 48, v.C3, rowBias);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Put<T, N>(ArrayView<T> c, in GemmArgs g, int rowAt, int col, T v, T rowBias) where T : unmanaged where N : struct, INumeric<T>
+    {
+        if (col >= g.N) return;
+        int at = rowAt + col * g.CCol;
+        T result = g.Accumulate != 0 ? default(N).Add(c[at], v) : v;
+        c[at] = g.RowBias != 0 ? default(N).Add(result, rowBias) : result;
     }
 }
