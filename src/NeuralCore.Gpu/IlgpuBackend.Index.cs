@@ -7,8 +7,6 @@ namespace NeuralCore.Gpu;
 
 public sealed partial class IlgpuBackend
 {
-    const int ErrorSlots = 3;
-
     /// <summary>Ops that report out-of-range indices from the device, by error code (index + 1).</summary>
     static readonly string[] IndexOps = ["IndexSelect", "IndexAdd", "Gather", "ScatterAdd", "MaxPool2dBackward", "CrossEntropy"];
 
@@ -78,7 +76,7 @@ public sealed partial class IlgpuBackend
         if (d.Count == 0) return;
         var (shape, s) = PinnedLayout(d.Shape, dim, op, x, index, d);
         var idx = new IndexedDim { Size = x.Shape[dim], Stride = x.Strides[dim], ErrorCode = ErrorCode(op) };
-        Interlocked.Increment(ref indexKernelsSinceCheck);
+        Interlocked.Increment(ref checkedKernelsSinceRead);
         kernel(d.Count, View<T>(x), View<long>(index), View<T>(d), errors.View, shape, s[0], s[1], s[2], idx);
         AfterLaunch();
     }
@@ -93,7 +91,7 @@ public sealed partial class IlgpuBackend
         if (count == 0) return;
         var (shape, s) = PinnedLayout(iterShape, dim, op, d, index, src);
         var idx = new IndexedDim { Size = d.Shape[dim], Stride = d.Strides[dim], ErrorCode = ErrorCode(op) };
-        Interlocked.Increment(ref indexKernelsSinceCheck);
+        Interlocked.Increment(ref checkedKernelsSinceRead);
         kernel(count, View<T>(d), View<long>(index), View<T>(src), errors.View, shape, s[0], s[1], s[2], idx);
         AfterLaunch();
     }
@@ -115,21 +113,5 @@ public sealed partial class IlgpuBackend
         for (int o = 0; o < 3; o++)
             strides[o] = LayoutBuilder.Strides([.. sb[o], all[o][dim], .. sa[o]], offsets[o]);
         return (LayoutBuilder.Shape(dims), strides);
-    }
-
-    void ThrowPendingIndexError()
-    {
-        if (Interlocked.Exchange(ref indexKernelsSinceCheck, 0) == 0) return;
-        Span<long> slots = stackalloc long[ErrorSlots];   // stack memory: no collection can move it during the copy
-        errors.View.CopyToCPU(ref slots[0], ErrorSlots);
-        if (slots[0] == 0) return;
-        errors.MemSetToZero();
-        Accelerator.Synchronize();
-        string op = slots[0] >= 1 && slots[0] <= IndexOps.Length ? IndexOps[slots[0] - 1] : "an index kernel";
-        string where = $"found on {Device} by a kernel launched before this read; the results of that op are invalid";
-        // A class index is an argument of the loss, not an index into a tensor: the CPU backend's exception and message.
-        if (op == "CrossEntropy")
-            throw new ArgumentException($"CrossEntropy: target {slots[1]} is out of range for {slots[2]} classes ({where}).");
-        throw new IndexOutOfRangeException($"{op}: index {slots[1]} is out of range for a dimension of size {slots[2]} ({where}).");
     }
 }

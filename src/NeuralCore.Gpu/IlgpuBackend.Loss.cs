@@ -88,7 +88,7 @@ public sealed partial class IlgpuBackend : IFusedLossKernels
             if (s.Rows > 0)
             {
                 int group = Math.Min(ReduceGroupSize, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, s.Classes)));
-                Interlocked.Increment(ref indexKernelsSinceCheck);
+                Interlocked.Increment(ref checkedKernelsSinceRead);
                 rows(new KernelConfig(s.Rows, group), Dense<T>(x), tv, sv, losses, errors.View, s);
                 AfterLaunch();
             }

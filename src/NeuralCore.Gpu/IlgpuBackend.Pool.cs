@@ -115,7 +115,7 @@ public sealed partial class IlgpuBackend : IMaxPoolValues
         CheckDense(dx, nameof(MaxPool2dBackward));
         Fill(dx, 0);
         if (dy.Count == 0) return;
-        Interlocked.Increment(ref indexKernelsSinceCheck);
+        Interlocked.Increment(ref checkedKernelsSinceRead);
         kernel(dy.Count, View<T>(dy), View<long>(indices), View<T>(dx), errors.View, Geometry(dx, dy, p), Strides4(dy), Strides4(indices), dx.Offset,
             ErrorCode(nameof(MaxPool2dBackward)));
         AfterLaunch();

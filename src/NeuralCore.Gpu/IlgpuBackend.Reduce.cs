@@ -10,6 +10,25 @@ public sealed partial class IlgpuBackend
     /// <summary>Rows shorter than this are reduced by one thread each; longer ones by a thread group each.</summary>
     const int RowPerThreadLimit = 64;
 
+    /// <summary>Default of <see cref="ReduceChunkLength"/>: 64 elements per thread of a 256-thread group.</summary>
+    internal const int DefaultReduceChunkLength = 16384;
+
+    long splitReductions;
+
+    /// <summary>
+    /// Elements per chunk when a long row is split across thread groups. A reduction whose rows cannot keep the
+    /// device busy (fewer than <see cref="ReduceTargetGroups"/>) splits each row of at least twice this length into
+    /// chunks of about this length, one group each, up to that many groups in all; tests lower it to take the
+    /// split path at small sizes.
+    /// </summary>
+    internal int ReduceChunkLength { get; set; } = DefaultReduceChunkLength;
+
+    /// <summary>Thread groups a split reduction aims for: eight per multiprocessor.</summary>
+    internal int ReduceTargetGroups => 8 * Math.Max(1, Accelerator.NumMultiprocessors);
+
+    /// <summary>Reductions that took the split (two-pass) path so far.</summary>
+    internal long SplitReductions => Interlocked.Read(ref splitReductions);
+
     /// <inheritdoc />
     public void Reduce(ReduceOp op, BufferView x, int reducedRank, BufferView destination)
     {
@@ -45,6 +64,12 @@ public sealed partial class IlgpuBackend
         var perThread = Implicit<Action<Index1D, ArrayView<T>, ArrayView<TOut>, Shape8, Strides8, Strides8, Shape8, Strides8, int, TFn>,
             Action<Index1D, ArrayView<T>, ArrayView<TOut>, Shape8, Strides8, Strides8, Shape8, Strides8, int, TFn>>(
             ReduceKernels.RowPerThread, k => Accelerator.LoadAutoGroupedStreamKernel(k));
+        var chunk = Explicit<Action<ArrayView<T>, ArrayView<T>, ArrayView<long>, Shape8, Strides8, Shape8, Strides8, int, int, int, TFn>,
+            Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<long>, Shape8, Strides8, Shape8, Strides8, int, int, int, TFn>>(
+            ReduceKernels.ChunkPerGroup<T, TOut, TFn>, k => Accelerator.LoadStreamKernel(k));
+        var merge = Explicit<Action<ArrayView<T>, ArrayView<long>, ArrayView<TOut>, Shape8, Strides8, int, TFn>,
+            Action<KernelConfig, ArrayView<T>, ArrayView<long>, ArrayView<TOut>, Shape8, Strides8, int, TFn>>(
+            ReduceKernels.MergeChunks<T, TOut, TFn>, k => Accelerator.LoadStreamKernel(k));
 
         int outerRank = x.Rank - reducedRank;
         int[] outerShape = x.Shape[..outerRank], innerShape = x.Shape[outerRank..];
@@ -78,10 +103,43 @@ public sealed partial class IlgpuBackend
         var xInner = LayoutBuilder.Strides(iStrides[0], 0);
         var xv = View<T>(x);
         var dv = View<TOut>(d);
+        int chunkLength = ChunkLength(outerCount, innerCount);
         if (innerCount < RowPerThreadLimit || ReduceGroupSize == 1)
             perThread(outerCount, xv, dv, outer, xOuter, dOuter, inner, xInner, innerCount, fn);
-        else
+        else if (chunkLength == innerCount)
             perGroup(new KernelConfig(outerCount, ReduceGroupSize), xv, dv, outer, xOuter, dOuter, inner, xInner, innerCount, fn);
+        else
+        {
+            int chunks = (innerCount + chunkLength - 1) / chunkLength;
+            var values = Allocate(x.DType, outerCount * chunks);
+            var indices = Allocate(DType.Int64, outerCount * chunks);
+            try
+            {
+                var pv = Own(values, Name).View<T>();
+                var pi = Own(indices, Name).View<long>();
+                chunk(new KernelConfig(outerCount * chunks, ReduceGroupSize), xv, pv, pi, outer, xOuter, inner, xInner, innerCount, chunkLength, chunks, fn);
+                AfterLaunch();
+                merge(new KernelConfig(outerCount, ReduceGroupSize), pv, pi, dv, outer, dOuter, chunks, fn);
+                Interlocked.Increment(ref splitReductions);
+            }
+            finally
+            {
+                // Later kernels that reuse these buffers run after the merge on the same stream.
+                values.Release();
+                indices.Release();
+            }
+        }
         AfterLaunch();
+    }
+
+    // The length of the chunks each row is split into, or the whole row when splitting does not pay: the rows
+    // already give the device enough groups, or a row is shorter than two chunks.
+    int ChunkLength(int rows, int innerCount)
+    {
+        int length = Math.Max(1, ReduceChunkLength);
+        if (innerCount < RowPerThreadLimit || rows >= ReduceTargetGroups || innerCount / 2 < length) return innerCount;
+        long maxChunks = (ReduceTargetGroups + rows - 1) / rows;
+        long chunks = Math.Min(maxChunks, (innerCount + (long)length - 1) / length);
+        return chunks < 2 ? innerCount : (int)((innerCount + chunks - 1) / chunks);
     }
 }

@@ -18,15 +18,16 @@ namespace NeuralCore.Gpu;
 /// Index kernels (IndexSelect, IndexAdd, Gather, ScatterAdd, MaxPool2dBackward) check every index on the device:
 /// an out-of-range index is skipped, never read or written outside a buffer, and recorded in a device-side error
 /// flag; the next <see cref="Download{T}"/> then throws an <see cref="IndexOutOfRangeException"/> naming the op.
-/// The fused cross-entropy checks its class indices the same way and reports a bad one as the CPU backend does,
-/// with an <see cref="ArgumentException"/>.
+/// Input checks of the library (<see cref="IDeviceAssertions"/>) use the same flag and surface as an
+/// <see cref="ArgumentException"/> at the next read; so does a class index outside [0, C) met by the fused
+/// cross-entropy, with the CPU backend's message.
 /// <para>
 /// Besides <see cref="IBackend"/> it implements the optional fast paths <see cref="IFusedOptimizerKernels"/>,
 /// <see cref="IFusedLossKernels"/>, bias-fused convolution and index-free max pooling, so a training step runs
 /// one kernel per optimizer update, loss pass and biased convolution instead of their compositions.
 /// </para>
 /// </remarks>
-public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDisposable
+public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDeviceAssertions, IDisposable
 {
     readonly Context? ownedContext;
     readonly DeviceMemoryPool pool;
@@ -35,7 +36,7 @@ public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDispos
     readonly MemoryBuffer1D<long, Stride1D.Dense> errors;
     readonly object transferGate = new();
     long uploads, uploadBytes, downloads, downloadBytes;
-    int indexKernelsSinceCheck;
+    int checkedKernelsSinceRead;
     bool disposed;
 
     /// <summary>Creates a backend over <paramref name="accelerator"/>, exposed as <paramref name="device"/>.</summary>
@@ -133,7 +134,10 @@ public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDispos
 
     /// <inheritdoc />
     /// <exception cref="IndexOutOfRangeException">An index kernel launched since the last read met an out-of-range index.</exception>
-    /// <exception cref="ArgumentException">A fused cross-entropy launched since the last read met an out-of-range class index.</exception>
+    /// <exception cref="ArgumentException">
+    /// A check queued by <see cref="AssertOnDevice"/> since the last read failed, or a fused cross-entropy met an
+    /// out-of-range class index.
+    /// </exception>
     public void Download<T>(BufferView source, Span<T> destination) where T : unmanaged
     {
         lock (transferGate)
@@ -142,7 +146,7 @@ public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDispos
             downloadBytes += (long)source.Count * Marshal.SizeOf<T>();
         }
         Accelerator.Synchronize();
-        ThrowPendingIndexError();
+        ThrowPendingDeviceError();
         if (source.Count == 0) return;
         if (!source.IsContiguous) throw new ArgumentException("Download needs a contiguous view.", nameof(source));
         unsafe

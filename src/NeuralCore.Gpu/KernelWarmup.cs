@@ -20,6 +20,7 @@ internal static class KernelWarmup
             BufferView E(DType d, params int[] shape) => BufferView.Contiguous(empty[d], shape);
             foreach (var s in All)
                 foreach (var d in All) b.Copy(E(s, 0), E(d, 0));
+            b.LoadCheckKernels();
             foreach (var d in All)
             {
                 b.Fill(E(d, 0), 0);

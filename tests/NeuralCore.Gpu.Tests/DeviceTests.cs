@@ -52,6 +52,23 @@ public sealed class DeviceTests
     }
 
     [Fact]
+    public void ComposedClassLossesRejectBadTargetsOnTheDevice_AsTheCpuDoes()
+    {
+        // Label smoothing and NllLoss take the composed path (no fused kernel): the device check has the CPU's message.
+        var logits = Tensor.Zeros([3, 4]).To(Simulator.Device);
+        var target = Tensor.FromArray(new long[] { 1, 9, -100 }, 3).To(Simulator.Device);
+        var smoothed = Nn.Functional.CrossEntropy(logits, target, labelSmoothing: 0.1);
+        var e = Assert.Throws<ArgumentException>(() => smoothed.Item<float>());
+        Assert.Contains("CrossEntropy: target 9 is out of range for 4 classes", e.Message);
+
+        var negative = Tensor.FromArray(new long[] { 1, -2, 0 }, 3).To(Simulator.Device);
+        var nll = Nn.Functional.NllLoss(logits.LogSoftmax(1), negative);
+        var n = Assert.Throws<ArgumentException>(() => nll.Item<float>());
+        Assert.Contains("NllLoss: target -2 is out of range for 4 classes", n.Message);
+        Assert.Equal(0f, logits.Sum().Item<float>());
+    }
+
+    [Fact]
     public void CrossEntropyIgnoresTheIgnoreIndexWithoutAnError()
     {
         var logits = Tensor.Zeros([2, 3]).To(Simulator.Device);

@@ -97,6 +97,62 @@ public sealed class TrainingTests
         Assert.Equal(1, after.Downloads - before.Downloads);
     }
 
+    // BatchNorm2d and BatchNorm1d with cumulative averages, a binary cross-entropy head, L1 and L2 penalty groups.
+    static Module BinaryCnn()
+    {
+        Rng.ManualSeed(5);
+        return new Sequential(
+            new Conv2d(2, 3, 3, padding: 1), new BatchNorm2d(3, momentum: null), new ReLU(), new Flatten(),
+            new Linear(48, 5), new BatchNorm1d(5, momentum: null), new ReLU(), new Linear(5, 1), new Sigmoid());
+    }
+
+    static Sgd PenalizedSgd(Module model)
+    {
+        var ps = model.Parameters().ToList();
+        return new Sgd([new ParamGroup(ps.Take(4)) { L1 = 1e-3 }, new ParamGroup(ps.Skip(4)) { L2 = 1e-2 }], lr: 0.05, momentum: 0.9);
+    }
+
+    [Fact]
+    public void BceBatchNormPenaltyAndClippingStepsReadOnlyWhatTheCallerReads()
+    {
+        var (x32, _) = Batch();
+        var x = x32.To(DType.Float64);
+        var t = Tensor.FromArray(new double[] { 0, 1, 1, 0, 1, 0 }, 6, 1);
+        var cpu = BinaryCnn().To(DType.Float64);
+        var gpu = BinaryCnn().To(DType.Float64).To(Simulator.Device);
+        var (cpuOpt, gpuOpt) = (PenalizedSgd(cpu), PenalizedSgd(gpu));
+        var (xd, td) = (x.To(Simulator.Device), t.To(Simulator.Device));
+        for (int step = 0; step < 3; step++)
+        {
+            cpuOpt.ZeroGrad();
+            var lossCpu = F.BinaryCrossEntropy(cpu.Forward(x), t);
+            lossCpu.Backward();
+            double normCpu = Utils.ClipGradNorm(cpu.Parameters(), 0.5);
+            cpuOpt.Step();
+
+            long Downloads() => Simulator.Backend.Transfers.Downloads;
+            long d0 = Downloads();
+            gpuOpt.ZeroGrad();
+            var loss = F.BinaryCrossEntropy(gpu.Forward(xd), td);
+            loss.Backward();
+            Assert.Equal(0, Downloads() - d0);
+            double norm = Utils.ClipGradNorm(gpu.Parameters(), 0.5);
+            Assert.Equal(1, Downloads() - d0);
+            gpuOpt.Step();
+            Assert.Equal(1, Downloads() - d0);
+            double lossGpu = loss.Item<double>();
+            Assert.Equal(2, Downloads() - d0);
+            double penalty = gpuOpt.LastPenalty;
+            Assert.Equal(3, Downloads() - d0);
+
+            Assert.True(Math.Abs(lossCpu.Item<double>() - lossGpu) <= 1e-9, $"step {step}: loss {lossCpu.Item<double>()} on the CPU, {lossGpu} on the simulator");
+            Assert.True(Math.Abs(normCpu - norm) <= 1e-9 * (1 + normCpu), $"step {step}: norm {normCpu} on the CPU, {norm} on the simulator");
+            Assert.True(Math.Abs(cpuOpt.LastPenalty - penalty) <= 1e-12 * (1 + penalty), $"step {step}: penalty {cpuOpt.LastPenalty} on the CPU, {penalty} on the simulator");
+        }
+        foreach (var (bc, bg) in cpu.NamedBuffers().Zip(gpu.NamedBuffers()).Select(p => (p.First.Buffer, p.Second.Buffer))) Simulator.Close(bc, bg, 1e-9);
+        foreach (var (pc, pg) in cpu.Parameters().Zip(gpu.Parameters())) Simulator.Close(pc, pg, 1e-8);
+    }
+
     [Fact]
     public void DeviceMemoryStaysFlatWithoutDispose()
     {

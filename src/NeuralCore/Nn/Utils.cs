@@ -32,20 +32,10 @@ public static class Utils
         double total;
         using (Tensor.NoGrad())
         {
-            if (double.IsPositiveInfinity(normType))
-                total = grads.Max(g => g.NumElements == 0 ? 0 : g.Abs().Max().Item<double>());
-            else
-            {
-                double sum = 0;
-                foreach (var g in grads)
-                    sum += normType switch
-                    {
-                        1 => g.Abs().Sum().Item<double>(),
-                        2 => g.Square().Sum().Item<double>(),
-                        _ => g.Abs().Pow(normType).Sum().Item<double>(),
-                    };
-                total = Math.Pow(sum, 1 / normType);
-            }
+            // The norm is accumulated on the gradients' device and read once: a read per gradient would make the
+            // host wait for the device once per parameter.
+            total = TotalNorm(grads, normType).Item<double>();
+            if (!double.IsPositiveInfinity(normType)) total = Math.Pow(total, 1 / normType);
             if (errorIfNonfinite && !double.IsFinite(total))
                 throw new ArgumentException($"ClipGradNorm: the total {normType}-norm of the gradients is {total}; the gradients cannot be clipped.", nameof(parameters));
             double coef = maxNorm / (total + 1e-6);
@@ -53,6 +43,29 @@ public static class Utils
                 foreach (var g in grads) g.Mul_(coef);
         }
         return total;
+    }
+
+    // Σ|g|^p over every gradient (p finite), or max |g| (p = ∞, NaN-propagating), as a 0-d Float64 tensor on the
+    // first gradient's device. Each gradient's partial is reduced in its own dtype and added in Float64 in order.
+    static Tensor TotalNorm(List<Tensor> grads, double normType)
+    {
+        Tensor? total = null;
+        foreach (var g in grads)
+        {
+            Tensor part;
+            if (double.IsPositiveInfinity(normType))
+                part = g.NumElements == 0 ? Tensor.Scalar(0, DType.Float64, g.Device) : g.Abs().Max().To(DType.Float64);
+            else
+                part = (normType switch
+                {
+                    1 => g.Abs().Sum(),
+                    2 => g.Square().Sum(),
+                    _ => g.Abs().Pow(normType).Sum(),
+                }).To(DType.Float64);
+            if (total is not null && !part.Device.Equals(total.Device)) part = part.To(total.Device);
+            total = total is null ? part : double.IsPositiveInfinity(normType) ? total.Maximum(part) : total + part;
+        }
+        return total!;
     }
 
     /// <summary>Clamps every gradient element of <paramref name="parameters"/> to [−clipValue, clipValue] in place (<c>clip_grad_value_</c>).</summary>

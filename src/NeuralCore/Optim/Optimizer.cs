@@ -23,6 +23,7 @@ public abstract partial class Optimizer
     readonly List<ParamGroup> groups = [];
     readonly Dictionary<Tensor, ParameterState> state = new(ReferenceEqualityComparer.Instance);
     readonly List<(double Coefficient, Tensor Sum)> penaltyTerms = [];
+    Tensor? penaltyTotal;
     double? lastPenalty = 0;
     double lr;
 
@@ -85,12 +86,33 @@ public abstract partial class Optimizer
         get
         {
             if (lastPenalty is double v) return v;
-            double sum = 0;
-            foreach (var (c, t) in penaltyTerms) sum += c * t.Item<double>();
+            double sum = LastPenaltyTensor()!.Item<double>();
             DisposePenaltyTerms();
             lastPenalty = sum;
             return sum;
         }
+    }
+
+    /// <summary>
+    /// <see cref="LastPenalty"/> as a 0-d Float64 tensor on the parameters' device, computed there without reading
+    /// anything back (null when it is a plain 0: before the first step, without penalties, or once read). The terms
+    /// are summed in Float64 in the same order as the host sum, so reading it gives the same bits.
+    /// </summary>
+    internal Tensor? LastPenaltyTensor()
+    {
+        if (penaltyTotal is not null || penaltyTerms.Count == 0) return penaltyTotal;
+        using (Tensor.NoGrad())
+        using (var scope = Tensor.Scope())
+        {
+            Tensor? total = null;
+            foreach (var (c, t) in penaltyTerms)
+            {
+                var term = t.To(DType.Float64).Mul(c);
+                total = total is null ? term : total + (term.Device.Equals(total.Device) ? term : term.To(total.Device));
+            }
+            penaltyTotal = total!.DetachFromScope();
+        }
+        return penaltyTotal;
     }
 
     /// <summary>True when the optimizer ascends the objective (negates the loss gradient before the penalties).</summary>
@@ -232,6 +254,8 @@ public abstract partial class Optimizer
     {
         foreach (var (_, t) in penaltyTerms) t.Dispose();
         penaltyTerms.Clear();
+        penaltyTotal?.Dispose();
+        penaltyTotal = null;
     }
 
     /// <summary>

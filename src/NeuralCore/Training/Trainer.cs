@@ -52,9 +52,9 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
                 using (var batches = loader.GetEnumerator())
                     for (int step = 0; step < steps && !stop; step++)
                     {
-                        var (batchLoss, batchSize) = TrainStep(batches, trainMetrics);
+                        var (batchLoss, batchPenalty, batchSize) = TrainStep(batches, trainMetrics, trackPenalty);
                         lossSum += batchLoss * batchSize;
-                        if (trackPenalty) penaltySum += Optimizer.LastPenalty * batchSize;
+                        if (trackPenalty) penaltySum += batchPenalty * batchSize;
                         seen += batchSize;
                         done++;
                         var running = Logs(lossSum / seen, trainMetrics, trackPenalty ? penaltySum / seen : null);
@@ -91,7 +91,8 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
     }
 
     // The batch is taken inside the step's scope, so the tensors this thread makes for it are released with the step.
-    (double Loss, int Size) TrainStep(IEnumerator<(Tensor Inputs, Tensor Targets)> batches, Metric[] trainMetrics)
+    // The loss and the optimizer's penalty come back in one read: the step's only wait for the device.
+    (double Loss, double Penalty, int Size) TrainStep(IEnumerator<(Tensor Inputs, Tensor Targets)> batches, Metric[] trainMetrics, bool trackPenalty)
     {
         using var scope = Tensor.Scope();
         if (!batches.MoveNext()) throw new InvalidOperationException("Fit: the dataset yielded fewer batches than its size promises.");
@@ -110,7 +111,15 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
             var prediction = Loss.Activate(output.Detach());
             foreach (var m in trainMetrics) m.Update(prediction, y);
         }
-        return (lossValue.Item<double>(), (int)x.Shape[0]);
+        int size = (int)x.Shape[0];
+        if (!trackPenalty) return (lossValue.Item<double>(), 0, size);
+        using (Tensor.NoGrad())
+        {
+            var loss = lossValue.Detach().To(DType.Float64).Flatten();
+            if (Optimizer.LastPenaltyTensor() is not { } penalty) return (loss.Item<double>(), Optimizer.LastPenalty, size);
+            var both = Tensor.Cat([loss, penalty.To(loss.Device).Flatten()]).ToArray<double>();
+            return (both[0], both[1], size);
+        }
     }
 
     /// <summary>Mean loss and metrics of the model in evaluation mode, without gradients, over all of <paramref name="data"/>.</summary>
@@ -122,7 +131,8 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         var loader = new DataLoader(data, batchSize, shuffle: false, generator: new Generator(0));
         bool wasTraining = model.IsTraining;
         model.Eval();
-        double lossSum = 0;
+        // Batch losses are summed on the device and read once at the end.
+        var lossSum = new DeviceSum();
         try
         {
             using var noGrad = Tensor.NoGrad();
@@ -133,7 +143,7 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
                 if (!batches.MoveNext()) throw new InvalidOperationException("Evaluate: the dataset yielded fewer batches than its size promises.");
                 var (x, y) = Prepare(batches.Current);
                 var output = model.Forward(x);
-                lossSum += Loss.Compute(output, y).Item<double>() * x.Shape[0];
+                lossSum.Add(Loss.Compute(output, y).To(DType.Float64).Mul(x.Shape[0]));
                 var prediction = Loss.Activate(output);
                 foreach (var m in measured) m.Update(prediction, y);
             }
@@ -142,7 +152,9 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         {
             model.Train(wasTraining);
         }
-        return (lossSum / data.Count, measured.ToDictionary(m => m.Name, m => m.Result));
+        double total = lossSum.Read();
+        lossSum.Reset();
+        return (total / data.Count, measured.ToDictionary(m => m.Name, m => m.Result));
     }
 
     public Tensor Predict(Tensor x, int batchSize) => PredictRaw(model, x, batchSize, Loss.Activate);

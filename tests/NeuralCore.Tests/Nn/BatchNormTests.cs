@@ -73,6 +73,28 @@ public class BatchNormTests
         Close((2 + 4) / 2.0, bn.RunningVar!.Item<float>(), 1e-6); // unbiased variances 2 and 4
     }
 
+    [Theory]
+    [InlineData(DType.Float32)]
+    [InlineData(DType.Float64)]
+    public void NullMomentum_GivesTheSameBitsAsTheHostFactorOneOverBatchCount(DType dtype)
+    {
+        // The layer keeps 1/num_batches_tracked on the tensor's device; the functional form with the factor
+        // computed on the host is the reference, bit for bit.
+        var bn = new BatchNorm2d(3, momentum: null);
+        bn.To(dtype);
+        var mean = Tensor.Zeros([3], dtype);
+        var variance = Tensor.Ones([3], dtype);
+        var g = new Generator(21);
+        for (int k = 1; k <= 5; k++)
+        {
+            var x = Tensor.Randn([2 + k, 3, 2, 3], dtype, g);
+            bn.Forward(x);
+            using (Tensor.NoGrad()) F.BatchNorm(x, mean, variance, training: true, momentum: 1.0 / k);
+            Assert.Equal(mean.ToArray<double>(), bn.RunningMean!.ToArray<double>());
+            Assert.Equal(variance.ToArray<double>(), bn.RunningVar!.ToArray<double>());
+        }
+    }
+
     [Fact]
     public void EvalMode_UsesRunningStatistics_AndLeavesThemUnchanged()
     {

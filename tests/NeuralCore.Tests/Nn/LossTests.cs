@@ -340,4 +340,13 @@ public class LossTests
         Assert.Contains("[0, 1]", e.Message);
         Assert.Contains("1.5", e.Message);
     }
+
+    [Fact]
+    public void BinaryCrossEntropy_RejectsNaNInputs_AsPyTorch()
+    {
+        var e = Assert.Throws<ArgumentException>(() => F.BinaryCrossEntropy(Tensor.FromArray(new float[] { 0.5f, float.NaN }, 2), Tensor.Zeros(2)));
+        Assert.Contains("[0, 1]", e.Message);
+        Assert.Contains("NaN", e.Message);
+        Assert.Equal(0, F.BinaryCrossEntropy(Tensor.Zeros(0), Tensor.Zeros(0), Reduction.Sum).Item<float>());
+    }
 }

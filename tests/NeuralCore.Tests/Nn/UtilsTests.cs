@@ -70,6 +70,17 @@ public class UtilsTests
     }
 
     [Fact]
+    public void ClipGradNorm_InfinityNorm_PropagatesANaNFromAnyGradient()
+    {
+        // As torch.stack(norms).max(): one NaN gradient makes the total NaN even when another is finite.
+        var a = WithGrad([1, -3]);
+        var b = WithGrad([double.NaN, 0.5]);
+        Assert.True(double.IsNaN(Utils.ClipGradNorm([a, b], maxNorm: 1, normType: double.PositiveInfinity)));
+        Assert.True(double.IsNaN(Utils.ClipGradNorm([WithGrad([double.NaN]), WithGrad([2])], maxNorm: 1, normType: double.PositiveInfinity)));
+        Assert.Equal(3, Utils.ClipGradNorm([WithGrad([1, -3]), WithGrad([2])], maxNorm: 10, normType: double.PositiveInfinity));
+    }
+
+    [Fact]
     public void ClipGradValue_ClampsEveryElement()
     {
         var a = WithGrad([-3, 0.5, 2, -0.1]);

@@ -115,14 +115,15 @@ public static partial class Functional
         var keep = target.Ne(ignoreIndex);
         var index = Tensor.Where(keep, target, 0.0);
         // On the CPU the targets are read once to reject bad classes with a clear message. On other devices that
-        // read would be a host round trip every step: the range check happens on the device instead, where the
-        // Gather below rejects out-of-range classes (negative ones are first moved out of range, since Gather
-        // would count them from the end) and the error surfaces at the next read, e.g. loss.Item().
+        // read would be a host round trip every step: the same check runs on the device instead and its error, with
+        // the same message, surfaces at the next read (e.g. loss.Item()). The Gather below never follows a bad class
+        // either (negative ones are first moved out of range, since Gather would count them from the end).
         Tensor valid;
         if (target.Device.IsCpu)
             valid = Tensor.Scalar(CheckClassRange(target, classes, ignoreIndex, op), DType.Int64);
         else
         {
+            CheckClassRangeOnDevice(index, classes, op);
             index = Tensor.Where(index.Ge(0), index, (double)classes);
             valid = keep.Sum();
         }
@@ -179,6 +180,21 @@ public static partial class Functional
             valid++;
         }
         return valid;
+    }
+
+    // The device form of CheckClassRange over the targets with ignored entries already set to class 0: the lowest
+    // class when it is negative, else the highest, must lie in [0, classes).
+    static void CheckClassRangeOnDevice(Tensor index, long classes, string op)
+    {
+        if (index.NumElements == 0) return;
+        using (Tensor.NoGrad())
+        {
+            Tensor lo = index.Min(), hi = index.Max();
+            var loOk = lo.Ge(0);
+            var worst = Tensor.Where(loOk, hi, lo);
+            DeviceAssert.That(Tensor.Where(loOk, hi.Lt(classes), loOk), Tensor.Stack([worst, Tensor.Full([], classes, worst.DType, worst.Device)]),
+                op + ": target {0} is out of range for {1} classes.");
+        }
     }
 
     // A [C] vector shaped to broadcast along dimension 1 of an n-d input (or as is for an unbatched [C] input).

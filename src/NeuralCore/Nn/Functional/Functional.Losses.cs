@@ -1,3 +1,5 @@
+using NeuralCore.Backends;
+
 namespace NeuralCore.Nn;
 
 // Regression and binary losses. Each is a composition of Tensor ops, so autograd comes from the op rules.
@@ -67,21 +69,33 @@ public static partial class Functional
     /// <see cref="BinaryCrossEntropyWithLogits"/>, which is stable for any logit.
     /// Shape: input and target the same shape; <paramref name="weight"/> broadcasts to it.
     /// </summary>
-    /// <exception cref="ArgumentException">The shapes differ, the weight does not broadcast, or an input is outside [0, 1].</exception>
+    /// <exception cref="ArgumentException">The shapes differ, the weight does not broadcast, or an input is outside [0, 1] or NaN.
+    /// On the CPU the range check throws here; on a GPU it runs on the device and throws at the next read from it
+    /// (e.g. <c>loss.Item()</c>), so training never waits for the check.</exception>
     public static Tensor BinaryCrossEntropy(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, Tensor? weight = null)
     {
         const string op = nameof(BinaryCrossEntropy);
         CheckSameShape(input, target, op);
         CheckBroadcastsTo(weight, input, op, nameof(weight));
-        if (input.NumElements > 0)
-        {
-            var detached = input.Detach();
-            double min = detached.Min().Item<double>(), max = detached.Max().Item<double>();
-            if (min < 0 || max > 1)
-                throw new ArgumentException($"{op}: input values must be probabilities in [0, 1], got values in [{min}, {max}]; use BinaryCrossEntropyWithLogits for logits.");
-        }
+        CheckProbabilities(input, op);
         var loss = -(target * ClampedLog(input) + (1 - target) * ClampedLog(1 - input));
         return Reduce(weight is null ? loss : loss * weight, reduction);
+    }
+
+    // Rejects inputs outside [0, 1], NaN included (as PyTorch), naming the range found. The check is computed on
+    // the input's device; on a GPU it raises at the next read (e.g. loss.Item()) instead of waiting here.
+    static void CheckProbabilities(Tensor input, string op)
+    {
+        if (input.NumElements == 0) return;
+        using (Tensor.NoGrad())
+        {
+            var detached = input.Detach();
+            Tensor min = detached.Min(), max = detached.Max();
+            // NaN-propagating Min: a NaN anywhere makes min and max NaN and the comparison false.
+            var inRange = min.Minimum(1 - max).Ge(0);
+            DeviceAssert.That(inRange, Tensor.Stack([min, max]),
+                op + ": input values must be probabilities in [0, 1], got values in [{0}, {1}]; use BinaryCrossEntropyWithLogits for logits.");
+        }
     }
 
     // log(x) clamped below at −100 as PyTorch's BCE. log is taken of 1 where x is 0, so the unused branch of

@@ -15,7 +15,21 @@ public static partial class Functional
     /// running statistics are missing in evaluation mode, or a channel has a single value in training.
     /// </exception>
     public static Tensor BatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
-        bool training = false, double momentum = 0.1, double eps = 1e-5)
+        bool training = false, double momentum = 0.1, double eps = 1e-5) =>
+        BatchNorm(x, runningMean, runningVar, weight, bias, training, momentum, null, eps);
+
+    /// <summary>
+    /// <see cref="BatchNorm(Tensor, Tensor?, Tensor?, Tensor?, Tensor?, bool, double, double)"/> with the momentum
+    /// held on the device as a 0-d Float64 tensor (a cumulative average's 1/num_batches_tracked), so the running
+    /// statistics are updated without reading it back. Both forms give the same bits: the device form computes
+    /// the update factors in Float64 exactly as the host form, then casts them to the statistics' dtype.
+    /// </summary>
+    internal static Tensor BatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
+        bool training, Tensor momentum, double eps) =>
+        BatchNorm(x, runningMean, runningVar, weight, bias, training, 0, momentum, eps);
+
+    static Tensor BatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
+        bool training, double momentum, Tensor? deviceMomentum, double eps)
     {
         const string op = nameof(BatchNorm);
         ArgumentNullException.ThrowIfNull(x);
@@ -45,8 +59,18 @@ public static partial class Functional
             if (runningMean is not null)
                 using (Tensor.NoGrad())
                 {
-                    runningMean.Mul_(1 - momentum).Add_(mean.Reshape(channels), momentum);
-                    runningVar!.Mul_(1 - momentum).Add_(variance.Reshape(channels), momentum * n / (n - 1));
+                    if (deviceMomentum is null)
+                    {
+                        runningMean.Mul_(1 - momentum).Add_(mean.Reshape(channels), momentum);
+                        runningVar!.Mul_(1 - momentum).Add_(variance.Reshape(channels), momentum * n / (n - 1));
+                    }
+                    else
+                    {
+                        var keep = (1 - deviceMomentum).To(runningMean.DType);
+                        runningMean.Mul_(keep).Add_(mean.Reshape(channels) * deviceMomentum.To(mean.DType));
+                        var varFactor = deviceMomentum.Mul(n).Div(n - 1).To(variance.DType);
+                        runningVar!.Mul_((1 - deviceMomentum).To(runningVar.DType)).Add_(variance.Reshape(channels) * varFactor);
+                    }
                 }
         }
         else

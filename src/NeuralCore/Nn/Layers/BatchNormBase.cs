@@ -104,14 +104,20 @@ public abstract class BatchNormBase : Module
         CheckInputDim(x);
         if (x.Shape[1] != NumFeatures)
             throw new ArgumentException($"{GetType().Name}: expected {NumFeatures} channels in dimension 1, got input shape {x.Shape}.");
-        double factor = Momentum ?? 0.0;
+        bool useBatchStats = IsTraining || !TrackRunningStats;
         if (IsTraining && TrackRunningStats)
         {
             using (Tensor.NoGrad()) NumBatchesTracked!.Add_(1);
-            if (Momentum is null) factor = 1.0 / NumBatchesTracked!.Item<long>();
+            if (Momentum is null)
+            {
+                // The cumulative average's factor 1/num_batches_tracked stays on the device: reading the count
+                // would make every training step wait for the device.
+                Tensor factor;
+                using (Tensor.NoGrad()) factor = 1.0 / NumBatchesTracked!.To(DType.Float64);
+                return Functional.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps);
+            }
         }
-        bool useBatchStats = IsTraining || !TrackRunningStats;
-        return Functional.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps);
+        return Functional.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, useBatchStats, Momentum ?? 0.0, Eps);
     }
 
     /// <inheritdoc />

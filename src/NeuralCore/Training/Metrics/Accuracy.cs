@@ -9,7 +9,8 @@ namespace NeuralCore.Training;
 /// </summary>
 public sealed class Accuracy : Metric
 {
-    long correct, total;
+    readonly DeviceSum correct = new();
+    long total;
 
     /// <summary>Creates the metric.</summary>
     /// <param name="name">Reported name.</param>
@@ -20,7 +21,11 @@ public sealed class Accuracy : Metric
     public double Threshold { get; }
 
     /// <inheritdoc />
-    public override void Reset() => (correct, total) = (0, 0);
+    public override void Reset()
+    {
+        correct.Reset();
+        total = 0;
+    }
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">The target layout fits neither the multi-class nor the binary case.</exception>
@@ -42,12 +47,12 @@ public sealed class Accuracy : Metric
             predicted = prediction.Gt(Threshold);
             expected = TargetLayout.LikePrediction(prediction, target).Gt(0.5);
         }
-        correct += predicted.Eq(expected).Sum().Item<long>();
+        correct.Add(predicted.Eq(expected).Sum());
         total += predicted.NumElements;
     }
 
     /// <inheritdoc />
-    public override double Result => total == 0 ? double.NaN : (double)correct / total;
+    public override double Result => total == 0 ? double.NaN : correct.Read() / total;
 
     /// <inheritdoc />
     public override Metric Clone() => new Accuracy(Name, Threshold);

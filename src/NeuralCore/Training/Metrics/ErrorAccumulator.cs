@@ -6,14 +6,18 @@ namespace NeuralCore.Training;
 /// Running mean of an elementwise error over every prediction element, kept in double precision. Class-index
 /// targets of multi-class predictions count as one-hot rows.
 /// </summary>
-internal struct ErrorAccumulator
+internal sealed class ErrorAccumulator
 {
-    double sum;
+    readonly DeviceSum sum = new();
     long count;
 
-    public readonly double Mean => count == 0 ? double.NaN : sum / count;
+    public double Mean => count == 0 ? double.NaN : sum.Read() / count;
 
-    public void Reset() => (sum, count) = (0, 0);
+    public void Reset()
+    {
+        sum.Reset();
+        count = 0;
+    }
 
     public void Add(Tensor prediction, Tensor target, Func<Tensor, Tensor> error)
     {
@@ -24,7 +28,7 @@ internal struct ErrorAccumulator
         if (prediction.Dim >= 2 && prediction.Shape[1] > 1 && target.Dim == prediction.Dim - 1 && target.NumElements != prediction.NumElements)
             target = TargetLayout.OneHot(TargetLayout.AsIndices(target), prediction.Shape[1], prediction.DType);
         var aligned = TargetLayout.LikePrediction(prediction, target);
-        sum += error(prediction.To(DType.Float64) - aligned.To(DType.Float64)).Sum().Item<double>();
+        sum.Add(error(prediction.To(DType.Float64) - aligned.To(DType.Float64)).Sum());
         count += prediction.NumElements;
     }
 }

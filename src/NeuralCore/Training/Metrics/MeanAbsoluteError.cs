@@ -4,7 +4,7 @@ namespace NeuralCore.Training;
 /// <param name="name">Reported name.</param>
 public sealed class MeanAbsoluteError(string name = "mae") : Metric(name)
 {
-    ErrorAccumulator accumulator;
+    readonly ErrorAccumulator accumulator = new();
 
     /// <inheritdoc />
     public override void Reset() => accumulator.Reset();
