@@ -12,8 +12,8 @@ namespace NeuralCore.Gpu;
 /// forward Y[n, g] = W[g]·col[n]; input gradient col[n] = W[g]ᵀ·dY[n, g], then col2im; weight gradient
 /// dW[g] = Σ_n dY[n, g]·col[n]ᵀ, summed inside the GEMM (its reduction index) and across chunks by accumulation.
 /// The column buffer holds at most <see cref="MaxColumnElements"/> elements; larger batches run in chunks.
-/// A bias is added by the forward GEMM as it stores each output (no extra pass); its gradient is the row
-/// reduction of gradOutput seen as [O, N, OH, OW], one thread group per channel.
+/// A bias is added by one elementwise pass over the output after the products (the GEMM kernels stay free of
+/// epilogues); its gradient is the row reduction of gradOutput seen as [O, N, OH, OW], one thread group per channel.
 /// </summary>
 public sealed partial class IlgpuBackend : IConvBiasFusion
 {
@@ -88,9 +88,8 @@ public sealed partial class IlgpuBackend : IConvBiasFusion
         if (d.Count == 0) return;
         if (g.N == 0 || g.K == 0 || g.L == 0)
         {
-            // empty sums: zero, or the bias broadcast over the batch and positions
-            if (bias.Storage is not null) Copy(bias.With(d.Shape, [0, bias.Strides[0], 0, 0]), d);
-            else Fill(d, 0);
+            Fill(d, 0); // empty sums, plus the bias if there is one
+            AddBias(bias, d);
             return;
         }
 
@@ -103,7 +102,8 @@ public sealed partial class IlgpuBackend : IConvBiasFusion
             if (!b.IsContiguous) (b, bCopy) = Densify(b);
             if (g.Pointwise && (kind == 1 || SpatialStride(a) is not null))
             {
-                Pointwise<T, N>(g, a, b, d, kind, bias);
+                Pointwise<T, N>(g, a, b, d, kind);
+                AddBias(bias, d);
                 return;
             }
             var shape = new ConvShape
@@ -142,7 +142,7 @@ public sealed partial class IlgpuBackend : IConvBiasFusion
                                 AOffset = b.Offset + grp * g.Og * g.K, ARow = g.K, AInner = 1,
                                 BBatch = kl, BInner = g.L, BCol = 1,
                                 COffset = d.Offset + n0 * ol + grp * g.Og * g.L, CBatch = ol, CRow = g.L, CCol = 1,
-                            }.WithRowBias(bias, grp * g.Og), nb, bias);
+                            }, nb);
                         }
                         else if (kind == 1)
                         {
@@ -174,6 +174,7 @@ public sealed partial class IlgpuBackend : IConvBiasFusion
             {
                 colStorage.Release();
             }
+            AddBias(bias, d);
         }
         finally
         {
@@ -182,11 +183,19 @@ public sealed partial class IlgpuBackend : IConvBiasFusion
         }
     }
 
+    // y[n, o, ·] += bias[o] in place, one elementwise pass over the output (the bias read through a broadcast view);
+    // nothing without a bias. Added after the products, as the CPU backend adds it after its GEMM.
+    void AddBias(BufferView bias, BufferView y)
+    {
+        if (bias.Storage is null) return;
+        Binary(BinaryOp.Add, y, bias.With(y.Shape, [0, bias.Strides[0], 0, 0]), y);
+    }
+
     // A 1×1 convolution with stride 1 and no padding is a GEMM on the input itself, viewed per image as [C, H·W]
     // (no column buffer): forward Y[n, g] = W[g]·X[n, g], input gradient dX[n, g] = W[g]ᵀ·dY[n, g] (both batched
     // over the images through batch strides), weight gradient dW[g] = Σ_n dY[n, g]·X[n, g]ᵀ (the images are the
     // GEMM's reduction index). Weight and gradOutput are dense here; the input is read through its strides.
-    void Pointwise<T, N>(in ConvGeometry g, BufferView a, BufferView b, BufferView d, int kind, BufferView bias)
+    void Pointwise<T, N>(in ConvGeometry g, BufferView a, BufferView b, BufferView d, int kind)
         where T : unmanaged where N : struct, INumeric<T>
     {
         int ol = g.O * g.L, cl = g.C * g.L;
@@ -200,7 +209,7 @@ public sealed partial class IlgpuBackend : IConvBiasFusion
                     AOffset = b.Offset + grp * g.Og * g.Cg, ARow = g.Cg, AInner = 1,
                     BOffset = a.Offset + grp * g.Cg * a.Strides[1], BBatch = a.Strides[0], BInner = a.Strides[1], BCol = SpatialStride(a)!.Value,
                     COffset = d.Offset + grp * g.Og * g.L, CBatch = ol, CRow = g.L, CCol = 1,
-                }.WithRowBias(bias, grp * g.Og), g.N, bias);
+                }, g.N);
             }
             else if (kind == 1)
             {

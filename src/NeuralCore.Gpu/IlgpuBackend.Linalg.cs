@@ -49,17 +49,28 @@ public sealed partial class IlgpuBackend
     internal bool CanRunBlockedGemm => Accelerator.MaxNumThreadsPerGroup >= GemmKernels.BlockThreads;
 
     /// <summary>
-    /// The kernel for a product of <paramref name="batch"/> M×N outputs: the simple tiled kernel when a side is
-    /// under 32 (a 64-wide tile would mostly idle) or groups cannot hold 256 threads; otherwise the 128×128
-    /// register-blocked kernel when it still yields two groups per multiprocessor, else the 64×64 one.
+    /// Forces the number of K slices (split-K) of every product (tests run the same cases split and unsplit); null
+    /// lets <see cref="ChooseSplits"/> decide per launch. The count is still capped so that no slice is empty.
     /// </summary>
+    internal int? SplitOverride { get; set; }
+
+    /// <summary>The kernel for a product of <paramref name="batch"/> M×N outputs (<see cref="GemmPlanner.ChooseKernel"/>), unless <see cref="GemmOverride"/> forces one.</summary>
     internal GemmKernel ChooseGemm(int m, int n, int batch)
     {
         if (!CanRunBlockedGemm) return GemmKernel.Tiled;
         if (GemmOverride is { } forced) return forced;
-        if (m < 32 || n < 32) return GemmKernel.Tiled;
-        long big = (long)((m + GemmKernels.Tile8x8 - 1) / GemmKernels.Tile8x8) * ((n + GemmKernels.Tile8x8 - 1) / GemmKernels.Tile8x8) * batch;
-        return big >= 2L * Math.Max(1, Accelerator.NumMultiprocessors) ? GemmKernel.Blocked8x8 : GemmKernel.Blocked4x4;
+        return GemmPlanner.ChooseKernel(Accelerator.NumMultiprocessors, true, m, n, batch);
+    }
+
+    /// <summary>
+    /// The number of K slices for a product run by <paramref name="kernel"/> on this device
+    /// (<see cref="GemmPlanner.ChooseSplits"/>), or <see cref="SplitOverride"/>'s, made usable for the product.
+    /// </summary>
+    internal int ChooseSplits(GemmKernel kernel, int m, int n, int k, int reduce, int batch)
+    {
+        if (SplitOverride is { } forced)
+            return GemmPlanner.Normalize(forced, GemmPlanner.KTiles(kernel, TileSize, k, reduce));
+        return GemmPlanner.ChooseSplits(Accelerator.NumMultiprocessors, kernel, TileSize, m, n, k, reduce, batch);
     }
 
     /// <summary>Runs one strided, batched GEMM as described by <paramref name="g"/> on operands of any numeric dtype.</summary>
@@ -78,51 +89,86 @@ public sealed partial class IlgpuBackend
 
     /// <summary>
     /// Launches the GEMM kernel <see cref="ChooseGemm"/> picks over <paramref name="batch"/> batches (operands given by
-    /// their storages); <paramref name="bias"/> is read only when <see cref="GemmArgs.RowBias"/> is set.
+    /// their storages). When <see cref="ChooseSplits"/> splits the reduction, each slice's groups write a partial C
+    /// into a pooled workspace and <see cref="SplitKKernels.SumSlices{T, N}"/> sums them into C in slice order.
     /// </summary>
-    void Gemm<T, N>(BufferView a, BufferView b, BufferView c, GemmArgs g, int batch, BufferView bias = default) where T : unmanaged where N : struct, INumeric<T>
+    void Gemm<T, N>(BufferView a, BufferView b, BufferView c, GemmArgs g, int batch) where T : unmanaged where N : struct, INumeric<T>
     {
-        // All three are compiled on every accelerator (the offline PTX check and warm-up see them all); the
+        // Every kernel is compiled on every accelerator (the offline PTX check and warm-up see them all); the
         // register-blocked ones are launched only where groups hold 256 threads.
         var tiled = GemmLauncher<T, N>(GemmKernel.Tiled);
         GemmLauncher<T, N>(GemmKernel.Blocked4x4);
         GemmLauncher<T, N>(GemmKernel.Blocked8x8);
+        var sum = Implicit<Action<Index1D, ArrayView<T>, ArrayView<T>, SliceSum>, Action<Index1D, ArrayView<T>, ArrayView<T>, SliceSum>>(
+            SplitKKernels.SumSlices<T, N>, k => Accelerator.LoadAutoGroupedStreamKernel(k));
         if (batch == 0 || g.M == 0 || g.N == 0) return;
         var choice = ChooseGemm(g.M, g.N, batch);
         var kernel = choice == GemmKernel.Tiled ? tiled : GemmLauncher<T, N>(choice);
-        int tile = choice switch
+        long tiles = GemmPlanner.KTiles(choice, TileSize, g.K, g.Reduce);
+        int splits = ChooseSplits(choice, g.M, g.N, g.K, g.Reduce, batch);
+        g.Slices = splits;
+        g.SliceTiles = checked((int)GemmPlanner.SliceTiles(tiles, splits));
+        if (splits == 1)
         {
-            GemmKernel.Blocked8x8 => GemmKernels.Tile8x8,
-            GemmKernel.Blocked4x4 => GemmKernels.Tile4x4,
-            _ => TileSize,
-        };
+            LaunchGemm(kernel, choice, View<T>(a), View<T>(b), View<T>(c), g, batch);
+            return;
+        }
+
+        int outputs = checked(batch * g.M * g.N);
+        var parts = Allocate(c.DType, checked(splits * outputs));
+        try
+        {
+            var partial = g;
+            partial.Accumulate = 0;
+            partial.COffset = 0;
+            partial.CBatch = g.M * g.N;
+            partial.CRow = g.N;
+            partial.CCol = 1;
+            partial.CSlice = outputs;
+            var pv = Own(parts, nameof(Gemm)).View<T>();
+            LaunchGemm(kernel, choice, View<T>(a), View<T>(b), pv, partial, batch);
+            sum(outputs, pv, View<T>(c), new SliceSum
+            {
+                M = g.M, N = g.N, Slices = splits, SliceStride = outputs, Accumulate = g.Accumulate,
+                COffset = g.COffset, CBatch = g.CBatch, CRow = g.CRow, CCol = g.CCol,
+            });
+            AfterLaunch();
+        }
+        finally
+        {
+            parts.Release();
+        }
+    }
+
+    // One product over its batches, at most MaxGridZ groups deep per launch (grid Z holds batch × slices).
+    void LaunchGemm<T>(Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs> kernel, GemmKernel choice,
+        ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, GemmArgs g, int batch) where T : unmanaged
+    {
+        int tile = GemmPlanner.OutputTile(choice, TileSize);
         var group = choice == GemmKernel.Tiled ? new Index3D(TileSize, TileSize, 1) : new Index3D(GemmKernels.BlockSide, GemmKernels.BlockSide, 1);
-        var av = View<T>(a);
-        var bv = View<T>(b);
-        var cv = View<T>(c);
-        var biasView = g.RowBias != 0 ? View<T>(bias) : cv;
-        for (int b0 = 0; b0 < batch; b0 += MaxGridZ)
+        int perLaunch = MaxGridZ / g.Slices;
+        for (int b0 = 0; b0 < batch; b0 += perLaunch)
         {
-            int slice = Math.Min(MaxGridZ, batch - b0);
+            int slice = Math.Min(perLaunch, batch - b0);
             var s = g;
             s.AOffset += b0 * g.ABatch;
             s.BOffset += b0 * g.BBatch;
             s.COffset += b0 * g.CBatch;
-            kernel(new KernelConfig(new Index3D((g.N + tile - 1) / tile, (g.M + tile - 1) / tile, slice), group), av, bv, cv, biasView, s);
+            kernel(new KernelConfig(new Index3D((g.N + tile - 1) / tile, (g.M + tile - 1) / tile, slice * g.Slices), group), a, b, c, s);
             AfterLaunch();
         }
     }
 
-    Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs> GemmLauncher<T, N>(GemmKernel kind)
+    Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs> GemmLauncher<T, N>(GemmKernel kind)
         where T : unmanaged where N : struct, INumeric<T>
     {
-        Action<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs> method = kind switch
+        Action<ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs> method = kind switch
         {
             GemmKernel.Blocked8x8 => GemmKernels.Blocked8x8<T, N>,
             GemmKernel.Blocked4x4 => GemmKernels.Blocked4x4<T, N>,
             _ => GemmKernels.Tiled<T, N>,
         };
-        return Explicit<Action<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs>, Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs>>(
+        return Explicit<Action<ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs>, Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs>>(
             method, k => Accelerator.LoadStreamKernel(k));
     }
 }

@@ -6,28 +6,33 @@ namespace NeuralCore.Gpu.Tests;
 /// <summary>
 /// The GEMM kernels against the CPU backend on the 256-thread simulator: every kernel (forced per test), every
 /// transposition of A and B, edge sizes that are no multiple of any tile, batches with broadcast batch strides,
-/// the reduction index and accumulation, Float32, Float64 and Int32.
+/// the reduction index and accumulation, Float32, Float64 and Int32; unsplit and with split-K forced (a split count
+/// larger than a product's K tiles is capped, so short products in the same case run unsplit).
 /// </summary>
 public sealed class GemmConformanceTests
 {
     static readonly (int M, int K, int N)[] Sizes = [(1, 1, 1), (3, 17, 5), (17, 3, 65), (65, 130, 33), (130, 9, 129)];
 
-    public static TheoryData<string, DType> Configs => new()
+    public static TheoryData<string, DType, int> Configs => new()
     {
-        { "Blocked8x8", DType.Float32 },
-        { "Blocked4x4", DType.Float32 },
-        { "Tiled", DType.Float32 },
-        { "Blocked8x8", DType.Float64 },
-        { "Blocked4x4", DType.Float64 },
+        { "Blocked8x8", DType.Float32, 1 },
+        { "Blocked4x4", DType.Float32, 1 },
+        { "Tiled", DType.Float32, 1 },
+        { "Blocked8x8", DType.Float64, 1 },
+        { "Blocked4x4", DType.Float64, 1 },
+        { "Blocked8x8", DType.Float32, 3 },
+        { "Blocked4x4", DType.Float64, 2 },
     };
 
     static double Tol(DType d) => d == DType.Float64 ? 1e-12 : 2e-5;
 
     // Kernels are named by string in the test data (the enum is internal; xUnit theories must be public).
-    static void With(string kernel, Action run)
+    // splits: the split-K count forced (1: unsplit).
+    internal static void With(string kernel, int splits, Action run, IlgpuBackend? backend = null)
     {
-        var b = Simulator.Wide;
-        b.GemmOverride = Enum.Parse<GemmKernel>(kernel);
+        var b = backend ?? Simulator.Wide;
+        b.GemmOverride = kernel == "auto" ? null : Enum.Parse<GemmKernel>(kernel);
+        b.SplitOverride = splits;
         try
         {
             run();
@@ -35,6 +40,7 @@ public sealed class GemmConformanceTests
         finally
         {
             b.GemmOverride = null;
+            b.SplitOverride = null;
         }
     }
 
@@ -49,7 +55,7 @@ public sealed class GemmConformanceTests
 
     [Theory]
     [MemberData(nameof(Configs))]
-    public void MatMulMatchesCpuForEveryTranspositionAndEdgeSize(string kernel, DType dtype) => With(kernel, () =>
+    public void MatMulMatchesCpuForEveryTranspositionAndEdgeSize(string kernel, DType dtype, int splits) => With(kernel, splits, () =>
     {
         int seed = 1;
         foreach (var (m, k, n) in Sizes)
@@ -65,7 +71,7 @@ public sealed class GemmConformanceTests
 
     [Theory]
     [MemberData(nameof(Configs))]
-    public void BatchedMatMulWithBroadcastAndTransposedBatches(string kernel, DType dtype) => With(kernel, () =>
+    public void BatchedMatMulWithBroadcastAndTransposedBatches(string kernel, DType dtype, int splits) => With(kernel, splits, () =>
     {
         var dev = Simulator.Wide.Device;
         var g = new Generator(7);
@@ -84,9 +90,10 @@ public sealed class GemmConformanceTests
     });
 
     [Theory]
-    [InlineData("Blocked8x8")]
-    [InlineData("Blocked4x4")]
-    public void IntegerMatMulIsExact(string kernel) => With(kernel, () =>
+    [InlineData("Blocked8x8", 1)]
+    [InlineData("Blocked4x4", 1)]
+    [InlineData("Blocked4x4", 2)]
+    public void IntegerMatMulIsExact(string kernel, int splits) => With(kernel, splits, () =>
     {
         var rng = new Random(3);
         var av = Enumerable.Range(0, 70 * 19).Select(_ => rng.Next(-50, 50)).ToArray();
@@ -97,14 +104,16 @@ public sealed class GemmConformanceTests
         Assert.Equal(a.MatMul(b).ToArray<int>(), a.To(dev).MatMul(b.To(dev)).ToArray<int>());
     });
 
-    public static TheoryData<string, DType, bool> ReduceConfigs => new()
+    public static TheoryData<string, DType, bool, int> ReduceConfigs => new()
     {
-        { "Blocked8x8", DType.Float32, false },
-        { "Blocked8x8", DType.Float32, true },
-        { "Blocked4x4", DType.Float32, true },
-        { "Tiled", DType.Float32, true },
-        { "Blocked8x8", DType.Float64, true },
-        { "Blocked4x4", DType.Float64, false },
+        { "Blocked8x8", DType.Float32, false, 1 },
+        { "Blocked8x8", DType.Float32, true, 1 },
+        { "Blocked4x4", DType.Float32, true, 1 },
+        { "Tiled", DType.Float32, true, 1 },
+        { "Blocked8x8", DType.Float64, true, 1 },
+        { "Blocked4x4", DType.Float64, false, 1 },
+        { "Blocked8x8", DType.Float32, true, 2 }, // 6 K tiles (2 per reduction index) in 2 slices of 3: one ends inside a reduction index
+        { "Blocked4x4", DType.Float64, false, 2 }, // 3 K tiles (1 per reduction index) in slices of 2 and 1
     };
 
     /// <summary>
@@ -112,11 +121,19 @@ public sealed class GemmConformanceTests
     /// [batch, reduce, M, K]; B stored [batch, reduce, N, K] and read transposed; C [batch, M, N] inside a padded
     /// buffer at an offset (row pitch N + 3), checked against a host sum in double precision.
     /// </summary>
+    /// <summary>
+    /// C[b] (+)= Σ_r A[b, r]·B[b, r] through the backend's GEMM entry with explicit strides: A row-major
+    /// [batch, reduce, M, K]; B stored [batch, reduce, N, K] and read transposed; C [batch, M, N] inside a padded
+    /// buffer at an offset (row pitch N + 3), checked against a host sum in double precision.
+    /// </summary>
     [Theory]
     [MemberData(nameof(ReduceConfigs))]
-    public void ReductionIndexAndAccumulateMatchAHostSum(string kernel, DType dtype, bool accumulate) => With(kernel, () =>
+    public void ReductionIndexAndAccumulateMatchAHostSum(string kernel, DType dtype, bool accumulate, int splits) =>
+        With(kernel, splits, () => CheckAgainstHostSum(Simulator.Wide, 2, 3, 67, 11, 70, dtype, accumulate));
+
+    internal static void CheckAgainstHostSum(IlgpuBackend backend, int batch, int reduce, int m, int k, int n, DType dtype, bool accumulate)
     {
-        const int batch = 2, reduce = 3, m = 67, k = 11, n = 70, pitch = n + 3, cOffset = 5;
+        int pitch = n + 3, cOffset = 5;
         var rng = new Random(11);
         double[] Rand(int count) => Enumerable.Range(0, count).Select(_ => Math.Round(rng.NextDouble() * 4 - 2, 3)).ToArray();
         var av = Rand(batch * reduce * m * k);
@@ -135,11 +152,11 @@ public sealed class GemmConformanceTests
                     expected[at] = (accumulate ? cv[at] : 0) + s;
                 }
 
-        var dev = Simulator.Wide.Device;
+        var dev = backend.Device;
         var a = Tensor.FromArray(av, av.Length).To(dtype).To(dev);
         var b = Tensor.FromArray(bv, bv.Length).To(dtype).To(dev);
         var c = Tensor.FromArray(cv, cv.Length).To(dtype).To(dev);
-        Simulator.Wide.Gemm(a.Buf, b.Buf, c.Buf, new GemmArgs
+        backend.Gemm(a.Buf, b.Buf, c.Buf, new GemmArgs
         {
             M = m, N = n, K = k, Reduce = reduce, Accumulate = accumulate ? 1 : 0,
             ABatch = reduce * m * k, AReduce = m * k, ARow = k, AInner = 1,
@@ -149,7 +166,7 @@ public sealed class GemmConformanceTests
         var actual = c.To(Device.Cpu).To(DType.Float64).ToArray<double>();
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(expected[i] - actual[i]) <= Tol(dtype) * 10 * (1 + Math.Abs(expected[i])), $"element {i}: expected {expected[i]}, got {actual[i]}");
-    });
+    }
 
     [Fact]
     public void KernelChoiceFollowsShapeAndGroupSize()

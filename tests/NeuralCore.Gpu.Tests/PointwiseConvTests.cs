@@ -50,7 +50,7 @@ public sealed class PointwiseConvTests
                 string at = $"case N={n} C={c} O={o} {h}x{w} groups={groups} layout={layout}";
                 Close(ConvOps.Conv2d(x, wt, p), ConvOps.Conv2d(xd, wd, p), tol, at + " forward");
                 var bias = Tensor.Randn([o], dtype, gen);
-                Close(ConvOps.Conv2dBias(x, wt, bias, p), ConvOps.Conv2dBias(xd, wd, bias.To(dev), p), tol, at + " forward with the bias in the GEMM's store");
+                Close(ConvOps.Conv2dBias(x, wt, bias, p), ConvOps.Conv2dBias(xd, wd, bias.To(dev), p), tol, at + " forward with a bias");
                 Close(ConvOps.Conv2dBackwardInput(dy, wt, h, w, p), ConvOps.Conv2dBackwardInput(dyd, wd, h, w, p), tol, at + " input gradient");
                 Close(ConvOps.Conv2dBackwardWeight(x, dy, 1, 1, p), ConvOps.Conv2dBackwardWeight(xd, dyd, 1, 1, p), tol, at + " weight gradient");
             }

@@ -4,77 +4,6 @@ using ILGPU;
 namespace NeuralCore.Gpu.Kernels;
 
 /// <summary>
-/// Operands of a batched, strided GEMM: C[b] (+)= Σ_r A[b, r] · B[b, r] with A [M, K], B [K, N], C [M, N].
-/// Every matrix is addressed by explicit strides, so transposed or broadcast (batch stride 0) operands need no
-/// copy; the optional reduction index r sums several products into one output (the batch of a convolution's
-/// weight gradient). With <c>RowBias</c> set, bias[BiasOffset + row·BiasStride] is added to each result as it is
-/// stored (a convolution's bias per output channel); the kernels take the bias view as their fourth operand.
-/// </summary>
-internal struct GemmArgs
-{
-    public int M, N, K, Reduce, Accumulate;
-    public int RowBias, BiasOffset, BiasStride;
-
-    /// <summary>These arguments adding <paramref name="bias"/>[first + row] to row `row` of C; unchanged when the bias is absent (default view).</summary>
-    public readonly GemmArgs WithRowBias(NeuralCore.Backends.BufferView bias, int first)
-    {
-        if (bias.Storage is null) return this;
-        var g = this;
-        g.RowBias = 1;
-        g.BiasStride = bias.Strides[0];
-        g.BiasOffset = bias.Offset + first * g.BiasStride;
-        return g;
-    }
-    public int AOffset, ABatch, AReduce, ARow, AInner;
-    public int BOffset, BBatch, BReduce, BInner, BCol;
-    public int COffset, CBatch, CRow, CCol;
-}
-
-/// <summary>Eight values of one micro-tile row (or of one operand fragment), kept in registers by the kernels.</summary>
-internal struct Row8<T> where T : unmanaged
-{
-    public T C0, C1, C2, C3, C4, C5, C6, C7;
-}
-
-/// <summary>Four values of one micro-tile row (or of one operand fragment), kept in registers by the kernels.</summary>
-internal struct Row4<T> where T : unmanaged
-{
-    public T C0, C1, C2, C3;
-}
-
-/// <summary>
-/// Which elements of an operand tile one thread copies to shared memory. An operand is seen as [MN, K] (A as M×K,
-/// B as N×K); the 256 threads of a group walk its unit-stride dimension (K when <c>strideK == 1</c>, else MN), so
-/// global loads coalesce whichever way the operand is laid out. Every thread copies four elements, at
-/// (<see cref="Mn"/> + p·<see cref="StepMn"/>, <see cref="K"/> + p·<see cref="StepK"/>), p = 0..3.
-/// </summary>
-internal struct TileLane
-{
-    public int Mn, K, StepMn, StepK;
-
-    /// <summary>The lane of thread <paramref name="t"/> (0..255) for a <paramref name="tileMn"/> × <paramref name="tileK"/> tile (tileMn · tileK = 1024).</summary>
-    public static TileLane Of(int t, int tileMn, int tileK, int strideK)
-    {
-        TileLane l;
-        if (strideK == 1)
-        {
-            l.K = t % tileK;
-            l.Mn = t / tileK;
-            l.StepMn = GemmKernels.BlockThreads / tileK;
-            l.StepK = 0;
-        }
-        else
-        {
-            l.Mn = t % tileMn;
-            l.K = t / tileMn;
-            l.StepMn = 0;
-            l.StepK = GemmKernels.BlockThreads / tileMn;
-        }
-        return l;
-    }
-}
-
-/// <summary>
 /// GEMM kernels. Out-of-range rows, columns and K-slices load zeros, so any M, N, K works; tile loads are coalesced
 /// whichever way an operand is laid out (threads adjacent in the group walk the operand's unit-stride dimension:
 /// K for a row-major A, M for a transposed one), so transposed operands need no copy.
@@ -88,7 +17,8 @@ internal struct TileLane
 /// in) so each thread reads its micro-column of A and micro-row of B with 8 + 8 (4 + 4) scalar loads and then
 /// issues 64 (16) multiply-adds. A thread's rows are ty + 16·i and its columns tx + 16·j: the 16 threads of a
 /// half-warp read 16 consecutive shared words (no bank conflicts) and write 16 consecutive columns of C. The
-/// next slice is fetched from global memory into registers while the current one is multiplied.</item>
+/// next slice is fetched from global memory into registers while the current one is multiplied, then stored into the
+/// second of two shared buffers: one barrier per slice.</item>
 /// </list>
 /// </summary>
 internal static class GemmKernels
@@ -110,75 +40,84 @@ internal static class GemmKernels
     /// <summary>C tile side of <see cref="Blocked4x4{T, N}"/>.</summary>
     public const int Tile4x4 = 64;
 
+    /// <summary>K depth of one shared-memory slice of <see cref="Blocked8x8{T, N}"/>.</summary>
+    public const int Bk8x8 = 8;
+
+    /// <summary>K depth of one shared-memory slice of <see cref="Blocked4x4{T, N}"/>.</summary>
+    public const int Bk4x4 = 16;
+
     // Shared rows of the register-blocked kernels are padded by four elements: the K-major stores of an operand
     // whose K dimension is contiguous then hit distinct banks.
     const int Pad = 4;
 
-    public static void Tiled<T, N>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, ArrayView<T> bias, GemmArgs g)
+    public static void Tiled<T, N>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, GemmArgs g)
         where T : unmanaged where N : struct, INumeric<T>
     {
         var n = default(N);
         var tileA = SharedMemory.Allocate<T>(MaxTile * Pitch);
         var tileB = SharedMemory.Allocate<T>(MaxTile * Pitch);
         int ts = Group.DimX, tx = Group.IdxX, ty = Group.IdxY;
-        int rowBase = Grid.IdxY * ts, colBase = Grid.IdxX * ts, batch = Grid.IdxZ;
+        int rowBase = Grid.IdxY * ts, colBase = Grid.IdxX * ts;
+        var z = SliceOf(g, ts);
         bool aAlongK = g.AInner == 1;
         bool bAlongN = g.BCol == 1;
         int am = aAlongK ? ty : tx, ak = aAlongK ? tx : ty;
         int bk = bAlongN ? ty : tx, bn = bAlongN ? tx : ty;
         T acc = n.Zero;
-        for (int r = 0; r < g.Reduce; r++)
+        for (int tile = z.First; tile < z.End; tile++)
         {
-            int aBase = g.AOffset + batch * g.ABatch + r * g.AReduce;
-            int bBase = g.BOffset + batch * g.BBatch + r * g.BReduce;
-            for (int k0 = 0; k0 < g.K; k0 += ts)
-            {
-                int gm = rowBase + am, gka = k0 + ak;
-                tileA[am * Pitch + ak] = gm < g.M && gka < g.K ? a[aBase + gm * g.ARow + gka * g.AInner] : n.Zero;
-                int gkb = k0 + bk, gn = colBase + bn;
-                tileB[bk * Pitch + bn] = gkb < g.K && gn < g.N ? b[bBase + gkb * g.BInner + gn * g.BCol] : n.Zero;
-                Group.Barrier();
-                for (int k = 0; k < ts; k++)
-                    acc = n.Add(acc, n.Mul(tileA[ty * Pitch + k], tileB[k * Pitch + tx]));
-                Group.Barrier();
-            }
+            int r = tile / z.KTiles, k0 = (tile - r * z.KTiles) * ts;
+            int aBase = g.AOffset + z.Batch * g.ABatch + r * g.AReduce;
+            int bBase = g.BOffset + z.Batch * g.BBatch + r * g.BReduce;
+            int gm = rowBase + am, gka = k0 + ak;
+            tileA[am * Pitch + ak] = gm < g.M && gka < g.K ? a[aBase + gm * g.ARow + gka * g.AInner] : n.Zero;
+            int gkb = k0 + bk, gn = colBase + bn;
+            tileB[bk * Pitch + bn] = gkb < g.K && gn < g.N ? b[bBase + gkb * g.BInner + gn * g.BCol] : n.Zero;
+            Group.Barrier();
+            for (int k = 0; k < ts; k++)
+                acc = n.Add(acc, n.Mul(tileA[ty * Pitch + k], tileB[k * Pitch + tx]));
+            Group.Barrier();
         }
         int row = rowBase + ty, col = colBase + tx;
         if (row < g.M && col < g.N)
         {
-            int at = g.COffset + batch * g.CBatch + row * g.CRow + col * g.CCol;
-            T result = g.Accumulate != 0 ? n.Add(c[at], acc) : acc;
-            c[at] = g.RowBias != 0 ? n.Add(result, bias[g.BiasOffset + row * g.BiasStride]) : result;
+            int at = z.CBase + row * g.CRow + col * g.CCol;
+            c[at] = g.Accumulate != 0 ? n.Add(c[at], acc) : acc;
         }
     }
 
     /// <summary>Register-blocked GEMM: 128×128 tile of C per group of 16×16 threads, 8×8 outputs per thread, BK = 8.</summary>
-    public static void Blocked8x8<T, N>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, ArrayView<T> bias, GemmArgs g)
+    public static void Blocked8x8<T, N>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, GemmArgs g)
         where T : unmanaged where N : struct, INumeric<T>
     {
-        const int Tile = Tile8x8, Bk = 8, P = Tile + Pad;
-        var sa = SharedMemory.Allocate<T>(Bk * P);
-        var sb = SharedMemory.Allocate<T>(Bk * P);
+        const int Tile = Tile8x8, Bk = Bk8x8, P = Tile + Pad;
+        const int Buffer = Bk * P;
+        var sa = SharedMemory.Allocate<T>(2 * Buffer);
+        var sb = SharedMemory.Allocate<T>(2 * Buffer);
         int tx = Group.IdxX, ty = Group.IdxY;
-        int rowBase = Grid.IdxY * Tile, colBase = Grid.IdxX * Tile, batch = Grid.IdxZ;
+        int rowBase = Grid.IdxY * Tile, colBase = Grid.IdxX * Tile;
         var la = TileLane.Of(ty * BlockSide + tx, Tile, Bk, g.AInner);
         var lb = TileLane.Of(ty * BlockSide + tx, Tile, Bk, g.BInner);
-        int kTiles = (g.K + Bk - 1) / Bk, tiles = kTiles * g.Reduce;
-        int aBatch = g.AOffset + batch * g.ABatch, bBatch = g.BOffset + batch * g.BBatch;
+        var z = SliceOf(g, Bk);
+        int kTiles = z.KTiles;
+        int aBatch = g.AOffset + z.Batch * g.ABatch, bBatch = g.BOffset + z.Batch * g.BBatch;
         Row4<T> ra = default, rb = default;
-        if (tiles > 0)
+        if (z.First < z.End)
         {
-            ra = LoadA(a, g, aBatch, 0, kTiles, Bk, rowBase, la);
-            rb = LoadB(b, g, bBatch, 0, kTiles, Bk, colBase, lb);
-        }
-        Row8<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        for (int tile = 0; tile < tiles; tile++)
-        {
-            Group.Barrier();
+            ra = LoadA(a, g, aBatch, z.First, kTiles, Bk, rowBase, la);
+            rb = LoadB(b, g, bBatch, z.First, kTiles, Bk, colBase, lb);
             StoreTile(sa, P, la, ra);
             StoreTile(sb, P, lb, rb);
-            Group.Barrier();
-            if (tile + 1 < tiles)
+        }
+        Group.Barrier();
+        int cur = 0;
+        Row8<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int tile = z.First; tile < z.End; tile++)
+        {
+            // Double buffer: the next slice goes from registers into the other buffer while this one is read, so
+            // one barrier per slice suffices (the other buffer was last read before the previous barrier).
+            bool more = tile + 1 < z.End;
+            if (more)
             {
                 ra = LoadA(a, g, aBatch, tile + 1, kTiles, Bk, rowBase, la);
                 rb = LoadB(b, g, bBatch, tile + 1, kTiles, Bk, colBase, lb);
@@ -186,8 +125,8 @@ internal static class GemmKernels
             for (int k = 0; k < Bk; k++)
             {
                 // Views at this thread's first element: the loads below then use constant offsets from one address.
-                var ak = sa.SubView(k * P + ty, Tile - ty);
-                var bk = sb.SubView(k * P + tx, Tile - tx);
+                var ak = sa.SubView(cur + k * P + ty, Tile - ty);
+                var bk = sb.SubView(cur + k * P + tx, Tile - tx);
                 Row8<T> bf;
                 bf.C0 = bk[0];
                 bf.C1 = bk[16];
@@ -206,45 +145,57 @@ internal static class GemmKernels
                 Fma<T, N>(ref c6, ak[96], bf);
                 Fma<T, N>(ref c7, ak[112], bf);
             }
+            if (more)
+            {
+                StoreTile(sa.SubView(Buffer - cur, Buffer), P, la, ra);
+                StoreTile(sb.SubView(Buffer - cur, Buffer), P, lb, rb);
+            }
+            Group.Barrier();
+            cur = Buffer - cur;
         }
-        int cBase = g.COffset + batch * g.CBatch, row = rowBase + ty, col = colBase + tx;
-        StoreRow<T, N>(c, bias, g, cBase, row, col, c0);
-        StoreRow<T, N>(c, bias, g, cBase, row + 16, col, c1);
-        StoreRow<T, N>(c, bias, g, cBase, row + 32, col, c2);
-        StoreRow<T, N>(c, bias, g, cBase, row + 48, col, c3);
-        StoreRow<T, N>(c, bias, g, cBase, row + 64, col, c4);
-        StoreRow<T, N>(c, bias, g, cBase, row + 80, col, c5);
-        StoreRow<T, N>(c, bias, g, cBase, row + 96, col, c6);
-        StoreRow<T, N>(c, bias, g, cBase, row + 112, col, c7);
+        int cBase = z.CBase, row = rowBase + ty, col = colBase + tx;
+        StoreRow<T, N>(c, g, cBase, row, col, c0);
+        StoreRow<T, N>(c, g, cBase, row + 16, col, c1);
+        StoreRow<T, N>(c, g, cBase, row + 32, col, c2);
+        StoreRow<T, N>(c, g, cBase, row + 48, col, c3);
+        StoreRow<T, N>(c, g, cBase, row + 64, col, c4);
+        StoreRow<T, N>(c, g, cBase, row + 80, col, c5);
+        StoreRow<T, N>(c, g, cBase, row + 96, col, c6);
+        StoreRow<T, N>(c, g, cBase, row + 112, col, c7);
     }
 
     /// <summary>Register-blocked GEMM: 64×64 tile of C per group of 16×16 threads, 4×4 outputs per thread, BK = 16.</summary>
-    public static void Blocked4x4<T, N>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, ArrayView<T> bias, GemmArgs g)
+    public static void Blocked4x4<T, N>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, GemmArgs g)
         where T : unmanaged where N : struct, INumeric<T>
     {
-        const int Tile = Tile4x4, Bk = 16, P = Tile + Pad;
-        var sa = SharedMemory.Allocate<T>(Bk * P);
-        var sb = SharedMemory.Allocate<T>(Bk * P);
+        const int Tile = Tile4x4, Bk = Bk4x4, P = Tile + Pad;
+        const int Buffer = Bk * P;
+        var sa = SharedMemory.Allocate<T>(2 * Buffer);
+        var sb = SharedMemory.Allocate<T>(2 * Buffer);
         int tx = Group.IdxX, ty = Group.IdxY;
-        int rowBase = Grid.IdxY * Tile, colBase = Grid.IdxX * Tile, batch = Grid.IdxZ;
+        int rowBase = Grid.IdxY * Tile, colBase = Grid.IdxX * Tile;
         var la = TileLane.Of(ty * BlockSide + tx, Tile, Bk, g.AInner);
         var lb = TileLane.Of(ty * BlockSide + tx, Tile, Bk, g.BInner);
-        int kTiles = (g.K + Bk - 1) / Bk, tiles = kTiles * g.Reduce;
-        int aBatch = g.AOffset + batch * g.ABatch, bBatch = g.BOffset + batch * g.BBatch;
+        var z = SliceOf(g, Bk);
+        int kTiles = z.KTiles;
+        int aBatch = g.AOffset + z.Batch * g.ABatch, bBatch = g.BOffset + z.Batch * g.BBatch;
         Row4<T> ra = default, rb = default;
-        if (tiles > 0)
+        if (z.First < z.End)
         {
-            ra = LoadA(a, g, aBatch, 0, kTiles, Bk, rowBase, la);
-            rb = LoadB(b, g, bBatch, 0, kTiles, Bk, colBase, lb);
-        }
-        Row4<T> c0 = default, c1 = default, c2 = default, c3 = default;
-        for (int tile = 0; tile < tiles; tile++)
-        {
-            Group.Barrier();
+            ra = LoadA(a, g, aBatch, z.First, kTiles, Bk, rowBase, la);
+            rb = LoadB(b, g, bBatch, z.First, kTiles, Bk, colBase, lb);
             StoreTile(sa, P, la, ra);
             StoreTile(sb, P, lb, rb);
-            Group.Barrier();
-            if (tile + 1 < tiles)
+        }
+        Group.Barrier();
+        int cur = 0;
+        Row4<T> c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int tile = z.First; tile < z.End; tile++)
+        {
+            // Double buffer: the next slice goes from registers into the other buffer while this one is read, so
+            // one barrier per slice suffices (the other buffer was last read before the previous barrier).
+            bool more = tile + 1 < z.End;
+            if (more)
             {
                 ra = LoadA(a, g, aBatch, tile + 1, kTiles, Bk, rowBase, la);
                 rb = LoadB(b, g, bBatch, tile + 1, kTiles, Bk, colBase, lb);
@@ -252,8 +203,8 @@ internal static class GemmKernels
             for (int k = 0; k < Bk; k++)
             {
                 // Views at this thread's first element: the loads below then use constant offsets from one address.
-                var ak = sa.SubView(k * P + ty, Tile - ty);
-                var bk = sb.SubView(k * P + tx, Tile - tx);
+                var ak = sa.SubView(cur + k * P + ty, Tile - ty);
+                var bk = sb.SubView(cur + k * P + tx, Tile - tx);
                 Row4<T> bf;
                 bf.C0 = bk[0];
                 bf.C1 = bk[16];
@@ -264,12 +215,34 @@ internal static class GemmKernels
                 Fma<T, N>(ref c2, ak[32], bf);
                 Fma<T, N>(ref c3, ak[48], bf);
             }
+            if (more)
+            {
+                StoreTile(sa.SubView(Buffer - cur, Buffer), P, la, ra);
+                StoreTile(sb.SubView(Buffer - cur, Buffer), P, lb, rb);
+            }
+            Group.Barrier();
+            cur = Buffer - cur;
         }
-        int cBase = g.COffset + batch * g.CBatch, row = rowBase + ty, col = colBase + tx;
-        StoreRow<T, N>(c, bias, g, cBase, row, col, c0);
-        StoreRow<T, N>(c, bias, g, cBase, row + 16, col, c1);
-        StoreRow<T, N>(c, bias, g, cBase, row + 32, col, c2);
-        StoreRow<T, N>(c, bias, g, cBase, row + 48, col, c3);
+        int cBase = z.CBase, row = rowBase + ty, col = colBase + tx;
+        StoreRow<T, N>(c, g, cBase, row, col, c0);
+        StoreRow<T, N>(c, g, cBase, row + 16, col, c1);
+        StoreRow<T, N>(c, g, cBase, row + 32, col, c2);
+        StoreRow<T, N>(c, g, cBase, row + 48, col, c3);
+    }
+
+    // This group's batch, its K slice [First, End) of the tile sequence (kTiles per reduction index) and where its C
+    // (or, split, its partial C) starts.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static KSlice SliceOf(in GemmArgs g, int bk)
+    {
+        KSlice z;
+        int slice = Grid.IdxZ % g.Slices;
+        z.Batch = Grid.IdxZ / g.Slices;
+        z.KTiles = (g.K + bk - 1) / bk;
+        z.First = slice * g.SliceTiles;
+        z.End = Math.Min(z.KTiles * g.Reduce, z.First + g.SliceTiles);
+        z.CBase = g.COffset + z.Batch * g.CBatch + slice * g.CSlice;
+        return z;
     }
 
     // The slice `tile` of A (reduction index tile / kTiles, K offset (tile % kTiles)·bk) this thread copies.
@@ -344,41 +317,38 @@ internal static class GemmKernels
 
     // One micro-tile row: columns col + 16·j of C's row `row` (each written only when inside C).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreRow<T, N>(ArrayView<T> c, ArrayView<T> bias, in GemmArgs g, int cBase, int row, int col, in Row8<T> v)
+    static void StoreRow<T, N>(ArrayView<T> c, in GemmArgs g, int cBase, int row, int col, in Row8<T> v)
         where T : unmanaged where N : struct, INumeric<T>
     {
         if (row >= g.M) return;
         int at = cBase + row * g.CRow;
-        T rowBias = g.RowBias != 0 ? bias[g.BiasOffset + row * g.BiasStride] : default;
-        Put<T, N>(c, g, at, col, v.C0, rowBias);
-        Put<T, N>(c, g, at, col + 16, v.C1, rowBias);
-        Put<T, N>(c, g, at, col + 32, v.C2, rowBias);
-        Put<T, N>(c, g, at, col + 48, v.C3, rowBias);
-        Put<T, N>(c, g, at, col + 64, v.C4, rowBias);
-        Put<T, N>(c, g, at, col + 80, v.C5, rowBias);
-        Put<T, N>(c, g, at, col + 96, v.C6, rowBias);
-        Put<T, N>(c, g, at, col + 112, v.C7, rowBias);
+        Put<T, N>(c, g, at, col, v.C0);
+        Put<T, N>(c, g, at, col + 16, v.C1);
+        Put<T, N>(c, g, at, col + 32, v.C2);
+        Put<T, N>(c, g, at, col + 48, v.C3);
+        Put<T, N>(c, g, at, col + 64, v.C4);
+        Put<T, N>(c, g, at, col + 80, v.C5);
+        Put<T, N>(c, g, at, col + 96, v.C6);
+        Put<T, N>(c, g, at, col + 112, v.C7);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreRow<T, N>(ArrayView<T> c, ArrayView<T> bias, in GemmArgs g, int cBase, int row, int col, in Row4<T> v)
+    static void StoreRow<T, N>(ArrayView<T> c, in GemmArgs g, int cBase, int row, int col, in Row4<T> v)
         where T : unmanaged where N : struct, INumeric<T>
     {
         if (row >= g.M) return;
         int at = cBase + row * g.CRow;
-        T rowBias = g.RowBias != 0 ? bias[g.BiasOffset + row * g.BiasStride] : default;
-        Put<T, N>(c, g, at, col, v.C0, rowBias);
-        Put<T, N>(c, g, at, col + 16, v.C1, rowBias);
-        Put<T, N>(c, g, at, col + 32, v.C2, rowBias);
-        Put<T, N>(c, g, at, col + 48, v.C3, rowBias);
+        Put<T, N>(c, g, at, col, v.C0);
+        Put<T, N>(c, g, at, col + 16, v.C1);
+        Put<T, N>(c, g, at, col + 32, v.C2);
+        Put<T, N>(c, g, at, col + 48, v.C3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Put<T, N>(ArrayView<T> c, in GemmArgs g, int rowAt, int col, T v, T rowBias) where T : unmanaged where N : struct, INumeric<T>
+    static void Put<T, N>(ArrayView<T> c, in GemmArgs g, int rowAt, int col, T v) where T : unmanaged where N : struct, INumeric<T>
     {
         if (col >= g.N) return;
         int at = rowAt + col * g.CCol;
-        T result = g.Accumulate != 0 ? default(N).Add(c[at], v) : v;
-        c[at] = g.RowBias != 0 ? default(N).Add(result, rowBias) : result;
+        c[at] = g.Accumulate != 0 ? default(N).Add(c[at], v) : v;
     }
 }
