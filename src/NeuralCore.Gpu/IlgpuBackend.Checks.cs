@@ -68,7 +68,10 @@ public sealed partial class IlgpuBackend
             throw DeviceAssert.Failure(message, values);
         }
         string op = code >= 1 && code <= IndexOps.Length ? IndexOps[code - 1] : "an index kernel";
-        throw new IndexOutOfRangeException(
-            $"{op}: index {slots[1]} is out of range for a dimension of size {slots[2]} (found on {Device} by a kernel launched before this read; the results of that op are invalid).");
+        string where = $"found on {Device} by a kernel launched before this read; the results of that op are invalid";
+        // A class index is an argument of the loss, not an index into a tensor: the CPU backend's exception and message.
+        if (op == "CrossEntropy")
+            throw new ArgumentException($"CrossEntropy: target {slots[1]} is out of range for {slots[2]} classes ({where}).");
+        throw new IndexOutOfRangeException($"{op}: index {slots[1]} is out of range for a dimension of size {slots[2]} ({where}).");
     }
 }

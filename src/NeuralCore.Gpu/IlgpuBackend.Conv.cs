@@ -12,8 +12,10 @@ namespace NeuralCore.Gpu;
 /// forward Y[n, g] = W[g]·col[n]; input gradient col[n] = W[g]ᵀ·dY[n, g], then col2im; weight gradient
 /// dW[g] = Σ_n dY[n, g]·col[n]ᵀ, summed inside the GEMM (its reduction index) and across chunks by accumulation.
 /// The column buffer holds at most <see cref="MaxColumnElements"/> elements; larger batches run in chunks.
+/// A bias is added by one elementwise pass over the output after the products (the GEMM kernels stay free of
+/// epilogues); its gradient is the row reduction of gradOutput seen as [O, N, OH, OW], one thread group per channel.
 /// </summary>
-public sealed partial class IlgpuBackend
+public sealed partial class IlgpuBackend : IConvBiasFusion
 {
     const long MaxColumnElements = 1L << 24;
 
@@ -22,6 +24,27 @@ public sealed partial class IlgpuBackend
     {
         var g = new ConvGeometry(input.Shape, weight.Shape, destination.Shape, p, nameof(Conv2d));
         RunConv(nameof(Conv2d), g, p, input, weight, destination, 0);
+    }
+
+    void IConvBiasFusion.Conv2dBias(BufferView input, BufferView weight, BufferView bias, BufferView destination, Conv2dParams p)
+    {
+        const string op = nameof(IConvBiasFusion.Conv2dBias);
+        var g = new ConvGeometry(input.Shape, weight.Shape, destination.Shape, p, op);
+        FusedOperandChecks.ConvBias(bias, g.O, input.DType);
+        Own(bias.Storage, op);
+        CountFused(op);
+        RunConv(op, g, p, input, weight, destination, 0, bias);
+    }
+
+    void IConvBiasFusion.Conv2dBiasGrad(BufferView gradOutput, BufferView gradBias)
+    {
+        const string op = nameof(IConvBiasFusion.Conv2dBiasGrad);
+        FusedOperandChecks.ConvBiasGrad(gradOutput, gradBias);
+        CountFused(op);
+        // gradOutput read in place as [O, N, OH, OW]: each channel is one row of the group-per-row reduction.
+        int[] perm = [1, 0, 2, 3];
+        var byChannel = gradOutput.With([.. perm.Select(d => gradOutput.Shape[d])], [.. perm.Select(d => gradOutput.Strides[d])]);
+        Reduce(ReduceOp.Sum, byChannel, 3, gradBias);
     }
 
     /// <inheritdoc />
@@ -38,22 +61,23 @@ public sealed partial class IlgpuBackend
         RunConv(nameof(Conv2dBackwardWeight), g, p, input, gradOutput, gradWeight, 2);
     }
 
-    void RunConv(string op, in ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind)
+    void RunConv(string op, in ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind, BufferView bias = default)
     {
         if (a.DType != b.DType || a.DType != d.DType)
             throw new ArgumentException($"{op}: operands must share a dtype, got {a.DType}, {b.DType} and {d.DType}.");
         if (!d.IsContiguous) throw new ArgumentException($"{op}: the destination must be contiguous.");
         switch (a.DType)
         {
-            case DType.Float32: RunConv<float, F32>(g, p, a, b, d, kind); break;
-            case DType.Float64: RunConv<double, F64>(g, p, a, b, d, kind); break;
+            case DType.Float32: RunConv<float, F32>(g, p, a, b, d, kind, bias); break;
+            case DType.Float64: RunConv<double, F64>(g, p, a, b, d, kind, bias); break;
             default: throw new ArgumentException($"{op}: needs Float32 or Float64 operands, got {a.DType}.");
         }
     }
 
     // kind 0: forward (a = input, b = weight); 1: input gradient (a = gradOutput, b = weight);
     // 2: weight gradient (a = input, b = gradOutput). The destination is always written in full.
-    void RunConv<T, N>(ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind)
+    // bias (kind 0 only, optional): [O], added to every output position of its channel.
+    void RunConv<T, N>(ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind, BufferView bias)
         where T : unmanaged where N : struct, INumeric<T>
     {
         var im2col = Implicit<Action<Index1D, ArrayView<T>, ArrayView<T>, ConvShape, Nchw>, Action<Index1D, ArrayView<T>, ArrayView<T>, ConvShape, Nchw>>(
@@ -64,7 +88,8 @@ public sealed partial class IlgpuBackend
         if (d.Count == 0) return;
         if (g.N == 0 || g.K == 0 || g.L == 0)
         {
-            Fill(d, 0); // empty sums
+            Fill(d, 0); // empty sums, plus the bias if there is one
+            AddBias(bias, d);
             return;
         }
 
@@ -78,6 +103,7 @@ public sealed partial class IlgpuBackend
             if (g.Pointwise && (kind == 1 || SpatialStride(a) is not null))
             {
                 Pointwise<T, N>(g, a, b, d, kind);
+                AddBias(bias, d);
                 return;
             }
             var shape = new ConvShape
@@ -148,12 +174,21 @@ public sealed partial class IlgpuBackend
             {
                 colStorage.Release();
             }
+            AddBias(bias, d);
         }
         finally
         {
             aCopy?.Release();
             bCopy?.Release();
         }
+    }
+
+    // y[n, o, ·] += bias[o] in place, one elementwise pass over the output (the bias read through a broadcast view);
+    // nothing without a bias. Added after the products, as the CPU backend adds it after its GEMM.
+    void AddBias(BufferView bias, BufferView y)
+    {
+        if (bias.Storage is null) return;
+        Binary(BinaryOp.Add, y, bias.With(y.Shape, [0, bias.Strides[0], 0, 0]), y);
     }
 
     // A 1×1 convolution with stride 1 and no padding is a GEMM on the input itself, viewed per image as [C, H·W]

@@ -8,7 +8,7 @@ namespace NeuralCore.Gpu;
 public sealed partial class IlgpuBackend
 {
     /// <summary>Ops that report out-of-range indices from the device, by error code (index + 1).</summary>
-    static readonly string[] IndexOps = ["IndexSelect", "IndexAdd", "Gather", "ScatterAdd", "MaxPool2dBackward"];
+    static readonly string[] IndexOps = ["IndexSelect", "IndexAdd", "Gather", "ScatterAdd", "MaxPool2dBackward", "CrossEntropy"];
 
     static int ErrorCode(string op) => Array.IndexOf(IndexOps, op) + 1;
 

@@ -5,7 +5,7 @@ using NeuralCore.Gpu.Kernels;
 
 namespace NeuralCore.Gpu;
 
-public sealed partial class IlgpuBackend
+public sealed partial class IlgpuBackend : IMaxPoolValues
 {
     /// <inheritdoc />
     public void MaxPool2d(BufferView input, BufferView destination, BufferView indices, Pool2dParams p)
@@ -17,6 +17,17 @@ public sealed partial class IlgpuBackend
         {
             case DType.Float32: MaxPool<float, F32>(input, destination, indices, p, float.NegativeInfinity); break;
             default: MaxPool<double, F64>(input, destination, indices, p, double.NegativeInfinity); break;
+        }
+    }
+
+    void IMaxPoolValues.MaxPool2dValues(BufferView input, BufferView destination, Pool2dParams p)
+    {
+        CheckPool(nameof(IMaxPoolValues.MaxPool2dValues), input, destination, p);
+        CountFused(nameof(IMaxPoolValues.MaxPool2dValues));
+        switch (input.DType)
+        {
+            case DType.Float32: MaxPoolValues<float, F32>(input, destination, p, float.NegativeInfinity); break;
+            default: MaxPoolValues<double, F64>(input, destination, p, double.NegativeInfinity); break;
         }
     }
 
@@ -83,6 +94,16 @@ public sealed partial class IlgpuBackend
         CheckDense(y, nameof(MaxPool2d));
         if (y.Count == 0) return;
         kernel(y.Count, View<T>(x), View<T>(y).SubView(y.Offset), View<long>(indices).SubView(indices.Offset), Geometry(x, y, p), Strides4(x), negativeInfinity);
+        AfterLaunch();
+    }
+
+    void MaxPoolValues<T, N>(BufferView x, BufferView y, Pool2dParams p, T negativeInfinity) where T : unmanaged where N : struct, INumeric<T>
+    {
+        var kernel = Implicit<Action<Index1D, ArrayView<T>, ArrayView<T>, PoolShape, Nchw, T>, Action<Index1D, ArrayView<T>, ArrayView<T>, PoolShape, Nchw, T>>(
+            PoolKernels.MaxValues<T, N>, k => Accelerator.LoadAutoGroupedStreamKernel(k));
+        CheckDense(y, nameof(IMaxPoolValues.MaxPool2dValues));
+        if (y.Count == 0) return;
+        kernel(y.Count, View<T>(x), View<T>(y).SubView(y.Offset), Geometry(x, y, p), Strides4(x), negativeInfinity);
         AfterLaunch();
     }
 

@@ -19,13 +19,20 @@ namespace NeuralCore.Gpu;
 /// an out-of-range index is skipped, never read or written outside a buffer, and recorded in a device-side error
 /// flag; the next <see cref="Download{T}"/> then throws an <see cref="IndexOutOfRangeException"/> naming the op.
 /// Input checks of the library (<see cref="IDeviceAssertions"/>) use the same flag and surface as an
-/// <see cref="ArgumentException"/> at the next read.
+/// <see cref="ArgumentException"/> at the next read; so does a class index outside [0, C) met by the fused
+/// cross-entropy, with the CPU backend's message.
+/// <para>
+/// Besides <see cref="IBackend"/> it implements the optional fast paths <see cref="IFusedOptimizerKernels"/>,
+/// <see cref="IFusedLossKernels"/>, bias-fused convolution and index-free max pooling, so a training step runs
+/// one kernel per optimizer update, loss pass and biased convolution instead of their compositions.
+/// </para>
 /// </remarks>
 public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDeviceAssertions, IDisposable
 {
     readonly Context? ownedContext;
     readonly DeviceMemoryPool pool;
     readonly ConcurrentDictionary<MethodInfo, (Delegate Launcher, bool Explicit)> kernels = new();
+    readonly ConcurrentDictionary<string, long> fusedCalls = new();
     readonly MemoryBuffer1D<long, Stride1D.Dense> errors;
     readonly object transferGate = new();
     long uploads, uploadBytes, downloads, downloadBytes;
@@ -67,6 +74,11 @@ public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDevice
     /// <summary>The kernels compiled so far, with whether each is explicitly grouped (for offline code-generation checks).</summary>
     internal IReadOnlyList<(MethodInfo Method, bool Explicit)> LoadedKernels =>
         kernels.Select(k => (k.Key, k.Value.Explicit)).ToList();
+
+    /// <summary>How often each fused fast path (by method name, e.g. <c>AdamUpdate</c>) has been called, for tests that check which path an op took.</summary>
+    internal long FusedCalls(string name) => fusedCalls.TryGetValue(name, out long n) ? n : 0;
+
+    void CountFused(string name) => fusedCalls.AddOrUpdate(name, 1, static (_, n) => n + 1);
 
     /// <summary>Host↔device copies made through <see cref="Upload{T}"/> and <see cref="Download{T}"/> so far.</summary>
     public TransferStats Transfers
@@ -122,7 +134,10 @@ public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDevice
 
     /// <inheritdoc />
     /// <exception cref="IndexOutOfRangeException">An index kernel launched since the last read met an out-of-range index.</exception>
-    /// <exception cref="ArgumentException">A check queued by <see cref="AssertOnDevice"/> since the last read failed.</exception>
+    /// <exception cref="ArgumentException">
+    /// A check queued by <see cref="AssertOnDevice"/> since the last read failed, or a fused cross-entropy met an
+    /// out-of-range class index.
+    /// </exception>
     public void Download<T>(BufferView source, Span<T> destination) where T : unmanaged
     {
         lock (transferGate)
@@ -162,6 +177,9 @@ public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDevice
         : throw new ArgumentException($"{op}: the {Device} backend was given memory of device {s.Backend.Device}; move tensors with To(device) first.");
 
     ArrayView<T> View<T>(BufferView v) where T : unmanaged => Own(v.Storage, Name).View<T>();
+
+    /// <summary>The elements of a dense view, as a device view starting at its first one.</summary>
+    ArrayView<T> Dense<T>(BufferView v) where T : unmanaged => View<T>(v).SubView(v.Offset, v.Count);
 
     // On ILGPU's CPU simulator every launch completes before the next op, so a wrong result points at a kernel
     // rather than at ordering (launches there are not tied to one ordered stream as on a GPU). On CUDA and OpenCL

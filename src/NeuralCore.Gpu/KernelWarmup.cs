@@ -5,7 +5,8 @@ namespace NeuralCore.Gpu;
 /// <summary>
 /// Compiles every kernel of a backend by running each op's dispatch on empty operands: the dispatch resolves
 /// (and caches) the kernel of every op, dtype and op struct exactly as real calls do, then launches nothing.
-/// New op enum values are covered automatically because the ops are enumerated, not listed.
+/// New op enum values are covered automatically because the ops are enumerated, not listed. The fused fast
+/// paths (optimizer updates, cross-entropy, biased convolution, index-free max pooling) are warmed the same way.
 /// </summary>
 internal static class KernelWarmup
 {
@@ -50,11 +51,36 @@ internal static class KernelWarmup
                 b.MaxPool2dBackward(E(d, 0, 1, 1, 1), E(DType.Int64, 0, 1, 1, 1), E(d, 0, 1, 1, 1), pool);
                 b.AvgPool2d(E(d, 0, 1, 1, 1), E(d, 0, 1, 1, 1), pool);
                 b.AvgPool2dBackward(E(d, 0, 1, 1, 1), E(d, 0, 1, 1, 1), pool);
+                ((IMaxPoolValues)b).MaxPool2dValues(E(d, 0, 1, 1, 1), E(d, 0, 1, 1, 1), pool);
+                ((IConvBiasFusion)b).Conv2dBias(E(d, 0, 1, 1, 1), E(d, 1, 1, 1, 1), E(d, 1), E(d, 0, 1, 1, 1), conv);
+                ((IConvBiasFusion)b).Conv2dBiasGrad(E(d, 0, 0, 1, 1), E(d, 0));
+                b.AdamUpdate(E(d, 0), E(d, 0), E(d, 0), E(d, 0), E(d, 0), new FusedAdamParams(default, 0.9, 0.999, 1e-8, 1, -1, 1));
+                b.SgdUpdate(E(d, 0), E(d, 0), E(d, 0), new FusedSgdParams(default, 1, 0.9, 0, false, false));
+                WarmCrossEntropy(b, d, E);
             }
         }
         finally
         {
             foreach (var s in empty.Values) s.Release();
+        }
+    }
+
+    // Zero rows with per-sample losses: the forward only writes the divisor into `saved`, which needs one real element.
+    static void WarmCrossEntropy(IlgpuBackend b, DType d, Func<DType, int[], BufferView> empty)
+    {
+        var saved = b.Allocate(d, 1);
+        try
+        {
+            var savedView = BufferView.Contiguous(saved, [1]);
+            foreach (var t in new[] { DType.Int64, DType.Int32 })
+            {
+                b.CrossEntropyForward(empty(d, [0, 1]), empty(t, [0]), -100, false, savedView, empty(d, [0]));
+                b.CrossEntropyBackward(empty(d, [0, 1]), empty(t, [0]), -100, savedView, empty(d, [0]), empty(d, [0, 1]));
+            }
+        }
+        finally
+        {
+            saved.Release();
         }
     }
 

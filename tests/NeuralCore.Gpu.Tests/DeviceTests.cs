@@ -31,13 +31,49 @@ public sealed class DeviceTests
         Assert.Equal(new float[] { 1, 1, 1 }, x[1].ToArray<float>());
     }
 
+    [Theory]
+    [InlineData(-1L, DType.Int64)]
+    [InlineData(3L, DType.Int32)]
+    public void CrossEntropyRejectsBadTargetsOnTheDevice_AsTheCpuDoes(long bad, DType targetType)
+    {
+        var logits = Tensor.Zeros([2, 3]).To(Simulator.Device).RequiresGrad_();
+        var target = Tensor.FromArray(new long[] { 0, bad }, 2).To(targetType).To(Simulator.Device);
+        long downloads = Simulator.Backend.Transfers.Downloads;
+        var loss = Nn.Functional.CrossEntropy(logits, target);
+        loss.Backward();
+        Assert.Equal(downloads, Simulator.Backend.Transfers.Downloads);   // checked on the device, not read back
+
+        var e = Assert.Throws<ArgumentException>(() => loss.Item<float>());
+        Assert.Contains($"CrossEntropy: target {bad} is out of range for 3 classes", e.Message);
+        var cpu = Assert.Throws<ArgumentException>(() => Nn.Functional.CrossEntropy(Tensor.Zeros([2, 3]), target.To(Device.Cpu)));
+        Assert.Contains($"CrossEntropy: target {bad} is out of range for 3 classes", cpu.Message);
+        // The error is reported once; later reads work.
+        Assert.Equal(0f, logits.Sum().Item<float>());
+    }
+
     [Fact]
-    public void CrossEntropyRejectsBadTargetsOnTheDevice()
+    public void ComposedClassLossesRejectBadTargetsOnTheDevice_AsTheCpuDoes()
+    {
+        // Label smoothing and NllLoss take the composed path (no fused kernel): the device check has the CPU's message.
+        var logits = Tensor.Zeros([3, 4]).To(Simulator.Device);
+        var target = Tensor.FromArray(new long[] { 1, 9, -100 }, 3).To(Simulator.Device);
+        var smoothed = Nn.Functional.CrossEntropy(logits, target, labelSmoothing: 0.1);
+        var e = Assert.Throws<ArgumentException>(() => smoothed.Item<float>());
+        Assert.Contains("CrossEntropy: target 9 is out of range for 4 classes", e.Message);
+
+        var negative = Tensor.FromArray(new long[] { 1, -2, 0 }, 3).To(Simulator.Device);
+        var nll = Nn.Functional.NllLoss(logits.LogSoftmax(1), negative);
+        var n = Assert.Throws<ArgumentException>(() => nll.Item<float>());
+        Assert.Contains("NllLoss: target -2 is out of range for 4 classes", n.Message);
+        Assert.Equal(0f, logits.Sum().Item<float>());
+    }
+
+    [Fact]
+    public void CrossEntropyIgnoresTheIgnoreIndexWithoutAnError()
     {
         var logits = Tensor.Zeros([2, 3]).To(Simulator.Device);
-        var target = Tensor.FromArray(new long[] { 0, -1 }, 2).To(Simulator.Device);
-        var loss = Nn.Functional.CrossEntropy(logits, target);
-        Assert.Throws<IndexOutOfRangeException>(() => loss.Item<float>());
+        var target = Tensor.FromArray(new long[] { 1, -100 }, 2).To(Simulator.Device);
+        Assert.Equal(Math.Log(3), Nn.Functional.CrossEntropy(logits, target).Item<float>(), 5);
     }
 
     [Fact]

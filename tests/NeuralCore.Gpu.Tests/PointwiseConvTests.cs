@@ -6,7 +6,8 @@ namespace NeuralCore.Gpu.Tests;
 /// <summary>
 /// 1×1 convolutions (stride 1, no padding), which run as GEMMs on the input without im2col: forward, input and
 /// weight gradients against the CPU backend, with groups, strided inputs (channels-last views read in place,
-/// and a narrowed width that falls back to im2col), on the default simulator and on the 256-thread one with each GEMM kernel.
+/// and a narrowed width that falls back to im2col), with and without a bias, on the default simulator and on the
+/// 256-thread one with each GEMM kernel.
 /// </summary>
 public sealed class PointwiseConvTests
 {
@@ -48,6 +49,8 @@ public sealed class PointwiseConvTests
                 var dyd = dy.To(dev);
                 string at = $"case N={n} C={c} O={o} {h}x{w} groups={groups} layout={layout}";
                 Close(ConvOps.Conv2d(x, wt, p), ConvOps.Conv2d(xd, wd, p), tol, at + " forward");
+                var bias = Tensor.Randn([o], dtype, gen);
+                Close(ConvOps.Conv2dBias(x, wt, bias, p), ConvOps.Conv2dBias(xd, wd, bias.To(dev), p), tol, at + " forward with a bias");
                 Close(ConvOps.Conv2dBackwardInput(dy, wt, h, w, p), ConvOps.Conv2dBackwardInput(dyd, wd, h, w, p), tol, at + " input gradient");
                 Close(ConvOps.Conv2dBackwardWeight(x, dy, 1, 1, p), ConvOps.Conv2dBackwardWeight(xd, dyd, 1, 1, p), tol, at + " weight gradient");
             }

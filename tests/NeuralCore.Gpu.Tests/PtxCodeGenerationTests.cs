@@ -16,6 +16,14 @@ public sealed class PtxCodeGenerationTests
         backend.Warmup();
         var kernels = backend.LoadedKernels;
         Assert.True(kernels.Count > 100, $"Warmup loaded only {kernels.Count} kernels.");
+        // The fused fast paths, each in both float types (and both target types for cross-entropy).
+        var loaded = kernels.Select(k => $"{k.Method.DeclaringType?.Name}.{k.Method.Name}").ToList();
+        foreach (var (kernel, variants) in new[]
+        {
+            ("OptimizerKernels.Adam", 2), ("OptimizerKernels.Sgd", 2), ("PoolKernels.MaxValues", 2),
+            ("LossKernels.RowForward", 4), ("LossKernels.Total", 4), ("LossKernels.Backward", 4),
+        })
+            Assert.True(loaded.Count(k => k == kernel) == variants, $"Warmup loaded {loaded.Count(k => k == kernel)} variants of {kernel}, expected {variants}.");
 
         using var context = Context.Create(b => b.EnableAlgorithms());
         using var ptx = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);

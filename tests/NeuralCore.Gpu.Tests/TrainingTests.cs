@@ -1,5 +1,6 @@
 using NeuralCore.Nn;
 using NeuralCore.Optim;
+using NeuralCore.Training;
 using F = NeuralCore.Nn.Functional;
 
 namespace NeuralCore.Gpu.Tests;
@@ -95,6 +96,51 @@ public sealed class TrainingTests
         Step(model, opt, xd, yd);
         var after = Simulator.Backend.Transfers;
         Assert.Equal(1, after.Downloads - before.Downloads);
+    }
+
+    [Fact]
+    public void DenseMovedBeforeItIsBuilt_CreatesItsParametersOnThatDevice()
+    {
+        var model = new Sequential(new Flatten(), new Dense(4, activation: Activation.Relu), new Dense(2));
+        model.To(Simulator.Device);
+        var x = Tensor.Randn([3, 2, 3], DType.Float32, new Generator(2));
+        var y = model.Forward(x.To(Simulator.Device));
+        Assert.Equal(Simulator.Device, y.Device);
+        Assert.Equal(4, model.Parameters().Count());
+        Assert.All(model.Parameters(), p => Assert.Equal(Simulator.Device, p.Device));
+        // The same weights on the CPU give the same output.
+        var cpu = new Sequential(new Flatten(), new Dense(4, activation: Activation.Relu), new Dense(2));
+        cpu.Forward(x);
+        cpu.LoadStateDict(model.StateDict());
+        float[] expected = cpu.Forward(x).ToArray<float>(), actual = y.To(Device.Cpu).ToArray<float>();
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-5f);
+    }
+
+    [Fact]
+    public void FitDownloadsOncePerStep_LossAndMetricsTogether()
+    {
+        // Keras-style Fit with two metrics on the device: each step's loss and the metrics' running sums for the
+        // batch logs come back in one download, and the epoch's logs need no further read.
+        (History History, long Downloads) Fit(Device device)
+        {
+            Rng.ManualSeed(11);
+            var model = new Sequential(new Flatten(), new Dense(5, activation: Activation.Relu), new Dense(3));
+            model.Compile("adam", "categorical_crossentropy", new[] { "accuracy", "mae" });
+            model.To(device);
+            var x = Tensor.Randn([12, 2, 2, 2], DType.Float32, new Generator(4));
+            var y = Tensor.FromArray(new long[] { 0, 1, 2, 1, 0, 2, 2, 1, 0, 0, 1, 2 }, 12);
+            long before = device.IsCpu ? 0 : Simulator.Backend.Transfers.Downloads;
+            var history = model.Fit(x, y, epochs: 1, batchSize: 4, shuffle: false, verbose: 0);
+            long downloads = device.IsCpu ? 0 : Simulator.Backend.Transfers.Downloads - before;
+            return (history, downloads);
+        }
+
+        var cpu = Fit(Device.Cpu);
+        var sim = Fit(Simulator.Device);
+        Assert.Equal(3, sim.Downloads);   // 12 samples in batches of 4
+        foreach (var key in new[] { "loss", "accuracy", "mae" })
+            Assert.Equal(cpu.History[key][0], sim.History[key][0], 5);
     }
 
     // BatchNorm2d and BatchNorm1d with cumulative averages, a binary cross-entropy head, L1 and L2 penalty groups.

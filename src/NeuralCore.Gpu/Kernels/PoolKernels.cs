@@ -15,7 +15,23 @@ internal struct PoolShape
 /// </summary>
 internal static class PoolKernels
 {
+    /// <summary>y = the window maximum (NaN wins, the first of equal values), indices = its position in the input plane.</summary>
     public static void MaxForward<T, N>(Index1D i, ArrayView<T> x, ArrayView<T> y, ArrayView<long> indices, PoolShape p, Nchw sx, T negativeInfinity)
+        where T : unmanaged where N : struct, INumeric<T>
+    {
+        var best = MaxWindow<T, N>(i, x, p, sx, negativeInfinity);
+        y[i] = best.Value;
+        indices[i] = best.Index;
+    }
+
+    /// <summary><see cref="MaxForward{T, N}"/> without the indices (no gradient recorded); y is dense.</summary>
+    public static void MaxValues<T, N>(Index1D i, ArrayView<T> x, ArrayView<T> y, PoolShape p, Nchw sx, T negativeInfinity)
+        where T : unmanaged where N : struct, INumeric<T>
+    {
+        y[i] = MaxWindow<T, N>(i, x, p, sx, negativeInfinity).Value;
+    }
+
+    static Partial<T> MaxWindow<T, N>(int i, ArrayView<T> x, PoolShape p, Nchw sx, T negativeInfinity)
         where T : unmanaged where N : struct, INumeric<T>
     {
         var num = default(N);
@@ -39,8 +55,7 @@ internal static class PoolKernels
                     at = (long)yy * p.W + xx;
                 }
             }
-        y[i] = best;
-        indices[i] = at;
+        return new Partial<T>(best, at);
     }
 
     /// <summary>dx[plane, indices[o]] += dy[o] for every output o; dx is dense and zeroed first. Bad indices are reported, not followed.</summary>

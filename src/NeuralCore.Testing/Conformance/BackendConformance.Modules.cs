@@ -124,6 +124,23 @@ public abstract partial class BackendConformance
             return results;
         }, dtype == DType.Float64 ? Float64Layers : Float32Layers);
 
+    // Inference of a module under NoGrad (the paths that skip what only a backward needs): the output only.
+    static ConformanceCase InferenceCase(string name, Func<Module> build, long[] inputShape, DType dtype = DType.Float32) =>
+        new(name, device =>
+        {
+            var module = build();
+            if (dtype != DType.Float32) module.To(dtype);
+            Reinitialise(module, seed: name.Length);
+            module.To(device);
+            module.Eval();
+            var x = Seeded(inputShape.Length, dtype, inputShape);
+            // A NaN and a tie in the first plane, where pooling windows pick them up.
+            x[0, 0, 1, 1].Fill_(double.NaN);
+            x[0, 0, 2, 2].Fill_(0.5);
+            x[0, 0, 2, 3].Fill_(0.5);
+            using (Tensor.NoGrad()) return [("output", module.Forward(x.To(device)))];
+        }, dtype == DType.Float64 ? Float64Layers : Float32Layers);
+
     // A loss on seeded inputs: the value and the input's gradient.
     static ConformanceCase LossCase(string name, Func<Tensor, Tensor, Tensor> loss, long[] shape, Func<Device, Tensor> target) =>
         new($"loss/{name}", device =>
@@ -159,6 +176,8 @@ public abstract partial class BackendConformance
     {
         Tensor Classes(Device d, long n, long c, long seed) => Tensor.RandInt(0, c, [n], new Generator(seed)).To(d);
         Tensor Probabilities(Device d, params long[] shape) => Tensor.Rand(shape, DType.Float32, new Generator(9)).To(d);
+        Tensor Targets(Device d, params long[] classes) => Tensor.FromArray(classes, classes.Length).To(d);
+        Tensor SampleWeights(Device d) => Tensor.Arange(1, 7, 1, DType.Float32).To(d);
         return
         [
             ModuleCase("linear", () => new Linear(6, 4), [3, 6]),
@@ -170,6 +189,9 @@ public abstract partial class BackendConformance
             ModuleCase("conv2d/float64", () => new Conv2d(2, 2, 2), [1, 2, 4, 4], DType.Float64),
             ModuleCase("maxpool2d/k2s2", () => new MaxPool2d(2), [2, 3, 6, 6]),
             ModuleCase("maxpool2d/k3s2p1-ceil", () => new MaxPool2d(3, 2, padding: 1, ceilMode: true), [1, 2, 7, 7]),
+            InferenceCase("maxpool2d/no-grad", () => new MaxPool2d(3, 2, padding: 1, ceilMode: true), [2, 3, 7, 7]),
+            InferenceCase("inference/conv-relu-pool", () => new Sequential(new Conv2d(2, 3, 3, padding: 1), new ReLU(), new MaxPool2d(2)), [2, 2, 6, 6]),
+            InferenceCase("inference/conv-pool-float64", () => new Sequential(new Conv2d(2, 3, 2, stride: 2), new MaxPool2d(2, 1)), [1, 2, 8, 8], DType.Float64),
             ModuleCase("avgpool2d/k3s2p1", () => new AvgPool2d(3, 2, padding: 1), [1, 2, 7, 7]),
             ModuleCase("avgpool2d/exclude-pad-ceil", () => new AvgPool2d(3, 2, padding: 1, countIncludePad: false, ceilMode: true), [1, 2, 6, 6]),
             ModuleCase("adaptiveavgpool2d/3", () => new AdaptiveAvgPool2d(3), [1, 2, 7, 7]),
@@ -179,6 +201,10 @@ public abstract partial class BackendConformance
             ModuleCase("layernorm", () => new LayerNorm(5), [3, 5]),
             ModuleCase("activations", () => new Sequential(new Linear(4, 6), new GELU(), new Linear(6, 6), new Tanh(), new Linear(6, 4), new Softplus()), [3, 4]),
             LossCase("cross-entropy", (x, t) => Functional.CrossEntropy(x, t), [6, 5], d => Classes(d, 6, 5, 1)),
+            LossCase("cross-entropy/ignore-index", (x, t) => Functional.CrossEntropy(x, t, ignoreIndex: 2), [6, 5], d => Targets(d, 2, 0, 4, 2, 1, 3)),
+            LossCase("cross-entropy/all-ignored-mean", (x, t) => Functional.CrossEntropy(x, t), [6, 5], d => Targets(d, -100, -100, -100, -100, -100, -100)),
+            LossCase("cross-entropy/sum-int32", (x, t) => Functional.CrossEntropy(x, t, Reduction.Sum, ignoreIndex: 4), [6, 5], d => Targets(d, 4, 0, 1, 3, 4, 2).To(DType.Int32)),
+            LossCase("cross-entropy/per-sample", (x, t) => Functional.CrossEntropy(x, t, Reduction.None).Mul(SampleWeights(x.Device)).Sum(), [6, 5], d => Classes(d, 6, 5, 4)),
             LossCase("cross-entropy/smoothing-ignore", (x, t) => Functional.CrossEntropy(x, t, labelSmoothing: 0.1, ignoreIndex: 2), [6, 5], d => Classes(d, 6, 5, 2)),
             LossCase("cross-entropy/probabilities", (x, t) => Functional.CrossEntropy(x, t), [4, 3], d => Probabilities(d, 4, 3).Softmax(1)),
             LossCase("nll", (x, t) => Functional.NllLoss(x.LogSoftmax(1), t, Reduction.Sum), [6, 5], d => Classes(d, 6, 5, 3)),
@@ -193,7 +219,9 @@ public abstract partial class BackendConformance
             OptimizerCase("sgd-momentum-nesterov", p => new Sgd(p, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-2)),
             OptimizerCase("adam", p => new Adam(p, lr: 0.05)),
             OptimizerCase("adam-amsgrad", p => new Adam(p, lr: 0.05, weightDecay: 1e-2, amsgrad: true)),
+            OptimizerCase("sgd-dampening-maximize-penalties", p => new Sgd([new ParamGroup(p) { L1 = 1e-2, L2 = 1e-2 }], lr: 0.05, momentum: 0.8, dampening: 0.3, maximize: true)),
             OptimizerCase("adamw", p => new AdamW(p, lr: 0.05)),
+            OptimizerCase("adamw-amsgrad-penalties", p => new AdamW([new ParamGroup(p) { L1 = 1e-2, L2 = 1e-2 }], lr: 0.05, amsgrad: true)),
             OptimizerCase("rmsprop", p => new RMSprop(p, lr: 0.01, momentum: 0.5, centered: true)),
         ];
     }

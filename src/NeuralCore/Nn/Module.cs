@@ -159,15 +159,32 @@ public abstract partial class Module
                     target.Copy_(value.Device.Equals(target.Device) ? value : value.To(target.Device));
     }
 
-    /// <summary>Moves parameters and buffers to <paramref name="device"/>, keeping the tensors' identity (optimizers stay valid).</summary>
+    /// <summary>
+    /// Moves parameters and buffers to <paramref name="device"/>, keeping the tensors' identity (optimizers stay valid).
+    /// Layers that create their parameters on their first call (<see cref="Dense"/>) create them there.
+    /// </summary>
     public Module To(Device device)
     {
         ArgumentNullException.ThrowIfNull(device);
         using (Tensor.NoGrad())
             foreach (var t in AllTensors())
                 if (!t.Device.Equals(device)) t.ReplaceData(t.To(device));
+        foreach (var (_, m) in NamedModules())
+        {
+            m.Placement = device;
+            m.PlacedOn(device);
+        }
         return this;
     }
+
+    /// <summary>The device of the last <see cref="To(Device)"/> call reaching this module (null before any).</summary>
+    internal Device? Placement { get; private set; }
+
+    /// <summary>Called on this module and every descendant by <see cref="To(Device)"/>, after the tensors moved.</summary>
+    private protected virtual void PlacedOn(Device device) { }
+
+    /// <summary>Called on this module and every descendant by <see cref="To(DType)"/>, after the tensors converted.</summary>
+    private protected virtual void ConvertedTo(DType dtype) { }
 
     /// <summary>Converts floating-point parameters and buffers to <paramref name="dtype"/>, keeping identity.</summary>
     public Module To(DType dtype)
@@ -175,6 +192,7 @@ public abstract partial class Module
         using (Tensor.NoGrad())
             foreach (var t in AllTensors())
                 if (t.DType.IsFloatingPoint() && t.DType != dtype) t.ReplaceData(t.To(dtype));
+        foreach (var (_, m) in NamedModules()) m.ConvertedTo(dtype);
         return this;
     }
 

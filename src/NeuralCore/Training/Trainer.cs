@@ -91,7 +91,8 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
     }
 
     // The batch is taken inside the step's scope, so the tensors this thread makes for it are released with the step.
-    // The loss and the optimizer's penalty come back in one read: the step's only wait for the device.
+    // The loss, the optimizer's penalty and the metrics' running sums come back in one read: the step's only wait
+    // for the device.
     (double Loss, double Penalty, int Size) TrainStep(IEnumerator<(Tensor Inputs, Tensor Targets)> batches, Metric[] trainMetrics, bool trackPenalty)
     {
         using var scope = Tensor.Scope();
@@ -112,14 +113,10 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
             foreach (var m in trainMetrics) m.Update(prediction, y);
         }
         int size = (int)x.Shape[0];
-        if (!trackPenalty) return (lossValue.Item<double>(), 0, size);
-        using (Tensor.NoGrad())
-        {
-            var loss = lossValue.Detach().To(DType.Float64).Flatten();
-            if (Optimizer.LastPenaltyTensor() is not { } penalty) return (loss.Item<double>(), Optimizer.LastPenalty, size);
-            var both = Tensor.Cat([loss, penalty.To(loss.Device).Flatten()]).ToArray<double>();
-            return (both[0], both[1], size);
-        }
+        // The loss, the penalty and the metrics' running sums (for the batch logs) come back in one download.
+        var penalty = trackPenalty ? Optimizer.LastPenaltyTensor() : null;
+        var values = DeviceSum.ReadWith(penalty is null ? [lossValue] : [lossValue, penalty], trainMetrics.SelectMany(m => m.Sums));
+        return (values[0], penalty is not null ? values[1] : trackPenalty ? Optimizer.LastPenalty : 0, size);
     }
 
     /// <summary>Mean loss and metrics of the model in evaluation mode, without gradients, over all of <paramref name="data"/>.</summary>
@@ -201,7 +198,8 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         return device is null || x.Device.Equals(device) ? x : x.To(device);
     }
 
-    static Device? ModelDevice(Module model) => model.Parameters().FirstOrDefault()?.Device;
+    // A model whose layers are not built yet has no parameters: it goes where To(device) placed it.
+    static Device? ModelDevice(Module model) => model.Parameters().FirstOrDefault()?.Device ?? model.Placement;
 
     // Layers that infer their input size (Dense) create parameters on their first call, so an unbound optimizer
     // is bound after one forward pass without gradients on the first batch.

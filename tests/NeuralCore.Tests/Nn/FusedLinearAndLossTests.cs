@@ -134,4 +134,33 @@ public class FusedLinearAndLossTests
         AssertNear(reference, loss, 1e-12, "loss");
         GradCheck.Assert(a => F.CrossEntropy(a[0].T, target, Reduction.Sum), [Tensor.Randn([5, 7], DType.Float64, gen)]);
     }
+
+    [Theory]
+    [InlineData(true, 3.0)]
+    [InlineData(false, 1.0)]
+    public void CrossEntropyKernels_KeepTheMeanDivisorInTheSavedBuffer_ForTheBackward(bool mean, double divisor)
+    {
+        // Four rows, one ignored (class 7): the forward writes the divisor (3 non-ignored rows for the mean, else 1)
+        // after the per-row log Σ exp, and the backward takes it from there rather than from the caller.
+        var kernels = NeuralCore.Backends.Cpu.CpuBackend.Instance;
+        var x = Tensor.Randn([4, 5], DType.Float64, new Generator(3));
+        var t = Tensor.FromArray(new long[] { 1, 7, 4, 0 }, 4);
+        var saved = Tensor.Zeros([5], DType.Float64);
+        var loss = Tensor.Scalar(0.0, DType.Float64);
+        kernels.CrossEntropyForward(x.Buf, t.Buf, 7, mean, saved.Buf, loss.Buf);
+
+        var lse = x.LogSumExp(1).ToArray<double>();
+        var values = saved.ToArray<double>();
+        for (int i = 0; i < 4; i++) Assert.Equal(lse[i], values[i], 12);
+        Assert.Equal(divisor, values[4]);
+
+        var dx = Tensor.Zeros([4, 5], DType.Float64);
+        var dy = Tensor.Scalar(6.0, DType.Float64);
+        kernels.CrossEntropyBackward(x.Buf, t.Buf, 7, saved.Buf, dy.Buf, dx.Buf);
+        saved[4].Fill_(2 * divisor);
+        var halved = Tensor.Zeros([4, 5], DType.Float64);
+        kernels.CrossEntropyBackward(x.Buf, t.Buf, 7, saved.Buf, dy.Buf, halved.Buf);
+        AssertNear(dx, halved * 2, 1e-12, "the backward divides by saved[N]");
+        Assert.Equal(new double[5], dx[1].ToArray<double>());
+    }
 }

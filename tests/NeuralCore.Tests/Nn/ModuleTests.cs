@@ -151,6 +151,20 @@ public class ModuleTests
     }
 
     [Fact]
+    public void Dense_ConvertedBeforeItIsBuilt_CreatesItsParametersInThatDType()
+    {
+        var model = new Sequential(new Flatten(), new Dense(3));
+        model.To(DType.Float64);
+        var y = model.Forward(Tensor.Randn([2, 2, 2], DType.Float64));
+        Assert.Equal(DType.Float64, y.DType);
+        Assert.All(model.Parameters(), p => Assert.Equal(DType.Float64, p.DType));
+        Assert.Equal(2, model.Parameters().Count());
+        // Converting again after the build converts the built parameters as any module's.
+        model.To(DType.Float32);
+        Assert.All(model.Parameters(), p => Assert.Equal(DType.Float32, p.DType));
+    }
+
+    [Fact]
     public void ZeroGrad_ClearsEveryGradient()
     {
         var m = new Outer();

@@ -6,9 +6,9 @@ namespace NeuralCore.Autograd.Rules;
 internal static class LossRules
 {
     /// <summary>
-    /// Fused cross-entropy over logits x [N, C] and index targets t (inputs x, t; saved: the per-row log Σ exp;
-    /// Ints[0]: 1 for the mean; A: the ignore index; B: the number of non-ignored targets):
-    /// dx = dy·(softmax(x) − onehot(t)), divided by the count for the mean, 0 on ignored rows.
+    /// Fused cross-entropy over logits x [N, C] and index targets t (inputs x, t; saved: the per-row log Σ exp and
+    /// the loss divisor, see <see cref="IFusedLossKernels.CrossEntropyForward"/>; A: the ignore index):
+    /// dx = dy·(softmax(x) − onehot(t)) / divisor, 0 on ignored rows.
     /// </summary>
     public static readonly BackwardRule CrossEntropy = new("CrossEntropy", (n, g) =>
     {
@@ -17,7 +17,7 @@ internal static class LossRules
         var kernels = (IFusedLossKernels)x.Backend;
         var dy = g.IsContiguous && g.DType == x.DType ? g : g.To(x.DType).Contiguous();
         var dx = Tensor.Empty([(int)x.Shape[0], (int)x.Shape[1]], x.DType, x.Backend);
-        kernels.CrossEntropyBackward(x.Buf, t.Buf, (long)n.A, n.Ints[0] == 1, (long)n.B, n.Saved!.Buf, dy.Buf, dx.Buf);
+        kernels.CrossEntropyBackward(x.Buf, t.Buf, (long)n.A, n.Saved!.Buf, dy.Buf, dx.Buf);
         return [dx, null];
     });
 }

@@ -30,8 +30,7 @@ public sealed unsafe partial class CpuBackend : IConvBiasFusion
     void IConvBiasFusion.Conv2dBias(BufferView input, BufferView weight, BufferView bias, BufferView destination, Conv2dParams p)
     {
         var g = new ConvGeometry(input.Shape, weight.Shape, destination.Shape, p, nameof(IConvBiasFusion.Conv2dBias));
-        if (bias.Rank != 1 || bias.Shape[0] != g.O || bias.DType != input.DType)
-            throw new ArgumentException($"Conv2dBias: bias must be a 1-d {input.DType} view of {g.O} elements, got {bias.DType} {ShapeMath.Format(bias.Shape)}.");
+        FusedOperandChecks.ConvBias(bias, g.O, input.DType);
         Storage? biasCopy = null;
         try
         {
@@ -48,26 +47,18 @@ public sealed unsafe partial class CpuBackend : IConvBiasFusion
     // float32; channels are independent parallel items, so the result does not depend on the thread count.
     void IConvBiasFusion.Conv2dBiasGrad(BufferView gradOutput, BufferView gradBias)
     {
-        if (gradOutput.Rank != 4 || gradBias.Rank != 1 || gradBias.Shape[0] != gradOutput.Shape[1] || gradOutput.DType != gradBias.DType)
-            throw new ArgumentException($"Conv2dBiasGrad: expects gradOutput [N, O, OH, OW] and gradBias [O] of one dtype, got {gradOutput.DType} {ShapeMath.Format(gradOutput.Shape)} and {gradBias.DType} {ShapeMath.Format(gradBias.Shape)}.");
-        if (!gradBias.IsContiguous) throw new ArgumentException("Conv2dBiasGrad: the destination must be contiguous.");
+        FusedOperandChecks.ConvBiasGrad(gradOutput, gradBias);
         Storage? copy = null;
         try
         {
             if (!gradOutput.IsContiguous) (gradOutput, copy) = Densify(gradOutput);
             int n = gradOutput.Shape[0], o = gradOutput.Shape[1], l = gradOutput.Shape[2] * gradOutput.Shape[3];
-            switch (gradOutput.DType)
-            {
-                case DType.Float32:
-                    CpuParallel.For(o, (long)n * l, new BiasGradJob<float>(Cpu(gradOutput).Pointer<float>() + gradOutput.Offset,
-                        Cpu(gradBias).Pointer<float>() + gradBias.Offset, n, o, l), static (c, j) => j.Run(c));
-                    break;
-                case DType.Float64:
-                    CpuParallel.For(o, (long)n * l, new BiasGradJob<double>(Cpu(gradOutput).Pointer<double>() + gradOutput.Offset,
-                        Cpu(gradBias).Pointer<double>() + gradBias.Offset, n, o, l), static (c, j) => j.Run(c));
-                    break;
-                default: throw new ArgumentException($"Conv2dBiasGrad: needs Float32 or Float64 operands, got {gradOutput.DType}.");
-            }
+            if (gradOutput.DType == DType.Float32)
+                CpuParallel.For(o, (long)n * l, new BiasGradJob<float>(Cpu(gradOutput).Pointer<float>() + gradOutput.Offset,
+                    Cpu(gradBias).Pointer<float>() + gradBias.Offset, n, o, l), static (c, j) => j.Run(c));
+            else
+                CpuParallel.For(o, (long)n * l, new BiasGradJob<double>(Cpu(gradOutput).Pointer<double>() + gradOutput.Offset,
+                    Cpu(gradBias).Pointer<double>() + gradBias.Offset, n, o, l), static (c, j) => j.Run(c));
         }
         finally
         {

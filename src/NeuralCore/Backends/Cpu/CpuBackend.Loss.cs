@@ -8,41 +8,23 @@ namespace NeuralCore.Backends.Cpu;
 public sealed unsafe partial class CpuBackend : IFusedLossKernels
 {
     /// <inheritdoc />
-    public long CrossEntropyForward(BufferView logits, BufferView target, long ignoreIndex, bool mean, BufferView logSumExp, BufferView output)
+    public void CrossEntropyForward(BufferView logits, BufferView target, long ignoreIndex, bool mean, BufferView saved, BufferView output)
     {
-        CheckCrossEntropy(logits, target, logSumExp);
-        int n = logits.Shape[0];
-        bool perSample = output.Rank == 1;
-        if (!output.IsContiguous || output.DType != logits.DType || (perSample ? output.Count != n : output.Rank != 0))
-            throw new ArgumentException($"CrossEntropyForward: output must be dense {logits.DType}, [{n}] or 0-d.");
+        FusedOperandChecks.CrossEntropy(logits, target, saved);
+        bool perSample = FusedOperandChecks.CrossEntropyOutput(logits, output);
         long valid = CountValidTargets(target, logits.Shape[1], ignoreIndex);
-        if (logits.DType == DType.Float32) CrossEntropyForward<float>(logits, target, ignoreIndex, mean, perSample, valid, logSumExp, output);
-        else CrossEntropyForward<double>(logits, target, ignoreIndex, mean, perSample, valid, logSumExp, output);
-        return valid;
+        if (logits.DType == DType.Float32) CrossEntropyForward<float>(logits, target, ignoreIndex, mean, perSample, valid, saved, output);
+        else CrossEntropyForward<double>(logits, target, ignoreIndex, mean, perSample, valid, saved, output);
     }
 
     /// <inheritdoc />
-    public void CrossEntropyBackward(BufferView logits, BufferView target, long ignoreIndex, bool mean, long validCount,
-        BufferView logSumExp, BufferView gradOutput, BufferView gradInput)
+    public void CrossEntropyBackward(BufferView logits, BufferView target, long ignoreIndex, BufferView saved,
+        BufferView gradOutput, BufferView gradInput)
     {
-        CheckCrossEntropy(logits, target, logSumExp);
-        if (!gradInput.IsContiguous || gradInput.DType != logits.DType || gradInput.Count != logits.Count)
-            throw new ArgumentException($"CrossEntropyBackward: gradInput must be dense {logits.DType} shaped like the logits.");
-        if (gradOutput.DType != logits.DType || !gradOutput.IsContiguous)
-            throw new ArgumentException($"CrossEntropyBackward: gradOutput must be dense {logits.DType}.");
-        if (logits.DType == DType.Float32) CrossEntropyBackward<float>(logits, target, ignoreIndex, mean, validCount, logSumExp, gradOutput, gradInput);
-        else CrossEntropyBackward<double>(logits, target, ignoreIndex, mean, validCount, logSumExp, gradOutput, gradInput);
-    }
-
-    static void CheckCrossEntropy(BufferView logits, BufferView target, BufferView logSumExp)
-    {
-        if (logits.Rank != 2 || !logits.IsContiguous || logits.DType is not (DType.Float32 or DType.Float64))
-            throw new ArgumentException($"CrossEntropy: logits must be dense 2-d Float32/Float64, got {logits.DType} of rank {logits.Rank}.");
-        int n = logits.Shape[0];
-        if (target.Count != n || !target.IsContiguous || target.DType is not (DType.Int64 or DType.Int32))
-            throw new ArgumentException($"CrossEntropy: targets must be dense Int64/Int32 with {n} elements, got {target.DType} with {target.Count}.");
-        if (logSumExp.Count != n || !logSumExp.IsContiguous || logSumExp.DType != logits.DType)
-            throw new ArgumentException($"CrossEntropy: logSumExp must be dense {logits.DType} with {n} elements.");
+        FusedOperandChecks.CrossEntropy(logits, target, saved);
+        bool perSample = FusedOperandChecks.CrossEntropyGradients(logits, gradOutput, gradInput);
+        if (logits.DType == DType.Float32) CrossEntropyBackward<float>(logits, target, ignoreIndex, perSample, saved, gradOutput, gradInput);
+        else CrossEntropyBackward<double>(logits, target, ignoreIndex, perSample, saved, gradOutput, gradInput);
     }
 
     static long TargetAt(BufferView target, int i) =>
@@ -62,10 +44,11 @@ public sealed unsafe partial class CpuBackend : IFusedLossKernels
     }
 
     static void CrossEntropyForward<T>(BufferView logits, BufferView target, long ignoreIndex, bool mean, bool perSample,
-        long valid, BufferView logSumExp, BufferView output) where T : unmanaged, IFloatingPointIeee754<T>
+        long valid, BufferView saved, BufferView output) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = logits.Shape[0], c = logits.Shape[1];
-        T* x = Ptr<T>(logits), lse = Ptr<T>(logSumExp), o = Ptr<T>(output);
+        T* x = Ptr<T>(logits), lse = Ptr<T>(saved), o = Ptr<T>(output);
+        lse[n] = mean ? T.CreateChecked(valid) : T.One;
         // The row sums are accumulated in double for both dtypes, then rounded once.
         double total = 0;
         for (int i = 0; i < n; i++)
@@ -93,15 +76,12 @@ public sealed unsafe partial class CpuBackend : IFusedLossKernels
         return max + T.CreateChecked(Math.Log(sum));
     }
 
-    static void CrossEntropyBackward<T>(BufferView logits, BufferView target, long ignoreIndex, bool mean, long validCount,
-        BufferView logSumExp, BufferView gradOutput, BufferView gradInput) where T : unmanaged, IFloatingPointIeee754<T>
+    static void CrossEntropyBackward<T>(BufferView logits, BufferView target, long ignoreIndex, bool perSample,
+        BufferView saved, BufferView gradOutput, BufferView gradInput) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = logits.Shape[0], c = logits.Shape[1];
-        T* x = Ptr<T>(logits), lse = Ptr<T>(logSumExp), dy = Ptr<T>(gradOutput), dx = Ptr<T>(gradInput);
-        bool perSample = gradOutput.Rank == 1;
-        if (perSample ? gradOutput.Count != n : gradOutput.Rank != 0)
-            throw new ArgumentException($"CrossEntropyBackward: gradOutput must be [{n}] or 0-d.");
-        T divisor = mean ? T.CreateChecked(validCount) : T.One;
+        T* x = Ptr<T>(logits), lse = Ptr<T>(saved), dy = Ptr<T>(gradOutput), dx = Ptr<T>(gradInput);
+        T divisor = lse[n];
         for (int i = 0; i < n; i++)
         {
             var outRow = new Span<T>(dx + (long)i * c, c);

@@ -15,8 +15,8 @@ public sealed unsafe partial class CpuBackend : IFusedOptimizerKernels
     public void AdamUpdate(BufferView parameter, BufferView gradient, BufferView expAvg, BufferView expAvgSq,
         BufferView? maxExpAvgSq, in FusedAdamParams p)
     {
-        CheckFused(nameof(AdamUpdate), parameter, gradient, expAvg, expAvgSq);
-        if (maxExpAvgSq is { } vm) CheckFused(nameof(AdamUpdate), parameter, vm);
+        FusedOperandChecks.Optimizer(nameof(AdamUpdate), parameter, gradient, expAvg, expAvgSq);
+        if (maxExpAvgSq is { } vm) FusedOperandChecks.Optimizer(nameof(AdamUpdate), parameter, vm);
         switch (parameter.DType)
         {
             case DType.Float32: Adam<float>(parameter, gradient, expAvg, expAvgSq, maxExpAvgSq, p); break;
@@ -28,23 +28,13 @@ public sealed unsafe partial class CpuBackend : IFusedOptimizerKernels
     /// <inheritdoc />
     public void SgdUpdate(BufferView parameter, BufferView gradient, BufferView? momentumBuffer, in FusedSgdParams p)
     {
-        CheckFused(nameof(SgdUpdate), parameter, gradient);
-        if (momentumBuffer is { } b) CheckFused(nameof(SgdUpdate), parameter, b);
+        FusedOperandChecks.Optimizer(nameof(SgdUpdate), parameter, gradient);
+        if (momentumBuffer is { } b) FusedOperandChecks.Optimizer(nameof(SgdUpdate), parameter, b);
         switch (parameter.DType)
         {
             case DType.Float32: Sgd<float>(parameter, gradient, momentumBuffer, p); break;
             case DType.Float64: Sgd<double>(parameter, gradient, momentumBuffer, p); break;
             default: throw new ArgumentException($"{nameof(SgdUpdate)}: parameters must be Float32 or Float64, got {parameter.DType}.");
-        }
-    }
-
-    static void CheckFused(string op, BufferView parameter, params ReadOnlySpan<BufferView> others)
-    {
-        if (!parameter.IsContiguous) throw new ArgumentException($"{op}: the parameter must be contiguous.");
-        foreach (var o in others)
-        {
-            if (!o.IsContiguous || o.Count != parameter.Count || o.DType != parameter.DType)
-                throw new ArgumentException($"{op}: every operand must be contiguous, of the parameter's dtype {parameter.DType} and size {parameter.Count}; got {o.DType} of {o.Count} elements.");
         }
     }
 

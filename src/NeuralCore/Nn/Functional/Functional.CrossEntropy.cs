@@ -50,7 +50,7 @@ public static partial class Functional
     }
 
     // LogSoftmax and the negative log-likelihood in one backend pass per row (see IFusedLossKernels); one graph
-    // node, saving only the per-row log Σ exp for the backward.
+    // node, saving only the per-row log Σ exp and the mean's divisor, which stay on the logits' device.
     static Tensor FusedCrossEntropy(IFusedLossKernels kernels, Tensor input, Tensor target, Reduction reduction, long ignoreIndex)
     {
         if (reduction is not (Reduction.None or Reduction.Sum or Reduction.Mean))
@@ -58,11 +58,10 @@ public static partial class Functional
         var x = input.IsContiguous ? input : input.Contiguous();
         var t = target.IsContiguous ? target : target.Contiguous();
         int n = (int)x.Shape[0];
-        var lse = Tensor.Empty([n], x.DType, x.Backend);
+        var saved = Tensor.Empty([n + 1], x.DType, x.Backend);
         var loss = Tensor.Empty(reduction == Reduction.None ? [n] : [], x.DType, x.Backend);
-        bool mean = reduction == Reduction.Mean;
-        long valid = kernels.CrossEntropyForward(x.Buf, t.Buf, ignoreIndex, mean, lse.Buf, loss.Buf);
-        return Engine.Record(loss, LossRules.CrossEntropy, [x, t], ints: [mean ? 1 : 0], a: ignoreIndex, b: valid, saved: lse);
+        kernels.CrossEntropyForward(x.Buf, t.Buf, ignoreIndex, reduction == Reduction.Mean, saved.Buf, loss.Buf);
+        return Engine.Record(loss, LossRules.CrossEntropy, [x, t], a: ignoreIndex, saved: saved);
     }
 
     /// <summary>
@@ -116,14 +115,15 @@ public static partial class Functional
         var keep = target.Ne(ignoreIndex);
         var index = Tensor.Where(keep, target, 0.0);
         // On the CPU the targets are read once to reject bad classes with a clear message. On other devices that
-        // read would be a host round trip every step: the range check happens on the device instead, where the
-        // Gather below rejects out-of-range classes (negative ones are first moved out of range, since Gather
-        // would count them from the end) and the error surfaces at the next read, e.g. loss.Item().
+        // read would be a host round trip every step: the same check runs on the device instead and its error, with
+        // the same message, surfaces at the next read (e.g. loss.Item()). The Gather below never follows a bad class
+        // either (negative ones are first moved out of range, since Gather would count them from the end).
         Tensor valid;
         if (target.Device.IsCpu)
             valid = Tensor.Scalar(CheckClassRange(target, classes, ignoreIndex, op), DType.Int64);
         else
         {
+            CheckClassRangeOnDevice(index, classes, op);
             index = Tensor.Where(index.Ge(0), index, (double)classes);
             valid = keep.Sum();
         }
@@ -180,6 +180,21 @@ public static partial class Functional
             valid++;
         }
         return valid;
+    }
+
+    // The device form of CheckClassRange over the targets with ignored entries already set to class 0: the lowest
+    // class when it is negative, else the highest, must lie in [0, classes).
+    static void CheckClassRangeOnDevice(Tensor index, long classes, string op)
+    {
+        if (index.NumElements == 0) return;
+        using (Tensor.NoGrad())
+        {
+            Tensor lo = index.Min(), hi = index.Max();
+            var loOk = lo.Ge(0);
+            var worst = Tensor.Where(loOk, hi, lo);
+            DeviceAssert.That(Tensor.Where(loOk, hi.Lt(classes), loOk), Tensor.Stack([worst, Tensor.Full([], classes, worst.DType, worst.Device)]),
+                op + ": target {0} is out of range for {1} classes.");
+        }
     }
 
     // A [C] vector shaped to broadcast along dimension 1 of an n-d input (or as is for an unbatched [C] input).

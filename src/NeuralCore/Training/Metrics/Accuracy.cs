@@ -54,6 +54,8 @@ public sealed class Accuracy : Metric
     /// <inheritdoc />
     public override double Result => total == 0 ? double.NaN : correct.Read() / total;
 
+    internal override IEnumerable<DeviceSum> Sums => [correct];
+
     /// <inheritdoc />
     public override Metric Clone() => new Accuracy(Name, Threshold);
 }

@@ -11,6 +11,9 @@ internal sealed class ErrorAccumulator
     readonly DeviceSum sum = new();
     long count;
 
+    /// <summary>The running sum of errors on the device.</summary>
+    public DeviceSum Sum => sum;
+
     public double Mean => count == 0 ? double.NaN : sum.Read() / count;
 
     public void Reset()

@@ -15,6 +15,8 @@ public sealed class MeanAbsoluteError(string name = "mae") : Metric(name)
     /// <inheritdoc />
     public override double Result => accumulator.Mean;
 
+    internal override IEnumerable<DeviceSum> Sums => [accumulator.Sum];
+
     /// <inheritdoc />
     public override Metric Clone() => new MeanAbsoluteError(Name);
 }

@@ -29,6 +29,13 @@ public abstract class Metric
     /// <summary>The metric over everything accumulated since <see cref="Reset"/> (NaN before any update).</summary>
     public abstract double Result { get; }
 
+    /// <summary>
+    /// The device-side running sums behind <see cref="Result"/>, so that <c>Fit</c> can download them together with
+    /// the step's loss (one wait for the device per step). Metrics defined outside the library have none: their
+    /// <see cref="Result"/> reads on its own.
+    /// </summary>
+    internal virtual IEnumerable<DeviceSum> Sums => [];
+
     /// <summary>A fresh metric with the same settings (Fit keeps separate copies for training and validation).</summary>
     public abstract Metric Clone();
 

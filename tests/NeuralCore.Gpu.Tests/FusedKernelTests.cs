@@ -1,0 +1,73 @@
+using NeuralCore.Nn;
+using F = NeuralCore.Nn.Functional;
+
+namespace NeuralCore.Gpu.Tests;
+
+/// <summary>The fused fast paths at sizes and values the conformance cases do not reach, against the CPU backend.</summary>
+public sealed class FusedKernelTests
+{
+    // Equal within a relative tolerance, NaN where the CPU has NaN, and the same infinities.
+    static void Same(Tensor cpu, Tensor gpu, double tol, string what)
+    {
+        Assert.Equal(cpu.Shape, gpu.Shape);
+        var e = cpu.To(DType.Float64).ToArray<double>();
+        var a = gpu.To(Device.Cpu).To(DType.Float64).ToArray<double>();
+        for (int i = 0; i < e.Length; i++)
+        {
+            bool ok = double.IsNaN(e[i]) ? double.IsNaN(a[i]) : double.IsInfinity(e[i]) ? a[i] == e[i] : Math.Abs(e[i] - a[i]) <= tol * (1 + Math.Abs(e[i]));
+            Assert.True(ok, $"{what}, element {i}: CPU {e[i]:R}, simulator {a[i]:R}");
+        }
+    }
+
+    [Theory]
+    [InlineData(DType.Float32, Reduction.Mean)]
+    [InlineData(DType.Float64, Reduction.Sum)]
+    [InlineData(DType.Float64, Reduction.None)]
+    public void CrossEntropyMatchesTheCpu_OnLongRowsAndExtremeValues(DType dtype, Reduction reduction)
+    {
+        // 37 classes: several strides of a thread group plus a remainder. Row 1 holds +∞, row 2 is all −∞ with an
+        // ignored target, row 3 holds a NaN, row 4 is large but finite (the shift by the maximum matters).
+        var x = Tensor.Randn([5, 37], dtype, new Generator(4)).Mul(3);
+        x[1, 5].Fill_(double.PositiveInfinity);
+        x[2].Fill_(double.NegativeInfinity);
+        x[3, 36].Fill_(double.NaN);
+        x[4].Add_(Tensor.Full([37], 1e4, dtype));
+        var t = Tensor.FromArray(new long[] { 36, 0, -100, 2, 17 }, 5);
+        var dy = reduction == Reduction.None ? Tensor.Arange(1, 6, 1, dtype) : null;
+
+        (Tensor Loss, Tensor Grad) Run(Device device)
+        {
+            var logits = x.To(device).Detach().RequiresGrad_();
+            var loss = F.CrossEntropy(logits, t.To(device), reduction);
+            loss.Backward(dy?.To(device));
+            return (loss.Detach(), logits.Grad!);
+        }
+
+        long before = Simulator.Backend.FusedCalls("CrossEntropyForward");
+        var (cpuLoss, cpuGrad) = Run(Device.Cpu);
+        var (gpuLoss, gpuGrad) = Run(Simulator.Device);
+        Assert.True(Simulator.Backend.FusedCalls("CrossEntropyForward") > before);
+        double tol = dtype == DType.Float32 ? 1e-5 : 1e-12;
+        Same(cpuLoss, gpuLoss, tol, "loss");
+        Same(cpuGrad, gpuGrad, tol, "gradient");
+    }
+
+    [Fact]
+    public void ConvolutionBiasGradientReducesLongChannelsOnTheDevice()
+    {
+        // 3 images of 9×9 outputs: 243 values per channel, above the one-thread-per-row limit of the reduction.
+        var conv = new Conv2d(2, 3, 3, padding: 1);
+        var x = Tensor.Randn([3, 2, 9, 9], DType.Float32, new Generator(6));
+        var dy = Tensor.Randn([3, 3, 9, 9], DType.Float32, new Generator(7));
+        conv.Forward(x).Backward(dy);
+        var expected = conv.Bias!.Grad!;
+
+        conv.ZeroGrad();
+        conv.To(Simulator.Device);
+        long before = Simulator.Backend.FusedCalls("Conv2dBiasGrad");
+        conv.Forward(x.To(Simulator.Device)).Backward(dy.To(Simulator.Device));
+
+        Assert.Equal(before + 1, Simulator.Backend.FusedCalls("Conv2dBiasGrad"));
+        Same(expected, conv.Bias!.Grad!, 1e-5, "bias gradient");
+    }
+}
