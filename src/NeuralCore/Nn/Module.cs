@@ -169,22 +169,15 @@ public abstract partial class Module
         using (Tensor.NoGrad())
             foreach (var t in AllTensors())
                 if (!t.Device.Equals(device)) t.ReplaceData(t.To(device));
-        foreach (var (_, m) in NamedModules())
-        {
-            m.Placement = device;
-            m.PlacedOn(device);
-        }
+        foreach (var (_, m) in NamedModules()) m.Placement = device;
         return this;
     }
 
     /// <summary>The device of the last <see cref="To(Device)"/> call reaching this module (null before any).</summary>
     internal Device? Placement { get; private set; }
 
-    /// <summary>Called on this module and every descendant by <see cref="To(Device)"/>, after the tensors moved.</summary>
-    private protected virtual void PlacedOn(Device device) { }
-
-    /// <summary>Called on this module and every descendant by <see cref="To(DType)"/>, after the tensors converted.</summary>
-    private protected virtual void ConvertedTo(DType dtype) { }
+    /// <summary>The dtype of the last <see cref="To(DType)"/> call reaching this module (null before any).</summary>
+    internal DType? PlacementDType { get; private set; }
 
     /// <summary>Converts floating-point parameters and buffers to <paramref name="dtype"/>, keeping identity.</summary>
     public Module To(DType dtype)
@@ -192,7 +185,7 @@ public abstract partial class Module
         using (Tensor.NoGrad())
             foreach (var t in AllTensors())
                 if (t.DType.IsFloatingPoint() && t.DType != dtype) t.ReplaceData(t.To(dtype));
-        foreach (var (_, m) in NamedModules()) m.ConvertedTo(dtype);
+        foreach (var (_, m) in NamedModules()) m.PlacementDType = dtype;
         return this;
     }
 

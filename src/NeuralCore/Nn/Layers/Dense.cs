@@ -7,8 +7,6 @@ namespace NeuralCore.Nn;
 public sealed class Dense : Module
 {
     Linear? linear;
-    Device? device;   // where To(Device) placed the layer before it was built
-    DType? dtype;     // what To(DType) converted it to before it was built
 
     /// <summary>Creates the layer; the input size is taken from the first input.</summary>
     public Dense(int units, Activation activation = Activation.None, bool useBias = true)
@@ -57,17 +55,13 @@ public sealed class Dense : Module
                 throw new ArgumentException($"Dense: built for {linear.InFeatures} input features, got {inFeatures}.");
             return;
         }
+        // Created where To(DType)/To(Device) placed this layer before it was built.
         var built = new Linear(inFeatures, Units, UseBias);
-        if (dtype is DType t) built.To(t);
-        if (device is Device d) built.To(d);
+        if (PlacementDType is DType t) built.To(t);
+        if (Placement is Device d) built.To(d);
         linear = built;
         RegisterModule("linear", linear);
     }
-
-    /// <inheritdoc />
-    private protected override void PlacedOn(Device device) => this.device = device;
-
-    private protected override void ConvertedTo(DType dtype) => this.dtype = dtype;
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor x)
