@@ -33,7 +33,7 @@ internal static class ModelFile
         var complete = manifest with
         {
             FormatVersion = ModelManifest.CurrentFormatVersion,
-            WeightsSha256 = Hash(ArchitectureBytes(manifest), entries, Convert.FromHexString(SafeTensorsWriter.HashData(items))),
+            WeightsSha256 = Hash(ArchitectureJson(manifest), entries, Convert.FromHexString(SafeTensorsWriter.HashData(items))),
         };
         var metadata = new Dictionary<string, string> { [FormatKey] = "pt", [ModelManifest.MetadataKey] = complete.ToJson() };
         var header = SafeTensorsWriter.Header(items, metadata);
@@ -121,12 +121,17 @@ internal static class ModelFile
         $"format version 1 model file: {problem}. Version 1 hashes cover the data only, so an edit of the header cannot be ruled out; " +
         "re-save the model from a trusted copy with this version of NeuralCore (format version 2 hashes the whole file).");
 
+    // The architecture as the hash sees it: compact JSON, as the manifest writes it. A parsed manifest writes back
+    // the same bytes (numbers keep their text, strings are escaped the same way).
+    static byte[]? ArchitectureJson(ModelManifest manifest) => manifest.Architecture is null
+        ? null
+        : ManifestJson.ToUtf8(manifest.Architecture, ModelLoadLimits.MaxRecursionDepth - 1, "manifest's architecture");
+
     static byte[]? ArchitectureBytes(ModelManifest manifest)
     {
-        if (manifest.Architecture is null) return null;
         try
         {
-            return ManifestJson.ToUtf8(manifest.Architecture, ModelLoadLimits.MaxRecursionDepth, "manifest's architecture");
+            return ArchitectureJson(manifest);
         }
         catch (ArgumentException e)
         {
