@@ -85,6 +85,7 @@ public sealed partial record ModelManifest
     /// The JSON is malformed, too large or too deep, has duplicate keys or invalid Unicode, wrong types, values out of
     /// range, or an unsupported format version; the message names the problem.
     /// </exception>
+    /// <exception cref="ArgumentNullException"><paramref name="json"/> is null.</exception>
     public static ModelManifest Parse(string json, ModelLoadLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(json);

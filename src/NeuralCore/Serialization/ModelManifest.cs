@@ -68,6 +68,7 @@ public sealed partial record ModelManifest
     /// <param name="metadata">The <c>__metadata__</c> map of a safetensors file.</param>
     /// <param name="limits">Bounds on the manifest's size and nesting; <see cref="ModelLoadLimits.Default"/> when null.</param>
     /// <exception cref="InvalidDataException">The stored manifest is malformed or over a limit.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="metadata"/> is null.</exception>
     public static ModelManifest? FromMetadata(IReadOnlyDictionary<string, string> metadata, ModelLoadLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(metadata);
