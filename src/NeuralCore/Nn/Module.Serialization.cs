@@ -24,14 +24,26 @@ public abstract partial class Module
 
     /// <summary>
     /// Loads parameters and buffers from a safetensors file (from <see cref="Save"/>, PyTorch or any other writer)
-    /// into this module, as <see cref="LoadStateDict"/> does. When the file has a NeuralCore manifest with a SHA-256,
-    /// the weights are checked against it first.
+    /// into this module, as <see cref="LoadStateDict"/> does. When the file has a NeuralCore manifest, it is held to
+    /// <paramref name="limits"/> and, when it records a SHA-256, the file is checked against it first.
     /// </summary>
-    /// <exception cref="InvalidDataException">The file is malformed or its weights do not match the manifest's SHA-256.</exception>
-    /// <exception cref="ArgumentException">Keys or shapes do not match this module (missing and unexpected keys only with <paramref name="strict"/>).</exception>
-    public void LoadWeights(string path, bool strict = true)
+    /// <param name="path">The safetensors file.</param>
+    /// <param name="strict">Whether every key must match (see <see cref="LoadStateDict"/>).</param>
+    /// <param name="limits">Bounds on the embedded manifest; <see cref="ModelLoadLimits.Default"/> when null.</param>
+    /// <exception cref="IOException">The file cannot be opened or read (<see cref="FileNotFoundException"/> when it does not exist).</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The file or its manifest is malformed or over a limit, or the file fails the manifest's integrity check; the
+    /// message starts with the path.
+    /// </exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="path"/> is empty, or keys or shapes do not match this module (missing and unexpected keys only
+    /// with <paramref name="strict"/>; the message names the first ten of each kind and how many more).
+    /// </exception>
+    public void LoadWeights(string path, bool strict = true, ModelLoadLimits? limits = null)
     {
-        var (file, _) = ModelFile.Read(path);
+        var (file, manifest) = ModelFile.Read(path, limits ?? ModelLoadLimits.Default);
+        ModelFile.CheckVersion1DTypes(path, file, manifest, this);
         LoadStateDict(file.Tensors, strict);
     }
 }

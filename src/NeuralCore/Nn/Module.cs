@@ -14,6 +14,9 @@ public abstract partial class Module
     readonly List<string> bufferNames = [];
     readonly Dictionary<string, (Tensor Tensor, bool Persistent)> buffers = [];
     readonly List<(string Name, Module Module)> children = [];
+    // Every name taken on this module (parameters, buffers, children), so registering stays O(1) however many
+    // children a container holds.
+    readonly HashSet<string> names = new(StringComparer.Ordinal);
 
     /// <summary>Creates an empty module.</summary>
     protected Module() { }
@@ -37,6 +40,7 @@ public abstract partial class Module
         ArgumentNullException.ThrowIfNull(module);
         CheckName(name);
         children.Add((name, module));
+        names.Add(name);
     }
 
     /// <summary>Registers a trainable parameter (it is made a leaf that requires grad) and returns it.</summary>
@@ -48,6 +52,7 @@ public abstract partial class Module
         tensor.RequiresGrad_();
         parameterNames.Add(name);
         parameters[name] = tensor;
+        names.Add(name);
         return tensor;
     }
 
@@ -59,15 +64,16 @@ public abstract partial class Module
         tensor.DetachFromScope();
         bufferNames.Add(name);
         buffers[name] = (tensor, persistent);
+        names.Add(name);
         return tensor;
     }
 
     void CheckName(string name)
     {
         if (string.IsNullOrEmpty(name) || name.Contains('.'))
-            throw new ArgumentException($"Module names must be non-empty and contain no '.', got \"{name}\".");
-        if (parameters.ContainsKey(name) || buffers.ContainsKey(name) || children.Exists(c => c.Name == name))
-            throw new ArgumentException($"{GetType().Name}: the name \"{name}\" is already registered.");
+            throw new ArgumentException($"Module names must be non-empty and contain no '.', got \"{MessageText.Clip(name)}\".");
+        if (names.Contains(name))
+            throw new ArgumentException($"{GetType().Name}: the name \"{MessageText.Clip(name)}\" is already registered.");
     }
 
     /// <summary>The parameter registered as <paramref name="name"/> on this module (not children), or null.</summary>
@@ -136,7 +142,9 @@ public abstract partial class Module
     /// <paramref name="strict"/> every key must match; otherwise missing and unexpected keys are ignored.
     /// Shapes must always match.
     /// </summary>
-    /// <exception cref="ArgumentException">Lists every missing, unexpected and mis-shaped key.</exception>
+    /// <exception cref="ArgumentException">
+    /// Names the missing, unexpected and mis-shaped keys (the first ten of each kind, then how many more).
+    /// </exception>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -148,9 +156,9 @@ public abstract partial class Module
         if (misShaped.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
         {
             var sb = new StringBuilder($"Error(s) loading the state dict of {GetType().Name}:");
-            if (strict && missing.Count > 0) sb.Append(" missing keys: ").Append(string.Join(", ", missing)).Append('.');
-            if (strict && unexpected.Count > 0) sb.Append(" unexpected keys: ").Append(string.Join(", ", unexpected)).Append('.');
-            if (misShaped.Count > 0) sb.Append(" size mismatch: ").Append(string.Join(", ", misShaped)).Append('.');
+            if (strict && missing.Count > 0) sb.Append(" missing keys: ").Append(MessageText.List(missing)).Append('.');
+            if (strict && unexpected.Count > 0) sb.Append(" unexpected keys: ").Append(MessageText.List(unexpected)).Append('.');
+            if (misShaped.Count > 0) sb.Append(" size mismatch: ").Append(MessageText.List(misShaped)).Append('.');
             throw new ArgumentException(sb.ToString());
         }
         using (Tensor.NoGrad())

@@ -47,7 +47,7 @@ public abstract partial class Optimizer
     /// number of parameters and shapes. The current state is replaced (copied, converted to each parameter's dtype
     /// and device), so training resumes exactly where the snapshot was taken.
     /// </summary>
-    /// <exception cref="ArgumentException">Lists every missing, unexpected, malformed and mis-shaped entry; nothing is changed.</exception>
+    /// <exception cref="ArgumentException">Names the missing, unexpected, malformed and mis-shaped entries (the first ten of each kind, then how many more); nothing is changed.</exception>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
@@ -109,8 +109,8 @@ public abstract partial class Optimizer
         if (errors.Count > 0 || unexpected.Count > 0)
         {
             var sb = new StringBuilder($"Error(s) loading the state dict of {GetType().Name}:");
-            if (errors.Count > 0) sb.Append(' ').Append(string.Join("; ", errors)).Append('.');
-            if (unexpected.Count > 0) sb.Append(" unexpected keys: ").Append(string.Join(", ", unexpected)).Append('.');
+            if (errors.Count > 0) sb.Append(' ').Append(MessageText.List(errors, "; ")).Append('.');
+            if (unexpected.Count > 0) sb.Append(" unexpected keys: ").Append(MessageText.List(unexpected)).Append('.');
             throw new ArgumentException(sb.ToString(), nameof(stateDict));
         }
 

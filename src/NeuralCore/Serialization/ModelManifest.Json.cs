@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -8,10 +7,15 @@ namespace NeuralCore.Serialization;
 public sealed partial record ModelManifest
 {
     /// <summary>The manifest as JSON (camelCase property names; optional members are left out when null).</summary>
+    /// <exception cref="ArgumentException">
+    /// A string is not valid UTF-16 (an unpaired surrogate), or <see cref="Architecture"/> nests deeper than
+    /// <see cref="ModelLoadLimits.MaxRecursionDepth"/> levels.
+    /// </exception>
     public string ToJson(bool indented = false)
     {
+        CheckWritable();
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var w = new Utf8JsonWriter(buffer, ManifestJson.WriterOptions(indented, ModelLoadLimits.MaxRecursionDepth)))
         {
             w.WriteStartObject();
             w.WriteNumber("formatVersion", FormatVersion);
@@ -49,6 +53,22 @@ public sealed partial record ModelManifest
         return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
+    // Everything a caller put in the manifest must be writable: valid UTF-16 strings and a bounded architecture.
+    void CheckWritable()
+    {
+        const string what = "manifest";
+        ManifestJson.CheckString(Name ?? throw new ArgumentException("The manifest's Name is null."), what);
+        ManifestJson.CheckString(Version ?? throw new ArgumentException("The manifest's Version is null."), what);
+        if (WeightsSha256 is not null) ManifestJson.CheckString(WeightsSha256, what);
+        foreach (var (k, v) in TrainingConfig ?? new Dictionary<string, string>())
+        {
+            ManifestJson.CheckString(k, what);
+            ManifestJson.CheckString(v ?? throw new ArgumentException($"The manifest's training setting '{MessageText.Clip(k)}' is null."), what);
+        }
+        foreach (var k in Metrics?.Keys ?? []) ManifestJson.CheckString(k, what);
+        if (Architecture is not null) ManifestJson.CheckNode(Architecture, ModelLoadLimits.MaxRecursionDepth - 1, "manifest's architecture");
+    }
+
     static void WriteShape(Utf8JsonWriter w, string name, IReadOnlyList<long>? shape)
     {
         if (shape is null) return;
@@ -57,52 +77,51 @@ public sealed partial record ModelManifest
         w.WriteEndArray();
     }
 
-    /// <summary>Reads a manifest from JSON. Unknown properties are ignored, so newer minor additions still load.</summary>
-    /// <exception cref="InvalidDataException">The JSON is malformed, has duplicate keys, wrong types, or a newer format version.</exception>
-    public static ModelManifest Parse(string json)
+    /// <summary>
+    /// Reads a manifest from JSON. Unknown properties are ignored, so newer minor additions still load. The text is
+    /// held to <paramref name="limits"/> (size and JSON nesting; <see cref="ModelLoadLimits.Default"/> when null).
+    /// </summary>
+    /// <exception cref="InvalidDataException">
+    /// The JSON is malformed, too large or too deep, has duplicate keys or invalid Unicode, wrong types, values out of
+    /// range, or an unsupported format version; the message names the problem.
+    /// </exception>
+    /// <exception cref="ArgumentNullException"><paramref name="json"/> is null.</exception>
+    public static ModelManifest Parse(string json, ModelLoadLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(json);
-        JsonObject root;
-        try
+        limits ??= ModelLoadLimits.Default;
+        return ParseUtf8(ManifestJson.Encode(json, limits, "Invalid model manifest"), limits);
+    }
+
+    internal static ModelManifest ParseUtf8(byte[] utf8, ModelLoadLimits limits)
+    {
+        var root = ManifestJson.ParseNode(utf8, limits, "Invalid model manifest") as JsonObject
+            ?? throw Invalid("the manifest must be a JSON object");
+        long formatVersion = Integer(root, "formatVersion", required: true)!.Value;
+        if (formatVersion < 1 || formatVersion > CurrentFormatVersion)
+            throw Invalid(string.Create(CultureInfo.InvariantCulture,
+                $"format version {formatVersion} is not supported (this library reads versions 1 to {CurrentFormatVersion})"));
+        var architecture = Node(root, "architecture") switch
         {
-            // Deep enough for architectures nested ModuleConfigs.MaxDepth levels (an object and an array per level).
-            var options = new JsonDocumentOptions { AllowDuplicateProperties = false, MaxDepth = 4 * ModuleConfigs.MaxDepth + 8 };
-            root = JsonNode.Parse(json, documentOptions: options) as JsonObject
-                ?? throw Invalid("the manifest must be a JSON object");
-        }
-        catch (JsonException e)
+            null => null,
+            JsonObject o => o,
+            _ => throw Invalid("'architecture' must be an object"),
+        };
+        root.Remove("architecture");                              // detaches it, so the manifest can own it
+        return new ModelManifest
         {
-            throw new InvalidDataException($"Invalid model manifest: not valid JSON ({e.Message}).", e);
-        }
-        try
-        {
-            int formatVersion = (int)Integer(root, "formatVersion", required: true)!;
-            if (formatVersion < 1 || formatVersion > CurrentFormatVersion)
-                throw Invalid($"format version {formatVersion} is not supported (this library reads versions 1 to {CurrentFormatVersion})");
-            return new ModelManifest
-            {
-                FormatVersion = formatVersion,
-                Name = Text(root, "name") ?? throw Invalid("'name' is missing"),
-                Version = Text(root, "version") ?? throw Invalid("'version' is missing"),
-                CreatedUtc = ParseTime(Text(root, "createdUtc") ?? throw Invalid("'createdUtc' is missing")),
-                Architecture = Node(root, "architecture") switch
-                {
-                    null => null,
-                    JsonObject o => (JsonObject)o.DeepClone(),
-                    _ => throw Invalid("'architecture' must be an object"),
-                },
-                WeightsSha256 = Sha(Text(root, "weightsSha256")),
-                InputShape = Shape(root, "inputShape"),
-                OutputShape = Shape(root, "outputShape"),
-                TrainingConfig = StringMap(root, "trainingConfig"),
-                Seed = Integer(root, "seed", required: false),
-                Metrics = ReadMetrics(root),
-            };
-        }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
-        {
-            throw new InvalidDataException($"Invalid model manifest: {e.Message}", e);
-        }
+            FormatVersion = (int)formatVersion,
+            Name = Text(root, "name") ?? throw Invalid("'name' is missing"),
+            Version = Text(root, "version") ?? throw Invalid("'version' is missing"),
+            CreatedUtc = ParseTime(Text(root, "createdUtc") ?? throw Invalid("'createdUtc' is missing")),
+            Architecture = architecture,
+            WeightsSha256 = Sha(Text(root, "weightsSha256")),
+            InputShape = Shape(root, "inputShape", limits),
+            OutputShape = Shape(root, "outputShape", limits),
+            TrainingConfig = StringMap(root, "trainingConfig"),
+            Seed = Integer(root, "seed", required: false),
+            Metrics = ReadMetrics(root),
+        };
     }
 
     static JsonNode? Node(JsonObject o, string name) => o.TryGetPropertyValue(name, out var n) ? n : null;
@@ -119,31 +138,33 @@ public sealed partial record ModelManifest
         var n = Node(o, name);
         if (n is null) return required ? throw Invalid($"'{name}' is missing") : null;
         if (n is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out long l)) return l;
-        throw Invalid($"'{name}' must be an integer, found {n.ToJsonString()}");
+        throw Invalid($"'{name}' must be a 64-bit integer, found {Show(n)}");
     }
 
     static DateTimeOffset ParseTime(string text) =>
         DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)
             ? t.ToUniversalTime()
-            : throw Invalid($"'createdUtc' is not a date and time: \"{text}\"");
+            : throw Invalid($"'createdUtc' is not a date and time: \"{MessageText.Clip(text)}\"");
 
     static string? Sha(string? hex)
     {
         if (hex is null) return null;
-        if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit)) throw Invalid($"'weightsSha256' must be 64 hex digits, found \"{hex}\"");
+        if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit)) throw Invalid($"'weightsSha256' must be 64 hex digits, found \"{MessageText.Clip(hex, 80)}\"");
         return hex.ToLowerInvariant();
     }
 
-    static long[]? Shape(JsonObject o, string name)
+    static long[]? Shape(JsonObject o, string name, ModelLoadLimits limits)
     {
         var n = Node(o, name);
         if (n is null) return null;
         if (n is not JsonArray a) throw Invalid($"'{name}' must be an array of integers");
+        if (a.Count > limits.MaxShapeRank)
+            throw Invalid(ModelLoadLimits.Exceeded($"the number of dimensions of '{name}'", a.Count, nameof(ModelLoadLimits.MaxShapeRank), limits.MaxShapeRank));
         var shape = new long[a.Count];
         for (int i = 0; i < shape.Length; i++)
         {
             if (a[i] is not JsonValue v || v.GetValueKind() != JsonValueKind.Number || !v.TryGetValue(out shape[i]) || shape[i] < -1)
-                throw Invalid($"'{name}' must hold integers ≥ -1 (-1 for a free size), found {a[i]?.ToJsonString() ?? "null"}");
+                throw Invalid($"'{name}' must hold 64-bit integers ≥ -1 (-1 for a free size), found {Show(a[i])}");
         }
         return shape;
     }
@@ -156,7 +177,7 @@ public sealed partial record ModelManifest
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in map)
         {
-            if (v is not JsonValue s || s.GetValueKind() != JsonValueKind.String) throw Invalid($"'{name}.{k}' must be a string");
+            if (v is not JsonValue s || s.GetValueKind() != JsonValueKind.String) throw Invalid($"'{name}.{MessageText.Clip(k)}' must be a string");
             result[k] = s.GetValue<string>();
         }
         return result;
@@ -178,13 +199,22 @@ public sealed partial record ModelManifest
                     "NaN" => double.NaN,
                     "Infinity" => double.PositiveInfinity,
                     "-Infinity" => double.NegativeInfinity,
-                    var other => throw Invalid($"'metrics.{k}' must be a number, found \"{other}\""),
+                    var other => throw Invalid($"'metrics.{MessageText.Clip(k)}' must be a number, found \"{MessageText.Clip(other)}\""),
                 },
-                _ => throw Invalid($"'metrics.{k}' must be a number"),
+                _ => throw Invalid($"'metrics.{MessageText.Clip(k)}' must be a number"),
             };
         }
         return result;
     }
+
+    // A value from the file for a message: scalars as written (clipped), containers by kind.
+    static string Show(JsonNode? node) => node switch
+    {
+        null => "null",
+        JsonObject => "an object",
+        JsonArray a => $"an array of {a.Count} items",
+        _ => MessageText.Clip(node.ToJsonString(), 80),
+    };
 
     static InvalidDataException Invalid(string problem) => new($"Invalid model manifest: {problem}.");
 }

@@ -14,8 +14,12 @@ public sealed partial record ModelManifest
     /// <summary>The safetensors metadata key holding the manifest JSON.</summary>
     public const string MetadataKey = "neuralcore.manifest";
 
-    /// <summary>The manifest format this library writes and the newest it reads.</summary>
-    public const int CurrentFormatVersion = 1;
+    /// <summary>
+    /// The manifest format this library writes and the newest it reads. Version 2 made <see cref="WeightsSha256"/>
+    /// cover the architecture and the safetensors tensor table as well as the data (see docs/model-files.md);
+    /// version 1 files still load under the rules described there.
+    /// </summary>
+    public const int CurrentFormatVersion = 2;
 
     /// <summary>Version of the manifest format (not of the model).</summary>
     public int FormatVersion { get; init; } = CurrentFormatVersion;
@@ -35,7 +39,12 @@ public sealed partial record ModelManifest
     /// </summary>
     public JsonObject? Architecture { get; init; }
 
-    /// <summary>Lower-case hex SHA-256 of the safetensors data buffer; checked on load when present.</summary>
+    /// <summary>
+    /// Lower-case hex SHA-256 of everything that decides what a model file loads; checked on load when present.
+    /// From format version 2 it covers the architecture, the safetensors tensor table (names, dtypes, shapes, data
+    /// offsets) and the data buffer; in version 1 files, the data buffer only. <see cref="Nn.Module.Save"/> always
+    /// recomputes it.
+    /// </summary>
     public string? WeightsSha256 { get; init; }
 
     /// <summary>Shape of one input batch, e.g. [-1, 1, 28, 28] with -1 for the batch size; optional.</summary>
@@ -56,14 +65,19 @@ public sealed partial record ModelManifest
     /// <summary>
     /// The manifest stored in safetensors metadata under <see cref="MetadataKey"/>, or null when there is none.
     /// </summary>
-    /// <exception cref="InvalidDataException">The stored manifest is malformed.</exception>
-    public static ModelManifest? FromMetadata(IReadOnlyDictionary<string, string> metadata)
+    /// <param name="metadata">The <c>__metadata__</c> map of a safetensors file.</param>
+    /// <param name="limits">Bounds on the manifest's size and nesting; <see cref="ModelLoadLimits.Default"/> when null.</param>
+    /// <exception cref="InvalidDataException">The stored manifest is malformed or over a limit.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="metadata"/> is null.</exception>
+    public static ModelManifest? FromMetadata(IReadOnlyDictionary<string, string> metadata, ModelLoadLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(metadata);
-        return metadata.TryGetValue(MetadataKey, out var json) ? Parse(json) : null;
+        return metadata.TryGetValue(MetadataKey, out var json) ? Parse(json ?? throw Invalid("the manifest entry is null"), limits) : null;
     }
 
     /// <summary>Writes the manifest as an indented JSON file (a standalone export; model files embed it already).</summary>
+    /// <exception cref="ArgumentException">The path is empty, or the manifest cannot be written (see <see cref="ToJson"/>).</exception>
+    /// <exception cref="IOException">The file cannot be written.</exception>
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -72,17 +86,34 @@ public sealed partial record ModelManifest
     }
 
     /// <summary>Reads a manifest JSON file written by <see cref="Save"/>.</summary>
-    /// <exception cref="InvalidDataException">The file is not a valid manifest; the message names the problem.</exception>
-    public static ModelManifest Load(string path)
+    /// <param name="path">The file.</param>
+    /// <param name="limits">Bounds on the file's size and nesting; <see cref="ModelLoadLimits.Default"/> when null.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="IOException">The file cannot be opened or read (<see cref="FileNotFoundException"/> when it does not exist).</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
+    /// <exception cref="InvalidDataException">The file is not a valid manifest or is over a limit; the message starts with the path and names the problem.</exception>
+    public static ModelManifest Load(string path, ModelLoadLimits? limits = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        limits ??= ModelLoadLimits.Default;
         try
         {
-            return Parse(File.ReadAllText(path));
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            if (stream.Length > limits.MaxManifestBytes)
+                throw new InvalidDataException($"Invalid model manifest: {ModelLoadLimits.Exceeded("its size in bytes", stream.Length, nameof(ModelLoadLimits.MaxManifestBytes), limits.MaxManifestBytes)}.");
+            var bytes = new byte[stream.Length];
+            stream.ReadExactly(bytes);
+            // Byte order marks are accepted as File.ReadAllText accepts them.
+            int skip = bytes.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0;
+            return ParseUtf8(skip == 0 ? bytes : bytes[skip..], limits);
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
+            throw new InvalidDataException($"{MessageText.Clip(path)}: {e.Message}", e);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException($"{MessageText.Clip(path)}: the file shrank while it was read.", e);
         }
     }
 }

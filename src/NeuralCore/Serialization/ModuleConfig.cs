@@ -13,14 +13,25 @@ public sealed class ModuleConfig
 {
     readonly ModuleConfigs.BuildState state;
     readonly int depth;
+    readonly bool childrenChecked;
 
-    internal ModuleConfig(string typeName, JsonElement json, ModuleConfigs.BuildState state, int depth)
+    internal ModuleConfig(string typeName, JsonElement json, ModuleConfigs.BuildState state, int depth, string path, bool childrenChecked)
     {
         TypeName = typeName;
         Json = json;
         this.state = state;
         this.depth = depth;
+        Path = path;
+        this.childrenChecked = childrenChecked;
     }
+
+    /// <summary>
+    /// Where the layer sits in the model, as its state-dict prefix ("3", "features.0"); empty for the root.
+    /// </summary>
+    public string Path { get; }
+
+    /// <summary>The limits the architecture is loaded under; factories of custom layers may check their settings against them.</summary>
+    public ModelLoadLimits Limits => state.Limits;
 
     /// <summary>The registered type name (the <c>"type"</c> property).</summary>
     public string TypeName { get; }
@@ -80,7 +91,7 @@ public sealed class ModuleConfig
         string text = GetString(name);
         foreach (var member in Enum.GetValues<TEnum>())
             if (string.Equals(member.ToString(), text, StringComparison.OrdinalIgnoreCase)) return member;
-        throw Invalid($"'{name}' is \"{text}\"; expected one of {string.Join(", ", Enum.GetNames<TEnum>())}");
+        throw Invalid($"'{name}' is \"{MessageText.Clip(text)}\"; expected one of {string.Join(", ", Enum.GetNames<TEnum>())}");
     }
 
     /// <summary>
@@ -110,16 +121,49 @@ public sealed class ModuleConfig
     /// <summary>A required list of nested layer configurations, each built through the registry.</summary>
     public IReadOnlyList<Module> GetModules(string name)
     {
-        if (!TryGet(name, out var v)) throw Missing(name);
-        if (v.ValueKind != JsonValueKind.Array) throw Wrong(name, "an array of layer configurations", v);
-        var modules = new List<Module>(v.GetArrayLength());
-        foreach (var item in v.EnumerateArray()) modules.Add(ModuleConfigs.Create(item, state, depth + 1));
+        var items = ModuleArray(name);
+        var modules = new List<Module>(items.Count);
+        for (int i = 0; i < items.Count; i++)
+            modules.Add(ModuleConfigs.Build(items[i], state, depth + 1, ChildPath(i), childrenChecked));
         return modules;
     }
 
     /// <summary>A required nested layer configuration, built through the registry.</summary>
     public Module GetModule(string name) =>
-        TryGet(name, out var v) ? ModuleConfigs.Create(v, state, depth + 1) : throw Missing(name);
+        TryGet(name, out var v) ? ModuleConfigs.Build(v, state, depth + 1, ChildPath(name), childrenChecked) : throw Missing(name);
+
+    /// <summary>Checks the nested layer configurations under <paramref name="name"/> against the limits, building nothing.</summary>
+    internal void CheckModules(string name)
+    {
+        var items = ModuleArray(name);
+        for (int i = 0; i < items.Count; i++) ModuleConfigs.Check(items[i], state, depth + 1, ChildPath(i));
+    }
+
+    List<JsonElement> ModuleArray(string name)
+    {
+        if (!TryGet(name, out var v)) throw Missing(name);
+        if (v.ValueKind != JsonValueKind.Array) throw Wrong(name, "an array of layer configurations", v);
+        return [.. v.EnumerateArray()];
+    }
+
+    string ChildPath(int index) => ChildPath(index.ToString(CultureInfo.InvariantCulture));
+
+    string ChildPath(string name) => Path.Length == 0 ? name : Path + "." + name;
+
+    /// <summary>
+    /// Refuses a setting over a limit of <see cref="Limits"/>: the message names the layer, the setting, the value,
+    /// the limit and how to raise it.
+    /// </summary>
+    internal void CheckLimit(string setting, long value, long limit, string limitName)
+    {
+        if (value > limit) throw Invalid(ModelLoadLimits.Exceeded($"'{setting}'", value, limitName, limit));
+    }
+
+    /// <summary>Checks both parts of a (height, width) setting against the limit.</summary>
+    internal void CheckLimit(string setting, (int H, int W) value, long limit, string limitName)
+    {
+        CheckLimit(setting, Math.Max(value.H, value.W), limit, limitName);
+    }
 
     /// <summary>
     /// Declares that the layer about to be built holds <paramref name="elements"/> parameter and buffer elements.
@@ -131,7 +175,7 @@ public sealed class ModuleConfig
     public void ReserveParameters(long elements)
     {
         if (elements < 0) throw Invalid($"the layer would hold a negative number of parameters ({elements})");
-        state.Reserve(elements, TypeName);
+        state.Reserve(elements, this);
     }
 
     bool TryGet(string name, out JsonElement value) =>
@@ -140,10 +184,19 @@ public sealed class ModuleConfig
     InvalidDataException Missing(string name) => Invalid($"the setting '{name}' is missing");
 
     InvalidDataException Wrong(string name, string expected, JsonElement found) =>
-        Invalid($"'{name}' must be {expected}, found {Shorten(found.GetRawText())}");
+        Invalid($"'{name}' must be {expected}, found {Describe(found)}");
 
-    static string Shorten(string text) => text.Length <= 40 ? text : string.Concat(text.AsSpan(0, 37), "...");
+    // A value from the file for a message: short values as written, long ones by kind and size.
+    static string Describe(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Array => value.GetArrayLength() <= 8 ? MessageText.Clip(value.GetRawText(), 80) : $"an array of {value.GetArrayLength()} items",
+        JsonValueKind.Object => "an object",
+        _ => MessageText.Clip(value.GetRawText(), 80),
+    };
+
+    /// <summary>How messages name this layer: its place in the model and its type.</summary>
+    internal string Where => $"layer '{(Path.Length == 0 ? "<root>" : MessageText.Clip(Path))}' ({MessageText.Clip(TypeName)})";
 
     internal InvalidDataException Invalid(string problem) =>
-        new(string.Create(CultureInfo.InvariantCulture, $"Invalid architecture: layer '{TypeName}': {problem}."));
+        new(string.Create(CultureInfo.InvariantCulture, $"Invalid architecture: {Where}: {problem}."));
 }

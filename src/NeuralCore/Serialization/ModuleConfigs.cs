@@ -20,10 +20,9 @@ namespace NeuralCore.Serialization;
 /// </remarks>
 public static partial class ModuleConfigs
 {
-    sealed record Entry(string TypeName, Type ClrType, Func<Module, JsonObject> Describe, Func<ModuleConfig, Module> Create);
-
-    /// <summary>Deepest nesting of layer configurations accepted (a guard against hostile files).</summary>
-    public const int MaxDepth = 64;
+    // Check, for the built-in layers, validates a configuration against the load limits without building anything
+    // and returns the parameter and buffer elements the layer will hold; containers check their children in it.
+    sealed record Entry(string TypeName, Type ClrType, Func<Module, JsonObject> Describe, Func<ModuleConfig, Module> Create, Func<ModuleConfig, long>? Check);
 
     static readonly object Gate = new();
     static readonly Dictionary<string, Entry> ByName = new(StringComparer.Ordinal);
@@ -42,15 +41,23 @@ public static partial class ModuleConfigs
         ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
         ArgumentNullException.ThrowIfNull(describe);
         ArgumentNullException.ThrowIfNull(create);
-        var entry = new Entry(typeName, typeof(T), m => describe((T)m), c => create(c));
+        Add(new Entry(typeName, typeof(T), m => describe((T)m), c => create(c), null));
+    }
+
+    // The built-in layers also register a check that runs on the whole architecture before anything is built.
+    static void RegisterBuiltIn<T>(string typeName, Func<T, JsonObject> describe, Func<ModuleConfig, T> create, Func<ModuleConfig, long> check) where T : Module =>
+        Add(new Entry(typeName, typeof(T), m => describe((T)m), c => create(c), check));
+
+    static void Add(Entry entry)
+    {
         lock (Gate)
         {
-            if (ByName.TryGetValue(typeName, out var byName) && byName.ClrType != typeof(T))
-                throw new ArgumentException($"ModuleConfigs: the type name '{typeName}' is already registered for {byName.ClrType.FullName}.", nameof(typeName));
-            if (ByType.TryGetValue(typeof(T), out var byType) && byType.TypeName != typeName)
-                throw new ArgumentException($"ModuleConfigs: {typeof(T).FullName} is already registered as '{byType.TypeName}'.", nameof(typeName));
-            ByName[typeName] = entry;
-            ByType[typeof(T)] = entry;
+            if (ByName.TryGetValue(entry.TypeName, out var byName) && byName.ClrType != entry.ClrType)
+                throw new ArgumentException($"ModuleConfigs: the type name '{entry.TypeName}' is already registered for {byName.ClrType.FullName}.", "typeName");
+            if (ByType.TryGetValue(entry.ClrType, out var byType) && byType.TypeName != entry.TypeName)
+                throw new ArgumentException($"ModuleConfigs: {entry.ClrType.FullName} is already registered as '{byType.TypeName}'.", "typeName");
+            // Re-registering a built-in type replaces its check too: the new factory reserves its own parameters.
+            ByName[entry.TypeName] = ByType[entry.ClrType] = entry;
         }
     }
 
@@ -95,66 +102,118 @@ public static partial class ModuleConfigs
     }
 
     /// <summary>
-    /// Creates the module a configuration describes, using only registered factories.
+    /// Creates the module a configuration describes, using only registered factories. The whole configuration is
+    /// first checked against <paramref name="limits"/> (layer count, nesting, parameter count, each built-in layer's
+    /// sizes) and only then built, so a configuration that is refused allocates no layer.
     /// </summary>
     /// <param name="architecture">A configuration from <see cref="Describe"/> (or a manifest).</param>
     /// <param name="maxParameterElements">
-    /// Upper bound on the parameter and buffer elements the built layers may declare (see
+    /// Upper bound on the parameter and buffer elements the layers may declare (see
     /// <see cref="ModuleConfig.ReserveParameters"/>); loaders pass the number of elements the weight file holds.
     /// </param>
-    /// <exception cref="InvalidDataException">Unknown type, missing or mistyped settings, invalid values, nesting
-    /// deeper than <see cref="MaxDepth"/>, or more parameters than allowed; the message names the layer and problem.</exception>
-    public static Module Create(JsonObject architecture, long maxParameterElements = long.MaxValue)
+    /// <param name="limits">The bounds to enforce; <see cref="ModelLoadLimits.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="architecture"/> cannot be written as JSON: it nests deeper than
+    /// <see cref="ModelLoadLimits.MaxJsonDepth"/> or holds a string that is not valid UTF-16.
+    /// </exception>
+    /// <exception cref="InvalidDataException">Unknown type, missing or mistyped settings, invalid values, or a value
+    /// over a limit; the message names the layer (its place in the model and its type), the setting and the problem.</exception>
+    public static Module Create(JsonObject architecture, long maxParameterElements = long.MaxValue, ModelLoadLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(architecture);
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(architecture.ToJsonString(), new JsonDocumentOptions { MaxDepth = 4 * MaxDepth + 8, AllowDuplicateProperties = false });
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"Invalid architecture: {e.Message}", e);
-        }
-        using (document) return Create(document.RootElement, new BuildState(maxParameterElements), 0);
+        limits ??= ModelLoadLimits.Default;
+        using var document = Document(architecture, limits);
+        var state = new BuildState(maxParameterElements, limits);
+        Check(document.RootElement, state, 0, "");
+        return Build(document.RootElement, state, 0, "", isChecked: true);
     }
 
-    internal static Module Create(JsonElement json, BuildState state, int depth)
+    /// <summary>Checks a whole configuration against the limits as <see cref="Create(JsonObject, long, ModelLoadLimits?)"/> does, building nothing.</summary>
+    internal static void Check(JsonObject architecture, long maxParameterElements, ModelLoadLimits limits)
     {
-        if (depth > MaxDepth) throw new InvalidDataException($"Invalid architecture: layers are nested deeper than {MaxDepth} levels.");
+        using var document = Document(architecture, limits);
+        Check(document.RootElement, new BuildState(maxParameterElements, limits), 0, "");
+    }
+
+    static JsonDocument Document(JsonObject architecture, ModelLoadLimits limits) =>
+        ManifestJson.Parse(ManifestJson.ToUtf8(architecture, limits.MaxJsonDepth, "architecture"), limits, "Invalid architecture");
+
+    /// <summary>
+    /// Validates one layer configuration (and, for built-in containers, everything inside it) against the limits,
+    /// counting its layers and declared parameters; builds nothing.
+    /// </summary>
+    internal static void Check(JsonElement json, BuildState state, int depth, string path)
+    {
+        var (entry, config) = Resolve(json, state, depth, path);
+        state.CountLayer(config);
+        if (entry.Check is null) return;
+        long elements = Guarded(config, () => entry.Check(config));
+        config.ReserveParameters(elements);
+    }
+
+    /// <summary>Builds one layer configuration, checking it first unless <paramref name="isChecked"/>.</summary>
+    internal static Module Build(JsonElement json, BuildState state, int depth, string path, bool isChecked)
+    {
+        if (!isChecked) Check(json, state, depth, path);
+        var (entry, config) = Resolve(json, state, depth, path);
+        return Guarded(config, () => entry.Create(config) ?? throw config.Invalid("the registered factory returned null"));
+    }
+
+    static (Entry Entry, ModuleConfig Config) Resolve(JsonElement json, BuildState state, int depth, string path)
+    {
+        string where = path.Length == 0 ? "the root layer" : $"layer '{MessageText.Clip(path)}'";
+        if (depth > state.Limits.MaxNestingDepth)
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"Invalid architecture: {where}: {ModelLoadLimits.Exceeded("its nesting depth", depth, nameof(ModelLoadLimits.MaxNestingDepth), state.Limits.MaxNestingDepth)}."));
         if (json.ValueKind != JsonValueKind.Object)
-            throw new InvalidDataException($"Invalid architecture: a layer configuration must be an object, found {json.ValueKind}.");
+            throw new InvalidDataException($"Invalid architecture: {where}: a layer configuration must be an object, found {json.ValueKind}.");
         if (!json.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
-            throw new InvalidDataException("Invalid architecture: a layer configuration has no \"type\" string.");
+            throw new InvalidDataException($"Invalid architecture: {where}: the layer configuration has no \"type\" string.");
         string typeName = typeElement.GetString()!;
         Entry? entry;
         lock (Gate) ByName.TryGetValue(typeName, out entry);
         if (entry is null)
-            throw new InvalidDataException($"Invalid architecture: unknown layer type '{Shorten(typeName)}'; register it with ModuleConfigs.Register.");
-        var config = new ModuleConfig(typeName, json, state, depth);
+            throw new InvalidDataException($"Invalid architecture: {where}: unknown layer type '{MessageText.Clip(typeName)}'; register it with ModuleConfigs.Register.");
+        return (entry, new ModuleConfig(typeName, json, state, depth, path, childrenChecked: entry.Check is not null));
+    }
+
+    // Layer constructors and factories report bad settings with these exceptions; they become InvalidDataException
+    // naming the layer. InvalidDataException (from nested layers or the typed getters) passes through unchanged.
+    static T Guarded<T>(ModuleConfig config, Func<T> action)
+    {
         try
         {
-            return entry.Create(config) ?? throw config.Invalid("the registered factory returned null");
+            return action();
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or OverflowException)
         {
-            throw config.Invalid(e.Message.TrimEnd('.'));
+            throw config.Invalid(MessageText.Clip(e.Message.TrimEnd('.'), 400));
         }
     }
 
-    static string Shorten(string text) => text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 77), "...");
-
-    /// <summary>Tracks the elements the layers built so far declared, against the caller's bound.</summary>
-    internal sealed class BuildState(long maxElements)
+    /// <summary>Counts the layers and the elements they declare, against the limits and the caller's bound.</summary>
+    internal sealed class BuildState(long maxElements, ModelLoadLimits limits)
     {
         long used;
+        int layers;
 
-        public void Reserve(long elements, string typeName)
+        public ModelLoadLimits Limits { get; } = limits;
+
+        public void CountLayer(ModuleConfig config)
+        {
+            if (++layers > Limits.MaxLayers)
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"Invalid architecture: at {config.Where}: {ModelLoadLimits.Exceeded("the number of layers", layers, nameof(ModelLoadLimits.MaxLayers), Limits.MaxLayers)} (the count stops at the first layer over it)."));
+        }
+
+        public void Reserve(long elements, ModuleConfig config)
         {
             long total = used > long.MaxValue - elements ? long.MaxValue : used + elements;
             if (total > maxElements)
-                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                    $"Invalid architecture: layer '{typeName}' brings the parameter elements to {total}, more than the {maxElements} the weights hold."));
+                throw config.Invalid(string.Create(CultureInfo.InvariantCulture,
+                    $"it brings the parameter elements to {total}, more than the {maxElements} the weights hold"));
+            if (total > Limits.MaxParameters)
+                throw config.Invalid(ModelLoadLimits.Exceeded("the parameter element count it brings the model to", total, nameof(ModelLoadLimits.MaxParameters), Limits.MaxParameters));
             used = total;
         }
     }

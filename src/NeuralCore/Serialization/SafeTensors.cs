@@ -58,10 +58,15 @@ public static class SafeTensors
         SafeTensorsWriter.HashData(SafeTensorsWriter.Plan(tensors));
 
     /// <summary>Reads the tensors of the file at <paramref name="path"/> (CPU tensors).</summary>
-    /// <exception cref="InvalidDataException">The file is not valid safetensors; the message names the problem.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="IOException">The file cannot be opened or read (<see cref="FileNotFoundException"/> when it does not exist).</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
+    /// <exception cref="InvalidDataException">The file is not valid safetensors; the message starts with the path and names the problem.</exception>
     public static IReadOnlyDictionary<string, Tensor> Load(string path) => LoadFile(path).Tensors;
 
     /// <summary>Reads the tensors of a safetensors stream from its current position to its end.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+    /// <exception cref="IOException">Reading the stream fails.</exception>
     /// <exception cref="InvalidDataException">The data is not valid safetensors; the message names the problem.</exception>
     public static IReadOnlyDictionary<string, Tensor> Read(Stream stream) => ReadFile(stream).Tensors;
 
@@ -70,6 +75,9 @@ public static class SafeTensors
     public static IReadOnlyDictionary<string, Tensor> Deserialize(ReadOnlySpan<byte> bytes) => DeserializeFile(bytes).Tensors;
 
     /// <summary>Reads the file at <paramref name="path"/>: tensors, metadata and data hash.</summary>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="IOException">The file cannot be opened or read (<see cref="FileNotFoundException"/> when it does not exist).</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
     /// <exception cref="InvalidDataException">The file is not valid safetensors; the message starts with the path and names the problem.</exception>
     public static SafeTensorsFile LoadFile(string path)
     {
@@ -81,7 +89,7 @@ public static class SafeTensors
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
+            throw new InvalidDataException($"{MessageText.Clip(path)}: {e.Message}", e);
         }
     }
 
@@ -89,6 +97,9 @@ public static class SafeTensors
     /// Reads only the header of the file at <paramref name="path"/> and returns its <c>__metadata__</c> map (which holds
     /// the embedded <see cref="ModelManifest"/>), without loading any tensor. The whole header is still validated.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="IOException">The file cannot be opened or read (<see cref="FileNotFoundException"/> when it does not exist).</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
     /// <exception cref="InvalidDataException">The file is not valid safetensors; the message starts with the path and names the problem.</exception>
     public static IReadOnlyDictionary<string, string> LoadMetadata(string path)
     {
@@ -100,7 +111,7 @@ public static class SafeTensors
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
+            throw new InvalidDataException($"{MessageText.Clip(path)}: {e.Message}", e);
         }
     }
 
@@ -108,6 +119,8 @@ public static class SafeTensors
     /// Reads a safetensors stream from its current position to its end: tensors, metadata and data hash. A seekable
     /// stream's length bounds every allocation up front; a non-seekable stream is read incrementally.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+    /// <exception cref="IOException">Reading the stream fails.</exception>
     /// <exception cref="InvalidDataException">The data is not valid safetensors; the message names the problem.</exception>
     public static SafeTensorsFile ReadFile(Stream stream) => SafeTensorsReader.Read(stream);
 

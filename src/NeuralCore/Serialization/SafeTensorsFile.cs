@@ -9,12 +9,17 @@ namespace NeuralCore.Serialization;
 /// </summary>
 public sealed class SafeTensorsFile
 {
-    internal SafeTensorsFile(Dictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string> metadata, string dataSha256)
+    internal SafeTensorsFile(Dictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string> metadata, string dataSha256,
+        IReadOnlyList<SafeTensorsEntry> entries)
     {
+        Entries = entries;
         Tensors = new ReadOnlyDictionary<string, Tensor>(tensors);
         Metadata = metadata;
         DataSha256 = dataSha256;
     }
+
+    /// <summary>The header's tensor table in data-buffer order (names, file dtypes, shapes, offsets).</summary>
+    internal IReadOnlyList<SafeTensorsEntry> Entries { get; }
 
     /// <summary>The tensors by name.</summary>
     public IReadOnlyDictionary<string, Tensor> Tensors { get; }
@@ -29,6 +34,7 @@ public sealed class SafeTensorsFile
     /// The NeuralCore manifest embedded in <see cref="Metadata"/> under <see cref="ModelManifest.MetadataKey"/>, or
     /// null when the file has none (files written by other tools).
     /// </summary>
-    /// <exception cref="InvalidDataException">The embedded manifest is malformed.</exception>
-    public ModelManifest? GetManifest() => ModelManifest.FromMetadata(Metadata);
+    /// <param name="limits">Bounds on the manifest's size and nesting; <see cref="ModelLoadLimits.Default"/> when null.</param>
+    /// <exception cref="InvalidDataException">The embedded manifest is malformed or over a limit.</exception>
+    public ModelManifest? GetManifest(ModelLoadLimits? limits = null) => ModelManifest.FromMetadata(Metadata, limits);
 }

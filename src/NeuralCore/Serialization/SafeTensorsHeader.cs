@@ -241,7 +241,7 @@ internal sealed class SafeTensorsHeader
     };
 
     // Names come from untrusted files: keep messages short.
-    internal static string Show(string text) => text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 77), "...");
+    internal static string Show(string text) => MessageText.Clip(text);
 
     internal static InvalidDataException Invalid(string problem) => new($"Invalid safetensors data: {problem}.");
 }

@@ -23,7 +23,7 @@ internal static class SafeTensorsReader
         var tensors = new Dictionary<string, Tensor>(header.Entries.Count, StringComparer.Ordinal);
         foreach (var e in header.Entries)
             tensors.Add(e.Name, TensorBytes.Create(e.DType, e.Dims, data.Slice((int)e.Begin, (int)e.ByteLength)));
-        return new SafeTensorsFile(tensors, header.Metadata, Convert.ToHexStringLower(SHA256.HashData(data)));
+        return new SafeTensorsFile(tensors, header.Metadata, Convert.ToHexStringLower(SHA256.HashData(data)), header.Entries);
     }
 
     /// <summary>Reads and validates the length prefix and header; leaves the stream at the start of the data buffer.</summary>
@@ -45,7 +45,12 @@ internal static class SafeTensorsReader
     public static SafeTensorsFile Read(Stream stream)
     {
         var header = ReadHeader(stream, out bool lengthKnown);
+        return ReadData(stream, header, lengthKnown);
+    }
 
+    /// <summary>Reads the data buffer <paramref name="header"/> describes, from a stream positioned at its start.</summary>
+    public static SafeTensorsFile ReadData(Stream stream, SafeTensorsHeader header, bool lengthKnown)
+    {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var tensors = new Dictionary<string, Tensor>(header.Entries.Count, StringComparer.Ordinal);
         foreach (var e in header.Entries)
@@ -58,7 +63,7 @@ internal static class SafeTensorsReader
         }
         if (!lengthKnown && stream.ReadByte() >= 0)
             throw SafeTensorsHeader.Invalid($"the data buffer has trailing bytes after the {header.DataLength} bytes its tensors cover");
-        return new SafeTensorsFile(tensors, header.Metadata, Convert.ToHexStringLower(sha.GetHashAndReset()));
+        return new SafeTensorsFile(tensors, header.Metadata, Convert.ToHexStringLower(sha.GetHashAndReset()), header.Entries);
     }
 
     static InvalidDataException TooShort(int length) =>

@@ -26,7 +26,7 @@ internal static class SafeTensorsWriter
         foreach (var (name, tensor) in tensors)
         {
             if (name is null) throw new ArgumentException("SafeTensors: tensor names must not be null.", nameof(tensors));
-            if (tensor is null) throw new ArgumentException($"SafeTensors: tensor '{name}' is null.", nameof(tensors));
+            if (tensor is null) throw new ArgumentException($"SafeTensors: tensor '{MessageText.Clip(name)}' is null.", nameof(tensors));
             if (name == "__metadata__") throw new ArgumentException("SafeTensors: '__metadata__' is reserved and cannot name a tensor.", nameof(tensors));
             items.Add(new Item(name, Utf8(name, "tensor name"), tensor, SafeTensorsDTypes.ForWriting(tensor.DType), 0, 0));
         }
@@ -54,7 +54,7 @@ internal static class SafeTensorsWriter
         {
             AppendString(json, "__metadata__"u8);
             json.AddRange(":{"u8);
-            var pairs = metadata.Select(kv => (Key: Utf8(kv.Key, "metadata key"), Value: Utf8(kv.Value, $"metadata value of '{kv.Key}'"))).ToList();
+            var pairs = metadata.Select(kv => (Key: Utf8(kv.Key, "metadata key"), Value: Utf8(kv.Value, $"metadata value of '{MessageText.Clip(kv.Key)}'"))).ToList();
             pairs.Sort((a, b) => a.Key.AsSpan().SequenceCompareTo(b.Key));
             for (int i = 0; i < pairs.Count; i++)
             {
@@ -135,7 +135,7 @@ internal static class SafeTensorsWriter
         }
         catch (EncoderFallbackException e)
         {
-            throw new ArgumentException($"SafeTensors: the {what} \"{text}\" is not valid UTF-16 (a lone surrogate) and cannot be encoded as UTF-8.", e);
+            throw new ArgumentException($"SafeTensors: the {what} \"{MessageText.Clip(text)}\" is not valid UTF-16 (a lone surrogate at index {e.Index}) and cannot be encoded as UTF-8.", e);
         }
     }
 

@@ -20,7 +20,7 @@ public sealed class EvaluationResult
     public double this[string metric] =>
         metric == "loss" ? Loss
         : Metrics.TryGetValue(metric, out var v) ? v
-        : throw new KeyNotFoundException($"No metric \"{metric}\" was evaluated; available: {string.Join(", ", Metrics.Keys.Prepend("loss"))}.");
+        : throw new KeyNotFoundException($"No metric \"{metric}\" was evaluated; available: {MessageText.List(Metrics.Keys.Prepend("loss"))}.");
 
     /// <summary>For example <c>loss: 0.3521, accuracy: 0.8734</c>.</summary>
     public override string ToString() =>

@@ -18,7 +18,7 @@ public sealed class History
     public IReadOnlyList<double> this[string metric] =>
         values.TryGetValue(metric, out var list)
             ? list
-            : throw new KeyNotFoundException($"History has no \"{metric}\"; recorded keys: {(keys.Count == 0 ? "(none)" : string.Join(", ", keys))}.");
+            : throw new KeyNotFoundException($"History has no \"{MessageText.Clip(metric)}\"; recorded keys: {(keys.Count == 0 ? "(none)" : MessageText.List(keys))}.");
 
     /// <summary>Every recorded key with its per-epoch values.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<double>> Values => view;

@@ -41,7 +41,7 @@ public class ModelManifestTests
     public void OptionalFieldsAreOmitted()
     {
         var json = new ModelManifest { CreatedUtc = DateTimeOffset.UnixEpoch }.ToJson();
-        Assert.Equal("{\"formatVersion\":1,\"name\":\"model\",\"version\":\"1.0.0\",\"createdUtc\":\"1970-01-01T00:00:00.0000000+00:00\"}", json);
+        Assert.Equal("{\"formatVersion\":2,\"name\":\"model\",\"version\":\"1.0.0\",\"createdUtc\":\"1970-01-01T00:00:00.0000000+00:00\"}", json);
         var back = ModelManifest.Parse(json);
         Assert.Null(back.Architecture);
         Assert.Null(back.Metrics);
@@ -69,16 +69,16 @@ public class ModelManifestTests
 
     [Theory]
     [InlineData("{\"formatVersion\":1,\"formatVersion\":1,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\"}", "not valid JSON")]
-    [InlineData("{\"formatVersion\":2,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\"}", "format version 2 is not supported")]
+    [InlineData("{\"formatVersion\":3,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\"}", "format version 3 is not supported")]
     [InlineData("{\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\"}", "'formatVersion' is missing")]
     [InlineData("{\"formatVersion\":1,\"name\":5,\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\"}", "'name' must be a string, found Number")]
     [InlineData("{\"formatVersion\":1,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"yesterday\"}", "'createdUtc' is not a date and time")]
     [InlineData("{\"formatVersion\":1,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\",\"weightsSha256\":\"xyz\"}", "'weightsSha256' must be 64 hex digits")]
-    [InlineData("{\"formatVersion\":1,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\",\"inputShape\":[1,-2]}", "'inputShape' must hold integers ≥ -1")]
+    [InlineData("{\"formatVersion\":1,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\",\"inputShape\":[1,-2]}", "'inputShape' must hold 64-bit integers ≥ -1")]
     [InlineData("{\"formatVersion\":1,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\",\"metrics\":{\"a\":\"high\"}}", "'metrics.a' must be a number")]
     [InlineData("{\"formatVersion\":1,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\",\"trainingConfig\":{\"a\":1}}", "'trainingConfig.a' must be a string")]
     [InlineData("{\"formatVersion\":1,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\",\"architecture\":[]}", "'architecture' must be an object")]
-    [InlineData("{\"formatVersion\":1,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\",\"seed\":1.5}", "'seed' must be an integer")]
+    [InlineData("{\"formatVersion\":1,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\",\"seed\":1.5}", "'seed' must be a 64-bit integer")]
     [InlineData("{\"formatVersion\":1,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\",\"architecture\":{\"a\":1,\"a\":2}}", "not valid JSON")]
     public void MalformedManifests_AreInvalidData(string json, string fragment)
     {

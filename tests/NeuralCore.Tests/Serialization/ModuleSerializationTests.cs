@@ -131,7 +131,8 @@ public sealed class ModuleSerializationTests : IDisposable
 
         var manifest = SafeTensors.LoadFile(path).GetManifest()!;
         Assert.Equal("Sequential", manifest.Name);
-        Assert.Equal(SafeTensors.LoadFile(path).DataSha256, manifest.WeightsSha256);
+        Assert.Equal(ModelManifest.CurrentFormatVersion, manifest.FormatVersion);
+        Assert.Matches("^[0-9a-f]{64}$", manifest.WeightsSha256);
         Assert.Equal(ModuleConfigs.Describe(model).ToJsonString(), manifest.Architecture!.ToJsonString());
         Assert.Equal("pt", SafeTensors.LoadFile(path).Metadata["format"]);
     }
@@ -209,7 +210,10 @@ public sealed class ModuleSerializationTests : IDisposable
         Assert.Equal("adam", m.TrainingConfig!["optimizer"]);
         Assert.Equal(0.875, m.Metrics!["accuracy"]);
         Assert.True(double.IsNaN(m.Metrics["loss"]));
-        Assert.Equal(file.DataSha256, m.WeightsSha256);
+        Assert.Matches("^[0-9a-f]{64}$", m.WeightsSha256);
+        Assert.NotEqual(given.WeightsSha256, m.WeightsSha256);
+        Assert.Equal(2, m.FormatVersion);
+        Sequential.Load(path);                                     // the recomputed hash passes the check
         Assert.Equal("Sequential", (string?)m.Architecture!["type"]);
         Assert.Null(given.Architecture);                           // the caller's manifest is not modified
     }
@@ -268,7 +272,7 @@ public sealed class ModuleSerializationTests : IDisposable
         long before = GC.GetAllocatedBytesForCurrentThread();
         var e = Assert.Throws<InvalidDataException>(() => Sequential.Load(path));
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 50_000_000);
-        Assert.Contains("layer 'Dense' brings the parameter elements to 2147488281, more than the 3 the weights hold", e.Message);
+        Assert.Contains("layer '0' (Dense): it brings the parameter elements to 2147534622, more than the 3 the weights hold", e.Message);
     }
 
     [Fact]
@@ -277,13 +281,13 @@ public sealed class ModuleSerializationTests : IDisposable
         var tensors = new Dictionary<string, Tensor>();
         (JsonObject Layer, string Fragment)[] cases =
         [
-            (new JsonObject { ["type"] = "Dropout", ["p"] = 1.5 }, "layer 'Dropout': Dropout: p must be in [0, 1]"),
-            (new JsonObject { ["type"] = "Dense", ["units"] = "64" }, "layer 'Dense': 'units' must be a 32-bit integer, found \"64\""),
+            (new JsonObject { ["type"] = "Dropout", ["p"] = 1.5 }, "layer '0' (Dropout): Dropout: p must be in [0, 1]"),
+            (new JsonObject { ["type"] = "Dense", ["units"] = "64" }, "layer '0' (Dense): 'units' must be a 32-bit integer, found \"64\""),
             (new JsonObject { ["type"] = "Dense", ["units"] = 4, ["activation"] = "Swish" }, "'activation' is \"Swish\"; expected one of None, Relu"),
-            (new JsonObject { ["type"] = "Dense" }, "layer 'Dense': the setting 'units' is missing"),
+            (new JsonObject { ["type"] = "Dense" }, "layer '0' (Dense): the setting 'units' is missing"),
             (new JsonObject { ["type"] = "Flatten", ["startDim"] = 1.5 }, "'startDim' must be a 32-bit integer, found 1.5"),
             (new JsonObject { ["type"] = "MaxPool2d", ["kernelSize"] = new JsonArray(2, 2, 2) }, "'kernelSize' must be [height, width]"),
-            (new JsonObject { ["type"] = "Linear", ["inFeatures"] = -1, ["outFeatures"] = 2, ["bias"] = false }, "layer 'Linear': inFeatures"),
+            (new JsonObject { ["type"] = "Linear", ["inFeatures"] = -1, ["outFeatures"] = 2, ["bias"] = false }, "layer '0' (Linear): inFeatures"),
             (new JsonObject { ["type"] = "ReLU", ["extra"] = 1 }, ""),
             (new JsonObject { ["layers"] = new JsonArray() }, "has no \"type\" string"),
         ];
@@ -304,9 +308,12 @@ public sealed class ModuleSerializationTests : IDisposable
     public void SequentialLoad_DeeplyNestedArchitecture_IsRejected()
     {
         JsonObject arch = new() { ["type"] = "ReLU" };
-        for (int i = 0; i < ModuleConfigs.MaxDepth + 2; i++) arch = new JsonObject { ["type"] = "Sequential", ["layers"] = new JsonArray(arch) };
+        for (int i = 0; i < ModelLoadLimits.Default.MaxNestingDepth + 2; i++) arch = new JsonObject { ["type"] = "Sequential", ["layers"] = new JsonArray(arch) };
         string path = SaveWithArchitecture(PathFor("deep.safetensors"), arch, new Dictionary<string, Tensor>());
-        Assert.Contains("nested deeper than 64 levels", Assert.Throws<InvalidDataException>(() => Sequential.Load(path)).Message);
+        var e = Assert.Throws<InvalidDataException>(() => Sequential.Load(path));
+        Assert.Contains("its nesting depth is 33, over the limit of 32 (ModelLoadLimits.MaxNestingDepth)", e.Message);
+        Assert.Contains("new ModelLoadLimits { MaxNestingDepth = 33 }", e.Message);
+        Assert.IsType<Sequential>(Sequential.Load(path, new ModelLoadLimits { MaxNestingDepth = 40 }));
     }
 
     [Fact]

@@ -69,7 +69,7 @@ public sealed class LearningRateSchedulerCallback : Callback
         if (plateau is null) return;
         if (!logs.TryGetValue(monitor!, out var value))
             throw new InvalidOperationException(
-                $"LearningRateSchedulerCallback: \"{monitor}\" is not in the epoch logs (available: {string.Join(", ", logs.Keys)}). " +
+                $"LearningRateSchedulerCallback: \"{monitor}\" is not in the epoch logs (available: {MessageText.List(logs.Keys)}). " +
                 "Validation values need validationData or validationSplit in Fit.");
         plateau.Step(value);
     }

@@ -65,7 +65,7 @@ public sealed partial class ModelCheckpoint : Callback
             if (name == "epoch") return (epoch + 1).ToString(format, CultureInfo.InvariantCulture);
             return logs.TryGetValue(name, out var v)
                 ? v.ToString(format, CultureInfo.InvariantCulture)
-                : throw new KeyNotFoundException($"ModelCheckpoint: the path placeholder {{{name}}} is not logged (available: epoch, {string.Join(", ", logs.Keys)}).");
+                : throw new KeyNotFoundException($"ModelCheckpoint: the path placeholder {{{name}}} is not logged (available: epoch, {MessageText.List(logs.Keys)}).");
         });
 
     [GeneratedRegex(@"\{(?<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?<format>[^}]+))?\}")]

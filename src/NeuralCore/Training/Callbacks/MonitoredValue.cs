@@ -40,7 +40,7 @@ internal sealed class MonitoredValue
         logs.TryGetValue(Monitor, out var v)
             ? v
             : throw new InvalidOperationException(
-                $"{owner}: \"{Monitor}\" is not in the epoch logs (available: {string.Join(", ", logs.Keys)}). " +
+                $"{owner}: \"{Monitor}\" is not in the epoch logs (available: {MessageText.List(logs.Keys)}). " +
                 "Validation values need validationData or validationSplit in Fit.");
 
     /// <summary>Records <paramref name="value"/> as the best if it improves on it by more than minDelta.</summary>
