@@ -63,6 +63,12 @@ public sealed partial class IlgpuBackend : IConvBiasFusion
 
     void RunConv(string op, in ConvGeometry g, Conv2dParams p, BufferView a, BufferView b, BufferView d, int kind, BufferView bias = default)
     {
+        // The device kernels index input rows and columns in 32 bits: oy·stride − pad + ki·dilation and h + pad must fit.
+        long reachH = (long)g.OH * p.StrideH + p.PadH + (long)g.KH * p.DilationH + g.H;
+        long reachW = (long)g.OW * p.StrideW + p.PadW + (long)g.KW * p.DilationW + g.W;
+        if (reachH > int.MaxValue || reachW > int.MaxValue)
+            throw new ArgumentException($"{op}: {p} with kernel ({g.KH}, {g.KW}) on a {g.H}x{g.W} input reaches row/column {Math.Max(reachH, reachW)}, "
+                + $"beyond the {int.MaxValue} the GPU convolution kernels can index.");
         if (a.DType != b.DType || a.DType != d.DType)
             throw new ArgumentException($"{op}: operands must share a dtype, got {a.DType}, {b.DType} and {d.DType}.");
         if (!d.IsContiguous) throw new ArgumentException($"{op}: the destination must be contiguous.");

@@ -115,7 +115,15 @@ public sealed partial class IlgpuBackend
         }
 
         int outputs = checked(batch * g.M * g.N);
-        var parts = Allocate(c.DType, checked(splits * outputs));
+        // The split-K partials are a workspace of splits × outputs elements: split only when it fits one allocation.
+        if (!ShapeMath.FitsElements([(long)splits, outputs]) || (long)splits * outputs * c.DType.SizeOf() > MaxAllocationBytes)
+        {
+            g.Slices = 1;
+            g.SliceTiles = checked((int)GemmPlanner.SliceTiles(tiles, 1));
+            LaunchGemm(kernel, choice, View<T>(a), View<T>(b), View<T>(c), g, batch);
+            return;
+        }
+        var parts = Allocate(c.DType, splits * outputs);
         try
         {
             var partial = g;
@@ -154,7 +162,7 @@ public sealed partial class IlgpuBackend
             s.AOffset += b0 * g.ABatch;
             s.BOffset += b0 * g.BBatch;
             s.COffset += b0 * g.CBatch;
-            kernel(new KernelConfig(new Index3D((g.N + tile - 1) / tile, (g.M + tile - 1) / tile, slice * g.Slices), group), a, b, c, s);
+            kernel(new KernelConfig(new Index3D((int)(((long)g.N + tile - 1) / tile), (int)(((long)g.M + tile - 1) / tile), slice * g.Slices), group), a, b, c, s);
             AfterLaunch();
         }
     }

@@ -69,6 +69,11 @@ public sealed partial class IlgpuBackend : IMaxPoolValues
     static void CheckPool(string op, BufferView input, BufferView output, Pool2dParams p)
     {
         p.Check(op, input, output);
+        // The device kernels compute window bounds and the padded-window divisor in 32 bits.
+        long reachH = (long)output.Shape[2] * p.StrideH + p.PadH + p.KernelH + input.Shape[2];
+        long reachW = (long)output.Shape[3] * p.StrideW + p.PadW + p.KernelW + input.Shape[3];
+        if (reachH > int.MaxValue || reachW > int.MaxValue || (long)p.KernelH * p.KernelW > int.MaxValue)
+            throw new ArgumentException($"{op}: {p} on input {ShapeMath.Format(input.Shape)} needs window arithmetic beyond the {int.MaxValue} the GPU pooling kernels can index.");
         if (!input.DType.IsFloatingPoint()) throw new ArgumentException($"{op}: needs Float32 or Float64 tensors, got {input.DType}.");
     }
 

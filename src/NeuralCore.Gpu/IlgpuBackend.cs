@@ -103,10 +103,18 @@ public sealed partial class IlgpuBackend : IBackend, IMemoryStatsSource, IDevice
     public void TrimPool() => pool.Trim();
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The largest power of two not above the device's memory: the pool rounds every request up to a power of
+    /// two, so a larger request could never be served.
+    /// </remarks>
+    public long MaxAllocationBytes => pool.MaxRentBytes;
+
+    /// <inheritdoc />
     public Storage Allocate(DType dtype, int length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ObjectDisposedException.ThrowIf(disposed, this);
+        ShapeMath.RequireBytes("Allocate", length, dtype, this, $"a storage of {length} elements");
         return new IlgpuStorage(this, pool, dtype, length);
     }
 

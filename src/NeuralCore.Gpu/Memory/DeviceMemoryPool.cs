@@ -32,7 +32,15 @@ internal sealed class DeviceMemoryPool : IDisposable
     {
         this.accelerator = accelerator;
         for (int i = 0; i < classes.Length; i++) classes[i] = new();
+        long memory = Math.Max(accelerator.MemorySize, 1L << MinClassLog2);
+        MaxRentBytes = Math.Min(1L << (63 - BitOperations.LeadingZeroCount((ulong)memory)), 1L << (classes.Length - 1));
     }
+
+    /// <summary>
+    /// The largest request <see cref="Rent"/> serves: the largest power-of-two size class not above the device's
+    /// memory (a larger class could never be allocated).
+    /// </summary>
+    public long MaxRentBytes { get; }
 
     /// <summary>Upper bound on bytes kept for reuse.</summary>
     public long MaxPooledBytes { get; set; } = 4L << 30;
@@ -44,8 +52,11 @@ internal sealed class DeviceMemoryPool : IDisposable
 
     static int ClassOf(long bytes) => bytes <= 1L << MinClassLog2 ? MinClassLog2 : 64 - BitOperations.LeadingZeroCount((ulong)(bytes - 1));
 
+    /// <exception cref="ArgumentException">More than <see cref="MaxRentBytes"/> bytes (callers check before, with a message naming the op).</exception>
     public MemoryBuffer1D<byte, Stride1D.Dense> Rent(long bytes)
     {
+        if (bytes > MaxRentBytes)
+            throw new ArgumentException($"A device buffer of {bytes} bytes exceeds the {MaxRentBytes}-byte limit of one allocation on this device (TensorLimits.MaxBytes).", nameof(bytes));
         FreeDeferred();
         int c = ClassOf(bytes);
         reclaim.Rented(1L << c);

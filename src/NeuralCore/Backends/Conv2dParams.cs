@@ -14,9 +14,23 @@ namespace NeuralCore.Backends;
 /// <param name="Groups">Number of channel groups; C and O are both multiples of it (≥ 1).</param>
 public readonly record struct Conv2dParams(int StrideH, int StrideW, int PadH, int PadW, int DilationH, int DilationW, int Groups)
 {
-    /// <summary>Output height for an input of height <paramref name="height"/> and kernel height <paramref name="kernelH"/>.</summary>
-    public int OutputHeight(int height, int kernelH) => (height + 2 * PadH - DilationH * (kernelH - 1) - 1) / StrideH + 1;
+    /// <summary>
+    /// Output height for an input of height <paramref name="height"/> and kernel height <paramref name="kernelH"/>
+    /// (computed in 64-bit; 0 when the dilated kernel does not fit the padded input).
+    /// </summary>
+    /// <exception cref="ArgumentException">The stride is not positive, or the height exceeds <see cref="int.MaxValue"/>.</exception>
+    public int OutputHeight(int height, int kernelH) => OutputSize(height, kernelH, StrideH, PadH, DilationH, "height");
 
-    /// <summary>Output width for an input of width <paramref name="width"/> and kernel width <paramref name="kernelW"/>.</summary>
-    public int OutputWidth(int width, int kernelW) => (width + 2 * PadW - DilationW * (kernelW - 1) - 1) / StrideW + 1;
+    /// <summary>
+    /// Output width for an input of width <paramref name="width"/> and kernel width <paramref name="kernelW"/>
+    /// (computed in 64-bit; 0 when the dilated kernel does not fit the padded input).
+    /// </summary>
+    /// <exception cref="ArgumentException">The stride is not positive, or the width exceeds <see cref="int.MaxValue"/>.</exception>
+    public int OutputWidth(int width, int kernelW) => OutputSize(width, kernelW, StrideW, PadW, DilationW, "width");
+
+    static int OutputSize(int size, int kernel, int stride, int pad, int dilation, string axis)
+    {
+        if (stride < 1) throw new ArgumentException($"Conv2d: stride must be positive, got {stride}.");
+        return ShapeMath.ToDim(ShapeMath.ConvOutputSize(size, kernel, stride, pad, dilation), "Conv2d", $"output {axis}");
+    }
 }

@@ -16,7 +16,14 @@ public interface IBackend
 
     // ---- memory ----
 
+    /// <summary>
+    /// The most bytes one <see cref="Allocate"/> can provide. Callers check requests against it (and against
+    /// <see cref="TensorLimits.MaxElements"/>) before allocating; see <see cref="TensorLimits"/>.
+    /// </summary>
+    long MaxAllocationBytes => long.MaxValue;
+
     /// <summary>Allocates uninitialised storage for <paramref name="length"/> elements.</summary>
+    /// <exception cref="ArgumentException">The storage would exceed <see cref="MaxAllocationBytes"/>.</exception>
     Storage Allocate(DType dtype, int length);
 
     /// <summary>Copies host data (element type matching the storage dtype) into the start of a storage.</summary>

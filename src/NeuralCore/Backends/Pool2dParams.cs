@@ -16,10 +16,12 @@ namespace NeuralCore.Backends;
 public readonly record struct Pool2dParams(int KernelH, int KernelW, int StrideH, int StrideW, int PadH, int PadW,
     bool CeilMode = false, bool CountIncludePad = true)
 {
-    /// <summary>Output height for an input of height <paramref name="height"/>.</summary>
+    /// <summary>Output height for an input of height <paramref name="height"/> (computed in 64-bit; 0 when the window does not fit).</summary>
+    /// <exception cref="ArgumentException">The stride is not positive.</exception>
     public int OutputHeight(int height) => OutputSize(height, KernelH, StrideH, PadH, CeilMode);
 
-    /// <summary>Output width for an input of width <paramref name="width"/>.</summary>
+    /// <summary>Output width for an input of width <paramref name="width"/> (computed in 64-bit; 0 when the window does not fit).</summary>
+    /// <exception cref="ArgumentException">The stride is not positive.</exception>
     public int OutputWidth(int width) => OutputSize(width, KernelW, StrideW, PadW, CeilMode);
 
     /// <summary>
@@ -37,13 +39,9 @@ public readonly record struct Pool2dParams(int KernelH, int KernelW, int StrideH
         if (input.DType != output.DType) throw new ArgumentException($"{op}: operands must share a dtype, got {input.DType} and {output.DType}.");
     }
 
-    // PyTorch's pooling_output_shape: with ceil mode, a last window that would start in the right padding is dropped.
     static int OutputSize(int size, int kernel, int stride, int pad, bool ceil)
     {
-        int span = size + 2 * pad - kernel;
-        if (span < 0) return 0;
-        int o = (ceil ? (span + stride - 1) / stride : span / stride) + 1;
-        if (ceil && (o - 1) * stride >= size + pad) o--;
-        return o;
+        if (stride < 1) throw new ArgumentException($"Pool2d: stride must be positive, got {stride}.");
+        return ShapeMath.ToDim(ShapeMath.PoolOutputSize(size, kernel, stride, pad, ceil), "Pool2d", "output size");
     }
 }

@@ -28,6 +28,8 @@ public static class Init
 
     static Tensor Fill(Tensor t, Func<Tensor, Tensor> fill)
     {
+        // Initialising a tensor without elements does nothing (as in PyTorch), whatever its fans make of the bounds.
+        if (t.NumElements == 0) return t;
         using (Tensor.NoGrad()) fill(t);
         return t;
     }

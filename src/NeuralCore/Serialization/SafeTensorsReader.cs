@@ -20,6 +20,7 @@ internal static class SafeTensorsReader
         int headerLength = (int)n;
         var data = file[(8 + headerLength)..];
         var header = SafeTensorsHeader.Parse(file.Slice(8, headerLength), data.Length);
+        CheckTensorSizes(header);
         var tensors = new Dictionary<string, Tensor>(header.Entries.Count, StringComparer.Ordinal);
         foreach (var e in header.Entries)
             tensors.Add(e.Name, TensorBytes.Create(e.DType, e.Dims, data.Slice((int)e.Begin, (int)e.ByteLength)));
@@ -51,6 +52,7 @@ internal static class SafeTensorsReader
     /// <summary>Reads the data buffer <paramref name="header"/> describes, from a stream positioned at its start.</summary>
     public static SafeTensorsFile ReadData(Stream stream, SafeTensorsHeader header, bool lengthKnown)
     {
+        CheckTensorSizes(header);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var tensors = new Dictionary<string, Tensor>(header.Entries.Count, StringComparer.Ordinal);
         foreach (var e in header.Entries)
@@ -64,6 +66,24 @@ internal static class SafeTensorsReader
         if (!lengthKnown && stream.ReadByte() >= 0)
             throw SafeTensorsHeader.Invalid($"the data buffer has trailing bytes after the {header.DataLength} bytes its tensors cover");
         return new SafeTensorsFile(tensors, header.Metadata, Convert.ToHexStringLower(sha.GetHashAndReset()), header.Entries);
+    }
+
+    /// <summary>
+    /// Checks, before any tensor is allocated, that every tensor fits one CPU allocation once loaded: F16 and BF16
+    /// are widened to Float32, so a valid file can describe a tensor that does not fit (see <see cref="TensorLimits"/>).
+    /// </summary>
+    static void CheckTensorSizes(SafeTensorsHeader header)
+    {
+        foreach (var e in header.Entries)
+        {
+            var dtype = e.DType.TensorDType;
+            long count = ShapeMath.CheckedProduct(e.Dims);
+            long bytes = ShapeMath.MulSaturating(count, dtype.SizeOf());
+            if (count > TensorLimits.MaxElements || bytes > TensorLimits.CpuMaxBytes)
+                throw SafeTensorsHeader.Invalid($"tensor '{SafeTensorsHeader.Show(e.Name)}' of shape {ShapeMath.Format(e.Dims)} and dtype {e.DType.Name} "
+                    + $"loads as {count} {dtype} elements ({bytes} bytes), more than one CPU tensor can hold "
+                    + $"({TensorLimits.MaxElements} elements, {TensorLimits.CpuMaxBytes} bytes: TensorLimits.MaxElements, TensorLimits.CpuMaxBytes)");
+        }
     }
 
     static InvalidDataException TooShort(int length) =>

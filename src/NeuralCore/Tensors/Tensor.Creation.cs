@@ -5,17 +5,23 @@ namespace NeuralCore;
 
 public sealed partial class Tensor
 {
-    internal static Tensor Empty(int[] shape, DType dtype, IBackend backend)
+    /// <summary>
+    /// A fresh contiguous tensor. Every tensor allocation passes here or through <see cref="EmptyFor"/>: the shape is
+    /// checked against <see cref="TensorLimits"/> before any memory is taken (ops check their result shapes
+    /// earlier with messages of their own; this is the catch-all, naming <paramref name="op"/>).
+    /// </summary>
+    internal static Tensor Empty(int[] shape, DType dtype, IBackend backend, string op = "Tensor")
     {
-        var storage = backend.Allocate(dtype, (int)ShapeMath.Product(shape));
+        long count = ShapeMath.RequireAllocation(op, shape, dtype, backend);
+        var storage = backend.Allocate(dtype, (int)count);
         return new Tensor(storage, shape, ShapeMath.ContiguousStrides(shape), 0);
     }
 
-    internal static Tensor Empty(int[] shape, DType dtype, Device device) => Empty(shape, dtype, BackendRegistry.For(device));
+    internal static Tensor Empty(int[] shape, DType dtype, Device device, string op = "Tensor") => Empty(shape, dtype, BackendRegistry.For(device), op);
 
     static Tensor Filled(long[] shape, double value, DType dtype, Device? device, string op)
     {
-        var t = Empty(ShapeMath.ToDims(shape, op), dtype, device ?? Device.Cpu);
+        var t = Empty(ShapeMath.ToDims(shape, op), dtype, device ?? Device.Cpu, op);
         t.Backend.Fill(t.Buf, value);
         return t;
     }
@@ -71,7 +77,7 @@ public sealed partial class Tensor
     static Tensor Sampled(long[] shape, DType dtype, Device? device, string op, Action<IBackend, BufferView> fill)
     {
         RequireFloating(dtype, op);
-        var t = Empty(ShapeMath.ToDims(shape, op), dtype, device ?? Device.Cpu);
+        var t = Empty(ShapeMath.ToDims(shape, op), dtype, device ?? Device.Cpu, op);
         fill(t.Backend, t.Buf);
         return t;
     }
@@ -80,7 +86,7 @@ public sealed partial class Tensor
     public static Tensor Bernoulli(long[] shape, double p, DType dtype = DType.Float32, Device? device = null, Generator? generator = null)
     {
         if (p < 0 || p > 1 || double.IsNaN(p)) throw new ArgumentOutOfRangeException(nameof(p), $"Bernoulli: p must be in [0, 1], got {p}.");
-        var t = Empty(ShapeMath.ToDims(shape, nameof(Bernoulli)), dtype, device ?? Device.Cpu);
+        var t = Empty(ShapeMath.ToDims(shape, nameof(Bernoulli)), dtype, device ?? Device.Cpu, nameof(Bernoulli));
         t.Backend.FillBernoulli(t.Buf, generator ?? Rng.Default, p);
         return t;
     }

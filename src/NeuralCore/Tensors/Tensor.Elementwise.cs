@@ -36,7 +36,8 @@ public sealed partial class Tensor
         int[]? strides = null;
         if (ReferenceEquals(shape, a.shape) && ShapeMath.IsRowMajor(a.shape, a.strides)) strides = a.strides;
         else if (b is not null && ReferenceEquals(shape, b.shape) && ShapeMath.IsRowMajor(b.shape, b.strides)) strides = b.strides;
-        var storage = backend.Allocate(dtype, (int)ShapeMath.Product(shape));
+        long count = ShapeMath.RequireAllocation("Tensor", shape, dtype, backend);
+        var storage = backend.Allocate(dtype, (int)count);
         return new Tensor(storage, shape, strides ?? ShapeMath.ContiguousStrides(shape), 0);
     }
 

@@ -35,7 +35,9 @@ public sealed partial class Tensor
     }
 
     /// <summary>Concatenates tensors along <paramref name="dim"/>; all other sizes must match. Differentiable.</summary>
-    public static Tensor Cat(IEnumerable<Tensor> tensors, int dim = 0)
+    public static Tensor Cat(IEnumerable<Tensor> tensors, int dim = 0) => Cat(tensors, dim, nameof(Cat));
+
+    static Tensor Cat(IEnumerable<Tensor> tensors, int dim, string op)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         var all = tensors.ToList();
@@ -44,7 +46,7 @@ public sealed partial class Tensor
         if (first.Dim == 0) throw new ArgumentException("Cat: 0-d tensors cannot be concatenated; use Stack.");
         int d = ShapeMath.NormalizeDim(dim, first.Dim, nameof(Cat));
         var dtype = first.DType;
-        int total = 0;
+        long total = 0;
         foreach (var t in all)
         {
             CheckSameDevice(first, t, nameof(Cat));
@@ -56,9 +58,13 @@ public sealed partial class Tensor
             dtype = DTypes.Promote(dtype, t.DType);
             total += t.shape[d];
         }
+        var wide = first.Shape.ToArray();
+        wide[d] = total;
+        if (!ShapeMath.FitsElements(wide))
+            throw ShapeMath.TooManyElements(op, wide, $"concatenating {all.Count} tensors along dimension {d}, the first of shape {first.Shape}");
         var outShape = (int[])first.shape.Clone();
-        outShape[d] = total;
-        var r = Empty(outShape, dtype, first.Backend);
+        outShape[d] = (int)total;
+        var r = Empty(outShape, dtype, first.Backend, op);
         int at = 0;
         var sizes = new int[all.Count + 1];
         sizes[0] = d;
@@ -83,7 +89,7 @@ public sealed partial class Tensor
             if (t.Shape != all[0].Shape)
                 throw new ArgumentException($"Stack: all tensors must have the same shape, got {all[0].Shape} and {t.Shape}.");
         int d = ShapeMath.NormalizeDim(dim, all[0].Dim + 1, nameof(Stack));
-        return Cat(all.Select(t => t.Unsqueeze(d)), d);
+        return Cat(all.Select(t => t.Unsqueeze(d)), d, nameof(Stack));
     }
 
     Tensor IndexTensor(Tensor index, string op)
@@ -104,7 +110,9 @@ public sealed partial class Tensor
         var flatIdx = idx.Dim == 0 ? idx.Reshape(1) : idx;
         var outShape = (int[])shape.Clone();
         outShape[d] = flatIdx.shape[0];
-        var r = Empty(outShape, DType, Backend);
+        if (!ShapeMath.FitsElements(outShape))
+            throw ShapeMath.TooManyElements(nameof(IndexSelect), outShape, $"selecting {flatIdx.shape[0]} entries along dimension {d} of {Shape}");
+        var r = Empty(outShape, DType, Backend, nameof(IndexSelect));
         Backend.IndexSelect(Buf, d, flatIdx.Buf, r.Buf);
         return Engine.Record(r, MovementRules.IndexSelect, [this], ints: [d], saved: flatIdx);
     }

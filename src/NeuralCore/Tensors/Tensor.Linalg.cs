@@ -51,25 +51,26 @@ public sealed partial class Tensor
     static Tensor MatMulRaw(Tensor a, Tensor b)
     {
         int m = a.shape[^2], k = a.shape[^1], n = b.shape[^1];
-        int[] batch;
-        try
-        {
-            batch = ShapeMath.Broadcast(a.shape[..^2], b.shape[..^2], nameof(MatMul));
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"MatMul: {a.Shape} x {b.Shape} (batch dimensions {ShapeMath.Format(a.shape[..^2])} and {ShapeMath.Format(b.shape[..^2])} do not broadcast).", e);
-        }
+        var batch = ShapeMath.TryBroadcast(a.shape[..^2], b.shape[..^2], out _)
+            ?? throw new ArgumentException($"MatMul: {a.Shape} x {b.Shape} (batch dimensions {ShapeMath.Format(a.shape[..^2])} and {ShapeMath.Format(b.shape[..^2])} do not broadcast).");
+        // The output and both operands broadcast over the batch must be tensors of their own.
+        int[] outShape = [.. batch, m, n];
+        if (!ShapeMath.FitsElements(outShape)) throw ShapeMath.TooManyElements(nameof(MatMul), outShape, $"{a.Shape} x {b.Shape}");
         var dtype = DTypes.Promote(a.DType, b.DType);
         if (dtype == DType.Bool) throw new ArgumentException("MatMul: not defined for Bool tensors.");
+        ShapeMath.RequireBytes(nameof(MatMul), ShapeMath.Product(outShape), dtype, a.Backend, $"the result {ShapeMath.Format(outShape)} of {a.Shape} x {b.Shape}");
+        // An empty product needs no kernel (nor operands broadcast over a batch that may be huge).
+        if (ShapeMath.Product(outShape) == 0) return Empty(outShape, dtype, a.Backend, nameof(MatMul));
+        int[] aFull = [.. batch, m, k], bFull = [.. batch, k, n];
+        if (!ShapeMath.FitsElements(aFull)) throw ShapeMath.TooManyElements(nameof(MatMul), aFull, $"the left operand of {a.Shape} x {b.Shape} broadcast over the batch");
+        if (!ShapeMath.FitsElements(bFull)) throw ShapeMath.TooManyElements(nameof(MatMul), bFull, $"the right operand of {a.Shape} x {b.Shape} broadcast over the batch");
         var ac = a.DType == dtype ? a : a.CastRaw(dtype);
         var bc = b.DType == dtype ? b : b.CastRaw(dtype);
         int batchCount = (int)ShapeMath.Product(batch);
         var a3 = Batched(ac, batch, m, k, batchCount);
         var b3 = Batched(bc, batch, k, n, batchCount);
-        var r = Empty([batchCount, m, n], dtype, a.Backend);
+        var r = Empty([batchCount, m, n], dtype, a.Backend, nameof(MatMul));
         a.Backend.MatMul(a3.Buf, b3.Buf, r.Buf);
-        int[] outShape = [.. batch, m, n];
         return r.AsStrided(outShape, ShapeMath.ContiguousStrides(outShape), 0);
     }
 

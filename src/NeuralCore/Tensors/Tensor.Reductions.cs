@@ -23,7 +23,12 @@ public sealed partial class Tensor
         return set.ToArray();
     }
 
-    internal int[] ReducedShape(int[] dims, bool keepDim)
+    /// <summary>
+    /// The shape left after reducing <paramref name="dims"/>. An empty input may have sizes whose product exceeds
+    /// <see cref="TensorLimits.MaxElements"/> (any product with a 0 is 0); reducing the 0 away would make that product
+    /// the result's element count, so the result is checked.
+    /// </summary>
+    internal int[] ReducedShape(int[] dims, bool keepDim, string op = "Reduce")
     {
         var r = new List<int>();
         for (int i = 0; i < Dim; i++)
@@ -31,7 +36,10 @@ public sealed partial class Tensor
             if (Array.IndexOf(dims, i) < 0) r.Add(shape[i]);
             else if (keepDim) r.Add(1);
         }
-        return r.ToArray();
+        var result = r.ToArray();
+        if (!ShapeMath.FitsElements(result))
+            throw ShapeMath.TooManyElements(op, result, $"reducing dimension(s) [{string.Join(", ", dims)}] of {Shape}");
+        return result;
     }
 
     /// <summary>Runs a backend reduction over <paramref name="dims"/> (sorted), without autograd.</summary>
@@ -51,7 +59,7 @@ public sealed partial class Tensor
             pst[i] = src.strides[order[i]];
         }
         var outType = op is ReduceOp.ArgMax or ReduceOp.ArgMin ? DType.Int64 : resultType;
-        var r = Empty(ReducedShape(dims, keepDim), outType, Backend);
+        var r = Empty(ReducedShape(dims, keepDim, op.ToString()), outType, Backend, op.ToString());
         Backend.Reduce(op, src.Buf.With(ps, pst), dims.Length, r.Buf);
         return r;
     }
@@ -82,8 +90,9 @@ public sealed partial class Tensor
     public Tensor Mean(int[]? dims, bool keepDim = false)
     {
         var d = ReductionDims(dims, nameof(Mean));
+        ReducedShape(d, keepDim, nameof(Mean));
         long count = 1;
-        foreach (var i in d) count *= shape[i];
+        foreach (var i in d) count = ShapeMath.MulSaturating(count, shape[i]);
         var x = DType.IsFloatingPoint() ? this : To(DType.Float32);
         return x.Sum(d, keepDim).Div(count == 0 ? double.NaN : count);
     }

@@ -5,9 +5,11 @@ namespace NeuralCore;
 
 public sealed partial class Tensor
 {
+    /// <summary>A view of this tensor's storage; the shape must fit <see cref="TensorLimits.MaxElements"/> (checked here, for every view).</summary>
     internal Tensor AsStrided(int[] newShape, int[] newStrides, int newOffset)
     {
         ThrowIfDisposed();
+        if (!ShapeMath.FitsElements(newShape)) throw ShapeMath.TooManyElements("View", newShape, $"a view of a tensor of shape {Shape}");
         return new Tensor(storage, newShape, newStrides, newOffset);
     }
 
@@ -25,9 +27,10 @@ public sealed partial class Tensor
                 infer = i;
                 continue;
             }
-            if (s < 0 || s > int.MaxValue) throw new ArgumentException($"{op}: invalid size {s} in {ShapeMath.Format(requested)}.");
+            if (s < 0 || s > int.MaxValue)
+                throw new ArgumentException($"{op}: invalid size {s} in {ShapeMath.Format(requested)} (sizes are -1 or in [0, {int.MaxValue}], TensorLimits.MaxElements).");
             dims[i] = (int)s;
-            known *= s;
+            known = ShapeMath.MulSaturating(known, s);
         }
         long n = NumElements;
         if (infer >= 0)
@@ -170,8 +173,9 @@ public sealed partial class Tensor
             long want = sizes[i];
             if (i < lead)
             {
-                if (want < 0) throw new ArgumentException($"Expand: size -1 is not allowed for the new leading dimension {i} in {ShapeMath.Format(sizes)}.");
-                ns[i] = checked((int)want);
+                if (want < 0) throw new ArgumentException($"Expand: size {want} is not allowed for the new leading dimension {i} in {ShapeMath.Format(sizes)}.");
+                if (want > int.MaxValue) throw ShapeMath.TooManyElements(nameof(Expand), sizes, $"expanding {Shape}");
+                ns[i] = (int)want;
                 nst[i] = 0;
                 continue;
             }
@@ -183,12 +187,13 @@ public sealed partial class Tensor
             }
             else if (have == 1 && want >= 0)
             {
-                ns[i] = checked((int)want);
+                if (want > int.MaxValue) throw ShapeMath.TooManyElements(nameof(Expand), sizes, $"expanding {Shape}");
+                ns[i] = (int)want;
                 nst[i] = 0;
             }
             else throw new ArgumentException($"Expand: cannot expand shape {Shape} to {ShapeMath.Format(sizes)} (dimension {i}: {have} to {want}).");
         }
-        ShapeMath.ToDims(Array.ConvertAll(ns, v => (long)v), nameof(Expand));
+        if (!ShapeMath.FitsElements(ns)) throw ShapeMath.TooManyElements(nameof(Expand), ns, $"expanding {Shape}");
         return Engine.Record(AsStrided(ns, nst, offset), MovementRules.Expand, [this]);
     }
 

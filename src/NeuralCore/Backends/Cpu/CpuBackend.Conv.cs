@@ -98,6 +98,10 @@ public sealed unsafe partial class CpuBackend : IConvBiasFusion
         if (a.DType != b.DType || a.DType != d.DType)
             throw new ArgumentException($"{op}: operands must share a dtype, got {a.DType}, {b.DType} and {d.DType}.");
         if (!d.IsContiguous) throw new ArgumentException($"{op}: the destination must be contiguous.");
+        // The im2col columns of one group, [K, L], live in a per-thread workspace that must fit one allocation.
+        if (!g.Pointwise && d.Count > 0)
+            ShapeMath.RequireBytes(op, (long)g.K * g.L, a.DType, this,
+                $"the im2col workspace [{g.K}, {g.L}] for kernel ({g.KH}, {g.KW}) and output ({g.OH}, {g.OW})");
         Storage? aCopy = null, bCopy = null;
         try
         {

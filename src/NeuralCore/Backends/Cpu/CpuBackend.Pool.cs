@@ -127,10 +127,10 @@ public sealed unsafe partial class CpuBackend : IMaxPoolValues
 
         void MaxWindow(T* x, T* y, long* ix, int oy, int ox)
         {
-            int y0 = oy * p.StrideH - p.PadH, y1 = Math.Min(y0 + p.KernelH, h);
-            y0 = Math.Max(y0, 0);
-            int x0 = ox * p.StrideW - p.PadW, x1 = Math.Min(x0 + p.KernelW, w);
-            x0 = Math.Max(x0, 0);
+            // 64-bit: stride, kernel and padding may each be up to int.MaxValue; clipped to the input, the bounds fit int.
+            long wy0 = (long)oy * p.StrideH - p.PadH, wx0 = (long)ox * p.StrideW - p.PadW;
+            int y0 = (int)Math.Clamp(wy0, 0, h), y1 = (int)Math.Clamp(wy0 + p.KernelH, 0, h);
+            int x0 = (int)Math.Clamp(wx0, 0, w), x1 = (int)Math.Clamp(wx0 + p.KernelW, 0, w);
             T best = T.NegativeInfinity;
             long at = (long)y0 * w + x0;
             for (int yy = y0; yy < y1; yy++)
@@ -259,16 +259,15 @@ public sealed unsafe partial class CpuBackend : IMaxPoolValues
 
         // PyTorch's avg_pool2d window: the padded window (clipped to the padded input in ceil mode) sets the
         // count-include-pad divisor; the covered input rectangle sets the other one.
-        (int Y0, int Y1, int X0, int X1, int Divisor) Window(int oy, int ox)
+        // In 64-bit: stride, kernel and padding may each be up to int.MaxValue (the divisor up to 2^62).
+        (int Y0, int Y1, int X0, int X1, long Divisor) Window(int oy, int ox)
         {
-            int y0 = oy * p.StrideH - p.PadH, x0 = ox * p.StrideW - p.PadW;
-            int y1 = Math.Min(y0 + p.KernelH, h + p.PadH), x1 = Math.Min(x0 + p.KernelW, w + p.PadW);
-            int padded = (y1 - y0) * (x1 - x0);
-            y0 = Math.Max(y0, 0);
-            x0 = Math.Max(x0, 0);
-            y1 = Math.Min(y1, h);
-            x1 = Math.Min(x1, w);
-            return (y0, y1, x0, x1, p.CountIncludePad ? padded : Math.Max(y1 - y0, 0) * Math.Max(x1 - x0, 0));
+            long y0 = (long)oy * p.StrideH - p.PadH, x0 = (long)ox * p.StrideW - p.PadW;
+            long y1 = Math.Min(y0 + p.KernelH, (long)h + p.PadH), x1 = Math.Min(x0 + p.KernelW, (long)w + p.PadW);
+            long padded = (y1 - y0) * (x1 - x0);
+            int cy0 = (int)Math.Clamp(y0, 0, h), cx0 = (int)Math.Clamp(x0, 0, w);
+            int cy1 = (int)Math.Clamp(y1, cy0, h), cx1 = (int)Math.Clamp(x1, cx0, w);
+            return (cy0, cy1, cx0, cx1, p.CountIncludePad ? padded : (long)(cy1 - cy0) * (cx1 - cx0));
         }
     }
 }

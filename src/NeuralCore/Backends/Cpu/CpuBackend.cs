@@ -23,9 +23,14 @@ public sealed partial class CpuBackend : IBackend, IMemoryStatsSource, IScalarBi
     public DeviceMemoryStats GetMemoryStats() => MemoryStats.Cpu;
 
     /// <inheritdoc />
+    /// <remarks>On the CPU: <see cref="TensorLimits.CpuMaxBytes"/>, the largest size class of the memory pool.</remarks>
+    public long MaxAllocationBytes => CpuMemoryPool.MaxRentBytes;
+
+    /// <inheritdoc />
     public Storage Allocate(DType dtype, int length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ShapeMath.RequireBytes("Allocate", length, dtype, this, $"a storage of {length} elements");
         return new CpuStorage(this, Pool, dtype, length);
     }
 

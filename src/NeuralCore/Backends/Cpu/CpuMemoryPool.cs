@@ -34,10 +34,15 @@ internal sealed class CpuMemoryPool
         return 64 - BitOperations.LeadingZeroCount((ulong)(bytes - 1));
     }
 
+    /// <summary>The largest request <see cref="Rent"/> serves: its largest size class (<see cref="TensorLimits.CpuMaxBytes"/>).</summary>
+    public const long MaxRentBytes = TensorLimits.CpuMaxBytes;
+
+    /// <exception cref="ArgumentException">More than <see cref="MaxRentBytes"/> bytes (callers check before, with a message naming the op).</exception>
     public byte[] Rent(long bytes)
     {
+        if (bytes > MaxRentBytes)
+            throw new ArgumentException($"A CPU buffer of {bytes} bytes exceeds the {MaxRentBytes}-byte limit of one CPU allocation (TensorLimits.CpuMaxBytes).", nameof(bytes));
         int c = ClassOf(bytes);
-        if (c > 30) throw new OutOfMemoryException($"A CPU tensor of {bytes} bytes exceeds the 1 GiB size-class limit.");
         reclaim.Rented(1L << c);
         if (TryTake(c) is { } hit) return hit;
 

@@ -64,8 +64,11 @@ public static partial class Functional
         if (c != weight.Shape[1] * p.Groups)
             throw new ArgumentException($"Conv2d: input {input.Shape} has {c} channels but weight {weight.Shape} expects {weight.Shape[1] * p.Groups} (groups {p.Groups}).");
         long ekh = p.DilationH * (kh - 1) + 1, ekw = p.DilationW * (kw - 1) + 1;
-        if (kh < 1 || kw < 1 || ekh > h + 2 * p.PadH || ekw > w + 2 * p.PadW)
-            throw new ArgumentException($"Conv2d: kernel ({ekh}, {ekw}) (dilated) of weight {weight.Shape} is larger than the padded input ({h + 2 * p.PadH}, {w + 2 * p.PadW}) of input {input.Shape}.");
+        if (kh < 1 || kw < 1 || ekh > h + 2L * p.PadH || ekw > w + 2L * p.PadW)
+            throw new ArgumentException($"Conv2d: kernel ({ekh}, {ekw}) (dilated) of weight {weight.Shape} is larger than the padded input ({h + 2L * p.PadH}, {w + 2L * p.PadW}) of input {input.Shape}.");
+        long n = input.Dim == 4 ? input.Shape[0] : 1;
+        ShapeMath.RequireElements("Conv2d", [n, o, ShapeMath.ConvOutputSize(h, kh, p.StrideH, p.PadH, p.DilationH), ShapeMath.ConvOutputSize(w, kw, p.StrideW, p.PadW, p.DilationW)],
+            $"input {input.Shape}, weight {weight.Shape}, stride ({p.StrideH}, {p.StrideW}), padding ({p.PadH}, {p.PadW}), dilation ({p.DilationH}, {p.DilationW})");
         if (bias is not null)
         {
             Tensor.CheckSameDevice(input, bias, "Conv2d");

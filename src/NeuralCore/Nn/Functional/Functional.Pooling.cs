@@ -68,6 +68,10 @@ public static partial class Functional
         long h = x.Shape[-2], w = x.Shape[-1];
         if (oh < 1 || ow < 1) throw new ArgumentException($"AdaptiveAvgPool2d: output size ({oh}, {ow}) must be positive.");
         if (h < 1 || w < 1) throw new ArgumentException($"AdaptiveAvgPool2d: input {x.Shape} has an empty spatial plane.");
+        long planes = x.Dim == 4 ? x.Shape[0] * x.Shape[1] : x.Shape[0];
+        ShapeMath.RequireElements("AdaptiveAvgPool2d", [planes, oh, ow], $"input {x.Shape}, output size ({oh}, {ow})");
+        // No planes: an empty result of the right shape, still connected to x for autograd.
+        if (planes == 0) return x.Sum([-2, -1], keepDim: true).Expand([.. x.Shape.ToArray()[..^2], oh, ow]);
         // Equal bins are a plain average pool (the same kernel and rounding as PyTorch); otherwise the bins are
         // averaging matrices applied on both sides: y = Ph · x · Pwᵀ, which autograd differentiates as MatMuls.
         if (h % oh == 0 && w % ow == 0)
@@ -75,6 +79,11 @@ public static partial class Functional
             int kh = (int)(h / oh), kw = (int)(w / ow);
             return AvgPool2d(x, (kh, kw), (kh, kw));
         }
+        // The averaging matrices and the intermediate rows · x are tensors too (the matrices built as Float64 on the CPU).
+        ShapeMath.RequireElements("AdaptiveAvgPool2d", [planes, oh, w], $"input {x.Shape}, output size ({oh}, {ow}), intermediate rows");
+        var cpu = BackendRegistry.For(Device.Cpu);
+        ShapeMath.RequireBytes("AdaptiveAvgPool2d", ShapeMath.MulSaturating(oh, h), DType.Float64, cpu, $"the [{oh}, {h}] row averaging matrix for input {x.Shape}");
+        ShapeMath.RequireBytes("AdaptiveAvgPool2d", ShapeMath.MulSaturating(ow, w), DType.Float64, cpu, $"the [{ow}, {w}] column averaging matrix for input {x.Shape}");
         var rows = BinMatrix(oh, (int)h, x);
         var cols = BinMatrix(ow, (int)w, x);
         return rows.MatMul(x).MatMul(cols.Transpose(0, 1));
@@ -89,12 +98,12 @@ public static partial class Functional
     // [outSize, inSize] matrix whose row i averages PyTorch's adaptive bin i.
     static Tensor BinMatrix(int outSize, int inSize, Tensor like)
     {
-        var m = new double[outSize * inSize];
+        var m = new double[(long)outSize * inSize];
         for (int i = 0; i < outSize; i++)
         {
             int start = (int)((long)i * inSize / outSize);
             int end = (int)(((long)(i + 1) * inSize + outSize - 1) / outSize);
-            for (int k = start; k < end; k++) m[i * inSize + k] = 1.0 / (end - start);
+            for (int k = start; k < end; k++) m[(long)i * inSize + k] = 1.0 / (end - start);
         }
         return Tensor.FromArray(m, outSize, inSize).To(like.DType).To(like.Device);
     }
@@ -120,10 +129,12 @@ public static partial class Functional
     {
         ArgumentNullException.ThrowIfNull(x);
         CheckPoolInput(x, op);
-        int h = (int)x.Shape[-2], w = (int)x.Shape[-1];
-        int oh = p.OutputHeight(h), ow = p.OutputWidth(w);
+        long h = x.Shape[-2], w = x.Shape[-1];
+        long oh = ShapeMath.PoolOutputSize(h, p.KernelH, p.StrideH, p.PadH, p.CeilMode), ow = ShapeMath.PoolOutputSize(w, p.KernelW, p.StrideW, p.PadW, p.CeilMode);
         if (oh < 1 || ow < 1)
             throw new ArgumentException($"{op}: input {x.Shape} is too small for kernel ({p.KernelH}, {p.KernelW}) with padding ({p.PadH}, {p.PadW}): the output would be {oh}x{ow}.");
+        long planes = x.Dim == 4 ? x.Shape[0] * x.Shape[1] : x.Shape[0];
+        ShapeMath.RequireElements(op, [planes, oh, ow], $"input {x.Shape}, kernel ({p.KernelH}, {p.KernelW}), stride ({p.StrideH}, {p.StrideW}), padding ({p.PadH}, {p.PadW})");
         bool unbatched = x.Dim == 3;
         var y = kernel(unbatched ? x.Unsqueeze(0) : x, p);
         return unbatched ? y.Squeeze(0) : y;

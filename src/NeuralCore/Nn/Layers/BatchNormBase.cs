@@ -21,6 +21,7 @@ public abstract class BatchNormBase : Module
     protected BatchNormBase(int numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numFeatures);
+        ShapeMath.RequireTensor(GetType().Name, [numFeatures], DType.Float32, Device.Cpu, "the per-channel parameters");
         if (!(eps >= 0)) throw new ArgumentOutOfRangeException(nameof(eps), $"{GetType().Name}: eps must be non-negative, got {eps}.");
         if (momentum is double m && !(m >= 0 && m <= 1))
             throw new ArgumentOutOfRangeException(nameof(momentum), $"{GetType().Name}: momentum must be in [0, 1] or null, got {m}.");

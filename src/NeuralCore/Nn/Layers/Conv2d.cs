@@ -47,6 +47,8 @@ public sealed class Conv2d : Module
             throw new ArgumentException($"Conv2d: groups {groups} must be positive and divide both inChannels {inChannels} and outChannels {outChannels}.");
         if (kernelSize.H < 1 || kernelSize.W < 1 || s.H < 1 || s.W < 1 || d.H < 1 || d.W < 1 || padding.H < 0 || padding.W < 0)
             throw new ArgumentException($"Conv2d: kernel size {Pair(kernelSize)}, stride {Pair(s)} and dilation {Pair(d)} must be positive and padding {Pair(padding)} non-negative.");
+        ShapeMath.RequireTensor("Conv2d", [outChannels, inChannels / groups, kernelSize.H, kernelSize.W], DType.Float32, Device.Cpu, "the weight");
+        if (bias) ShapeMath.RequireTensor("Conv2d", [outChannels], DType.Float32, Device.Cpu, "the bias");
         InChannels = inChannels;
         OutChannels = outChannels;
         KernelSize = kernelSize;

@@ -23,6 +23,8 @@ public sealed class LayerNorm : Module
             throw new ArgumentException($"LayerNorm: normalizedShape must be non-empty with positive sizes, got [{string.Join(", ", normalizedShape)}].");
         if (!(eps >= 0)) throw new ArgumentOutOfRangeException(nameof(eps), $"LayerNorm: eps must be non-negative, got {eps}.");
         this.normalizedShape = Array.ConvertAll(normalizedShape, s => (long)s);
+        if (elementwiseAffine) ShapeMath.RequireTensor("LayerNorm", this.normalizedShape, DType.Float32, Device.Cpu, "the weight");
+        else ShapeMath.RequireElements("LayerNorm", this.normalizedShape, "the normalized shape");
         Eps = eps;
         if (!elementwiseAffine) return;
         RegisterParameter("weight", Tensor.Ones(this.normalizedShape));

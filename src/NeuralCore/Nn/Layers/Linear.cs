@@ -13,6 +13,8 @@ public sealed class Linear : Module
     {
         ArgumentOutOfRangeException.ThrowIfNegative(inFeatures);
         ArgumentOutOfRangeException.ThrowIfNegative(outFeatures);
+        ShapeMath.RequireTensor("Linear", [outFeatures, inFeatures], DType.Float32, Device.Cpu, "the weight");
+        if (bias) ShapeMath.RequireTensor("Linear", [outFeatures], DType.Float32, Device.Cpu, "the bias");
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         RegisterParameter("weight", Tensor.Zeros(outFeatures, inFeatures));

@@ -16,9 +16,11 @@ internal static unsafe class ConvScratch<T> where T : unmanaged
         var b = t_buffer;
         if (b is null || b.Length < length)
         {
-            if (length > Array.MaxLength) throw new OutOfMemoryException($"Conv2d: an im2col buffer of {length} elements is too large.");
+            long limit = TensorLimits.CpuMaxBytes / sizeof(T);
+            if (length > limit)
+                throw new ArgumentException($"Conv2d: an im2col workspace of {length} elements exceeds the {TensorLimits.CpuMaxBytes}-byte limit of one CPU allocation (TensorLimits.CpuMaxBytes).", nameof(length));
             // Grow geometrically so a slowly increasing size does not reallocate every call.
-            long size = Math.Min(Math.Max(length, b is null ? 0 : (long)b.Length * 3 / 2), Array.MaxLength);
+            long size = Math.Min(Math.Max(length, b is null ? 0 : (long)b.Length * 3 / 2), limit);
             b = GC.AllocateUninitializedArray<T>((int)size, pinned: true);
             t_buffer = b;
         }

@@ -26,13 +26,13 @@ internal static unsafe class Im2Col
             for (int i = 0; i < g.KH; i++)
                 for (int j = 0; j < g.KW; j++, dst += (long)oh * ow)
                 {
-                    int xOff = j * p.DilationW - p.PadW;
+                    long xOff = (long)j * p.DilationW - p.PadW;
                     var (x0, x1) = ValidColumns(xOff, w, sw, ow);
                     for (int y = 0; y < oh; y++)
                     {
                         T* d = dst + (long)y * ow;
-                        int iy = y * p.StrideH - p.PadH + i * p.DilationH;
-                        if ((uint)iy >= (uint)h)
+                        long iy = (long)y * p.StrideH - p.PadH + (long)i * p.DilationH;
+                        if ((ulong)iy >= (ulong)h)
                         {
                             new Span<T>(d, ow).Clear();
                             continue;
@@ -58,12 +58,12 @@ internal static unsafe class Im2Col
             for (int i = 0; i < g.KH; i++)
                 for (int j = 0; j < g.KW; j++, src += (long)oh * ow)
                 {
-                    int xOff = j * p.DilationW - p.PadW;
+                    long xOff = (long)j * p.DilationW - p.PadW;
                     var (x0, x1) = ValidColumns(xOff, w, sw, ow);
                     for (int y = 0; y < oh; y++)
                     {
-                        int iy = y * p.StrideH - p.PadH + i * p.DilationH;
-                        if ((uint)iy >= (uint)h) continue;
+                        long iy = (long)y * p.StrideH - p.PadH + (long)i * p.DilationH;
+                        if ((ulong)iy >= (ulong)h) continue;
                         T* s = src + (long)y * ow;
                         T* d = plane + (long)iy * w + xOff;
                         if (sw == 1)
@@ -80,13 +80,14 @@ internal static unsafe class Im2Col
         }
     }
 
-    // Output columns x with 0 ≤ x·stride + offset < width, as [x0, x1) clamped to [0, outWidth].
-    static (int X0, int X1) ValidColumns(int offset, int width, int stride, int outWidth)
+    // Output columns x with 0 ≤ x·stride + offset < width, as [x0, x1) clamped to [0, outWidth]. In 64-bit:
+    // padding, dilation and stride may each be up to int.MaxValue.
+    static (int X0, int X1) ValidColumns(long offset, int width, int stride, int outWidth)
     {
-        int x0 = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-        int x1 = width - 1 - offset < 0 ? 0 : (width - 1 - offset) / stride + 1;
+        long x0 = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+        long x1 = width - 1 - offset < 0 ? 0 : (width - 1 - offset) / stride + 1;
         x0 = Math.Min(x0, outWidth);
         x1 = Math.Clamp(x1, x0, outWidth);
-        return (x0, x1);
+        return ((int)x0, (int)x1);
     }
 }

@@ -105,7 +105,7 @@ internal static unsafe class GemmDriver<T, TVec, TOps>
         Plan(ref job);
 
         int items = job.RowBlocks * job.ColumnChunks;
-        long flopsPerItem = 2L * m * n * k / items;
+        long flopsPerItem = ShapeMath.MulSaturating(2L * m * n, k) / items;
         CpuParallel.ForRange(items, flopsPerItem, job, static (start, end, j) => RunRange(start, end, in j));
     }
 
@@ -117,11 +117,11 @@ internal static unsafe class GemmDriver<T, TVec, TOps>
     private static void Plan(ref Job job)
     {
         // Balanced k blocks (e.g. k = 300 -> 150 + 150 rather than 256 + 44).
-        int kBlocks = (job.K + KC - 1) / KC;
+        int kBlocks = (int)(((long)job.K + KC - 1) / KC);
         job.KcStep = (job.K + kBlocks - 1) / kBlocks;
 
-        int aPanels = (job.M + MR - 1) / MR;
-        int bPanels = (job.N + NR - 1) / NR;
+        int aPanels = (int)(((long)job.M + MR - 1) / MR);
+        int bPanels = (int)(((long)job.N + NR - 1) / NR);
         int maxAPanels = Math.Max(1, ABlockBytes / (KC * MR * sizeof(T)));
         int maxBPanels = Math.Max(1, BChunkBytes / (KC * NR * sizeof(T)));
 

@@ -252,6 +252,9 @@ internal static unsafe class GemmScratch<T>
 
     private static T* Get(ref T[]? buffer, int length)
     {
+        // Packed blocks are bounded by the driver's cache blocking (well under a megabyte); anything else is a bug.
+        if ((uint)length > (uint)(TensorLimits.CpuMaxBytes / sizeof(T)))
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"GEMM: a packing buffer of {length} elements is out of range.");
         int needed = length + (Alignment / sizeof(T));
         if (buffer is null || buffer.Length < needed)
         {
