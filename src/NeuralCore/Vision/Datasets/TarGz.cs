@@ -96,11 +96,7 @@ internal static class TarGz
     static string Target(Reader reader, string root, string name, string what = "path")
     {
         if (name.Length == 0) throw reader.Fail($"empty {what}");
-        if (name.Length > reader.Limits.MaxPathLength)
-            throw reader.Fail($"the {what} is {name.Length} characters long, more than the limit of {reader.Limits.MaxPathLength}");
-        foreach (char c in name)
-            if (char.IsControl(c))
-                throw reader.Fail($"the {what} '{Shown(name)}' holds control character U+{(int)c:X4}");
+        CheckText(reader, name, what);
         if (name.Contains('\\'))
             throw reader.Fail($"the {what} '{Shown(name)}' holds a backslash, which some systems read as a directory separator");
         if (name[0] == '/' || Path.IsPathRooted(name))
@@ -116,6 +112,15 @@ internal static class TarGz
         return target;
     }
 
+    static void CheckText(Reader reader, string text, string what)
+    {
+        if (text.Length > reader.Limits.MaxPathLength)
+            throw reader.Fail($"the {what} is {text.Length} characters long, more than the limit of {reader.Limits.MaxPathLength}");
+        foreach (char c in text)
+            if (char.IsControl(c))
+                throw reader.Fail($"the {what} '{Shown(text)}' holds control character U+{(int)c:X4}");
+    }
+
     static bool IsUnder(string root, string path)
     {
         string rootWithSeparator = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
@@ -125,6 +130,7 @@ internal static class TarGz
     static void CheckSymbolicLink(Reader reader, string root, Entry entry)
     {
         string link = entry.LinkName!;
+        CheckText(reader, link, "link target");
         if (link.Length > 0 && (link[0] == '/' || Path.IsPathRooted(link)))
             throw reader.Fail($"symbolic link to the absolute path '{Shown(link)}'; refusing the archive");
         string linkDirectory = Path.GetDirectoryName(Target(reader, root, entry.Name)) ?? root;
