@@ -11,7 +11,9 @@ namespace NeuralCore.Vision;
 /// The batch files (<c>data_batch_1.bin</c> … <c>data_batch_5.bin</c>, <c>test_batch.bin</c>) are read from
 /// <c>root/cifar-10-batches-bin</c> or directly from <c>root</c>. With <c>download</c> set and the files
 /// missing, <c>cifar-10-binary.tar.gz</c> is fetched into <c>root</c> (or an archive already there is used),
-/// its MD5 checked, and it is extracted in-process.
+/// its MD5 checked, and it is extracted in-process. Extraction writes only directories and regular files under
+/// <c>root</c> and refuses archives whose paths or links escape it, or that exceed <see cref="ArchiveLimits"/>
+/// (by default 64 entries, 64 MiB per entry, 256 MiB in all).
 /// </remarks>
 public sealed class Cifar10 : ImageDataset
 {
@@ -36,12 +38,15 @@ public sealed class Cifar10 : ImageDataset
     /// <param name="md5">The archive's expected MD5; <see cref="DefaultMd5"/> for the default URL, otherwise
     /// unchecked when null.</param>
     /// <param name="progress">Receives the download progress, 0 to 1.</param>
+    /// <param name="archiveLimits">Bounds on the archive being extracted; <see cref="ArchiveLimits.Default"/> when null.</param>
     /// <exception cref="FileNotFoundException">The files are missing and <paramref name="download"/> is false.</exception>
     /// <exception cref="IOException">The download failed.</exception>
-    /// <exception cref="InvalidDataException">A file or the archive is malformed, or the checksum is wrong.</exception>
+    /// <exception cref="InvalidDataException">A file or the archive is malformed, the archive exceeds
+    /// <paramref name="archiveLimits"/> or would write outside <paramref name="root"/>, or the checksum is wrong.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A limit in <paramref name="archiveLimits"/> is not positive.</exception>
     public Cifar10(string root, bool train = true, bool download = false, ITransform? transform = null,
-        string? url = null, string? md5 = null, IProgress<double>? progress = null)
-        : this(Load(root, train, download, url, md5, progress), transform)
+        string? url = null, string? md5 = null, IProgress<double>? progress = null, ArchiveLimits? archiveLimits = null)
+        : this(Load(root, train, download, url, md5, progress, archiveLimits), transform)
     {
     }
 
@@ -56,9 +61,11 @@ public sealed class Cifar10 : ImageDataset
     /// <inheritdoc/>
     protected override Tensor UntransformedImages => RawImages;
 
-    static (Tensor, Tensor, IReadOnlyList<string>, string) Load(string root, bool train, bool download, string? url, string? md5, IProgress<double>? progress)
+    static (Tensor, Tensor, IReadOnlyList<string>, string) Load(string root, bool train, bool download, string? url, string? md5, IProgress<double>? progress,
+        ArchiveLimits? archiveLimits)
     {
         ArgumentNullException.ThrowIfNull(root);
+        archiveLimits?.Validate();
         string? dir = Cifar10Files.FindDirectory(root, train);
         if (dir is null)
         {
@@ -73,7 +80,7 @@ public sealed class Cifar10 : ImageDataset
             string archive = Path.Combine(root, ArchiveName);
             if (!File.Exists(archive) || (checksum is not null && Downloads.Md5Of(archive) != checksum.ToLowerInvariant()))
                 Downloads.Fetch(source, archive, checksum, "CIFAR-10", $"Place the binary files in '{where}'.", progress);
-            TarGz.Extract(archive, root);
+            TarGz.Extract(archive, root, archiveLimits);
             dir = Cifar10Files.FindDirectory(root, train)
                 ?? throw new FileNotFoundException($"CIFAR-10: the archive from {source} did not contain {expected} (looked in '{where}' and '{root}').");
         }
