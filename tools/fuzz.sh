@@ -8,11 +8,11 @@
 #                                       the checked-in corpus as extra starting inputs
 #   tools/fuzz.sh run ARGS...           the runner with its own arguments:
 #                                       --target NAME|all --cases N --seed S --time SECONDS --corpus DIR
-#                                       --crashers DIR --include-known
+#                                       --crashers DIR
 #
 # Failing inputs are minimized into fuzz-crashers/<target>/ with a .txt describing the failure. To keep one as a
-# regression test, copy it to tests/NeuralCore.Tests/Fuzz/Corpus/<target>/ (or .../pending/ while its fix is not
-# merged). The runner exits 1 when any case failed, 3 when its watchdog stopped a case that hung or exhausted memory.
+# regression test, copy it to tests/NeuralCore.Tests/Fuzz/Corpus/<target>/. The runner exits 1 when any case failed,
+# 3 when its watchdog stopped a case that hung or exhausted memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runner=tests/NeuralCore.Fuzz/bin/Release/net10.0/NeuralCore.Fuzz.dll

@@ -59,9 +59,6 @@ public sealed class FuzzStats(string target)
     /// <summary>Cases that ended any other way.</summary>
     public int Failures { get; set; }
 
-    /// <summary>Failures matched by the run's known-finding filter and left out of <see cref="Failures"/>.</summary>
-    public int KnownFindings { get; set; }
-
     /// <summary>The failing inputs, one per signature, minimized.</summary>
     public List<Crasher> Crashers { get; } = [];
 
@@ -83,12 +80,6 @@ public sealed record FuzzOptions
 
     /// <summary>Extra starting inputs (for example a corpus folder's files).</summary>
     public IReadOnlyList<byte[]> ExtraCorpus { get; init; } = [];
-
-    /// <summary>
-    /// Names failures that are known and fixed elsewhere; they are counted in <see cref="FuzzStats.KnownFindings"/>
-    /// instead of <see cref="FuzzStats.Failures"/>. Null counts every failure.
-    /// </summary>
-    public Func<Outcome, string?>? KnownFinding { get; init; }
 
     /// <summary>Called with each input before it runs (the runner saves it, so a case that kills the process is kept).</summary>
     public Action<byte[]>? BeforeCase { get; init; }
@@ -164,11 +155,6 @@ public static class FuzzEngine
                         stats.Refused++;
                         break;
                     default:
-                        if (options.KnownFinding?.Invoke(outcome) is not null)
-                        {
-                            stats.KnownFindings++;
-                            break;
-                        }
                         stats.Failures++;
                         if (seen.Add(outcome.Signature!))
                         {

@@ -8,13 +8,9 @@ var cases = new Option<int>("--cases") { Description = "mutated cases per target
 var seed = new Option<int>("--seed") { Description = "random seed; the same seed and corpus give the same cases", DefaultValueFactory = _ => 1 };
 var time = new Option<double?>("--time") { Description = "seconds per target at most (the run stops at --cases or --time, whichever comes first)" };
 var corpus = new Option<DirectoryInfo?>("--corpus") { Description = "folder with <target>/ subfolders of extra starting inputs" };
-var includeKnown = new Option<bool>("--include-known")
-{
-    Description = "count the known findings (KnownFindings.cs) as failures and run Forward on every loaded model, even those that exhaust memory",
-};
 var crashers = new Option<DirectoryInfo>("--crashers") { Description = "where failing inputs are written", DefaultValueFactory = _ => new DirectoryInfo("fuzz-crashers") };
 
-var root = new RootCommand("Fuzzes NeuralCore's file readers with seeded mutations of valid files.") { target, cases, seed, time, corpus, crashers, includeKnown };
+var root = new RootCommand("Fuzzes NeuralCore's file readers with seeded mutations of valid files.") { target, cases, seed, time, corpus, crashers };
 root.SetAction(parse =>
 {
     string chosen = parse.GetValue(target)!;
@@ -25,13 +21,10 @@ root.SetAction(parse =>
         return 2;
     }
     var crasherDir = parse.GetValue(crashers)!.FullName;
-    bool all = parse.GetValue(includeKnown);
     var rows = new List<FuzzStats>();
     foreach (var name in names)
     {
-        var fuzzTarget = name == "sequential" && !all
-            ? new NeuralCore.Fuzz.Targets.SequentialTarget { ForwardGuard = KnownFindings.ForwardIsSafe }
-            : FuzzTargets.Create(name);
+        var fuzzTarget = FuzzTargets.Create(name);
         string targetCrashers = Path.Combine(crasherDir, name);
         Directory.CreateDirectory(targetCrashers);
         // The input in flight stays on disk, so a case that ends the process is not lost; the watchdog keeps a case
@@ -45,7 +38,6 @@ root.SetAction(parse =>
             Cases = parse.GetValue(cases),
             Time = parse.GetValue(time) is double seconds ? TimeSpan.FromSeconds(seconds) : null,
             ExtraCorpus = extra,
-            KnownFinding = all ? null : KnownFindings.Match,
             BeforeCase = input =>
             {
                 File.WriteAllBytes(inFlight, input);
@@ -63,9 +55,9 @@ root.SetAction(parse =>
         Console.WriteLine(Row(stats));
     }
     Console.WriteLine();
-    Console.WriteLine($"{"target",-12} {"cases",9} {"loaded",9} {"refused",9} {"other",7} {"known",7} {"seconds",8}");
+    Console.WriteLine($"{"target",-12} {"cases",9} {"loaded",9} {"refused",9} {"other",7} {"seconds",8}");
     foreach (var s in rows)
-        Console.WriteLine($"{s.Target,-12} {s.Cases,9} {s.Loaded,9} {s.Refused,9} {s.Failures,7} {s.KnownFindings,7} {s.Elapsed.TotalSeconds,8:F1}");
+        Console.WriteLine($"{s.Target,-12} {s.Cases,9} {s.Loaded,9} {s.Refused,9} {s.Failures,7} {s.Elapsed.TotalSeconds,8:F1}");
     foreach (var c in rows.SelectMany(s => s.Crashers))
         Console.WriteLine($"  {c.Target}: {c.Outcome.Signature} -> {Path.Combine(crasherDir, c.Target, c.FileName)} ({c.Input.Length} bytes)");
     return rows.Any(s => s.Failures > 0) ? 1 : 0;
@@ -74,4 +66,4 @@ return root.Parse(args).Invoke();
 
 static string Row(FuzzStats s) =>
     $"{s.Target}: {s.Cases} cases, {s.Loaded} loaded, {s.Refused} refused, {s.Failures} other ({s.Crashers.Count} distinct), " +
-    $"{s.KnownFindings} known findings, in {s.Elapsed.TotalSeconds:F1} s";
+    $"in {s.Elapsed.TotalSeconds:F1} s";

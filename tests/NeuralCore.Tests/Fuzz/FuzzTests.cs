@@ -29,9 +29,9 @@ public class FuzzTests(ITestOutputHelper output)
     public void ShortDeterministicRun_LoadsOrRefusesEveryCase(string name)
     {
         var target = Create(name);
-        var stats = FuzzEngine.Run(target, new FuzzOptions { Seed = Seed, Cases = CasesFor(name), KnownFinding = KnownFindings.Match });
+        var stats = FuzzEngine.Run(target, new FuzzOptions { Seed = Seed, Cases = CasesFor(name) });
         output.WriteLine($"{name}: {stats.Cases} cases, {stats.Loaded} loaded, {stats.Refused} refused, {stats.Failures} other, " +
-                         $"{stats.KnownFindings} known findings excluded, {stats.Elapsed.TotalSeconds:F1} s");
+                         $"{stats.Elapsed.TotalSeconds:F1} s");
         foreach (var c in stats.Crashers)
             output.WriteLine($"{c.Outcome.Signature} ({c.Input.Length} bytes, base64 {Convert.ToBase64String(c.Input)}):\n{c.Outcome.Detail}");
         Assert.True(stats.Failures == 0, $"{name}: {stats.Failures} cases failed: {string.Join("; ", stats.Crashers.Select(c => c.Outcome.Signature))}");
@@ -49,7 +49,6 @@ public class FuzzTests(ITestOutputHelper output)
         Directory.CreateDirectory(scratch);
         try
         {
-            // Files under Corpus/<target>/pending/ reproduce findings whose fixes are not merged yet; they are not replayed.
             var files = FuzzTargets.CorpusFiles(CorpusDirectory, name);
             foreach (var file in files)
             {
@@ -107,9 +106,7 @@ public class FuzzTests(ITestOutputHelper output)
         }
     }
 
-    static FuzzTarget Create(string name) => name == "sequential"
-        ? new SequentialTarget { ForwardGuard = KnownFindings.ForwardIsSafe }
-        : FuzzTargets.Create(name);
+    static FuzzTarget Create(string name) => FuzzTargets.Create(name);
 
     static string CorpusDirectory
     {
