@@ -62,7 +62,55 @@ root.SetAction(parse =>
         Console.WriteLine($"  {c.Target}: {c.Outcome.Signature} -> {Path.Combine(crasherDir, c.Target, c.FileName)} ({c.Input.Length} bytes)");
     return rows.Any(s => s.Failures > 0) ? 1 : 0;
 });
+// Coverage-guided mode: afl-fuzz starts this process (tools/fuzz.sh afl) over an instrumented NeuralCore.dll and feeds
+// it inputs in the form the target mutates (for tar.gz: the uncompressed tar). Refusals are normal outcomes; any other
+// exception, and any input that kills or hangs the process, is a crash for afl-fuzz.
+var aflTarget = new Argument<string>("target") { Description = $"one of {string.Join(", ", FuzzTargets.Names)}" };
+var afl = new Command("afl", "Runs one target under afl-fuzz (started by tools/fuzz.sh afl, not by hand).") { aflTarget };
+afl.SetAction(parse =>
+{
+    if (TargetOrNull(parse.GetValue(aflTarget)!) is not { } fuzzTarget) return 2;
+    string scratch = Directory.CreateTempSubdirectory("neuralcore-afl-").FullName;
+    SharpFuzz.Fuzzer.OutOfProcess.Run(stream =>
+    {
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        try
+        {
+            fuzzTarget.Execute(fuzzTarget.Wrap(buffer.ToArray()), scratch);
+        }
+        catch (Exception e) when (fuzzTarget.IsRefusal(e))
+        {
+        }
+    });
+    return 0;
+});
+root.Subcommands.Add(afl);
+
+var seedsTarget = new Argument<string>("target") { Description = "the target whose seeds to write" };
+var seedsDir = new Argument<DirectoryInfo>("directory") { Description = "where to write them" };
+var seeds = new Command("seeds", "Writes a target's seed inputs (valid files the library makes), in the form afl-fuzz mutates.") { seedsTarget, seedsDir };
+seeds.SetAction(parse =>
+{
+    if (TargetOrNull(parse.GetValue(seedsTarget)!) is not { } fuzzTarget) return 2;
+    var dir = parse.GetValue(seedsDir)!;
+    dir.Create();
+    var all = fuzzTarget.Seeds();
+    for (int i = 0; i < all.Count; i++)
+        File.WriteAllBytes(Path.Combine(dir.FullName, $"seed-{i:D3}"), fuzzTarget.Unwrap(all[i]));
+    Console.WriteLine($"{all.Count} seeds written to {dir.FullName}");
+    return 0;
+});
+root.Subcommands.Add(seeds);
+
 return root.Parse(args).Invoke();
+
+static FuzzTarget? TargetOrNull(string name)
+{
+    if (FuzzTargets.Names.Contains(name)) return FuzzTargets.Create(name);
+    Console.Error.WriteLine($"unknown target '{name}'; the targets are {string.Join(", ", FuzzTargets.Names)}");
+    return null;
+}
 
 static string Row(FuzzStats s) =>
     $"{s.Target}: {s.Cases} cases, {s.Loaded} loaded, {s.Refused} refused, {s.Failures} other ({s.Crashers.Count} distinct), " +
