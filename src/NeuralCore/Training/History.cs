@@ -11,7 +11,16 @@ public sealed class History
     readonly Dictionary<string, List<double>> values = [];
     readonly Dictionary<string, IReadOnlyList<double>> view = [];
 
-    internal History() { }
+    internal History(IReadOnlyDictionary<string, string>? parameters = null) =>
+        Parameters = parameters ?? new Dictionary<string, string>();
+
+    /// <summary>
+    /// The settings of the run that produced this history, as invariant-culture strings: <c>"epochs"</c> (requested),
+    /// <c>"batch_size"</c>, <c>"shuffle"</c>, <c>"validation_split"</c>, <c>"training_samples"</c>,
+    /// <c>"validation_samples"</c>, <c>"optimizer"</c> (type name), <c>"learning_rate"</c>, <c>"loss"</c> and
+    /// <c>"metrics"</c> (comma-separated). A model registry records them with the model.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Parameters { get; }
 
     /// <summary>The per-epoch values recorded under <paramref name="metric"/>.</summary>
     /// <exception cref="KeyNotFoundException">Nothing was recorded under that key; the message lists the keys.</exception>

@@ -18,6 +18,24 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
 
     public IReadOnlyList<Metric> Metrics { get; } = metrics;
 
+    Dictionary<string, string> RunParameters(FitOptions options, Dataset trainSet, Dataset? validationSet)
+    {
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        return new Dictionary<string, string>
+        {
+            ["epochs"] = options.Epochs.ToString(c),
+            ["batch_size"] = options.BatchSize.ToString(c),
+            ["shuffle"] = options.Shuffle ? "true" : "false",
+            ["validation_split"] = options.ValidationSplit.ToString("R", c),
+            ["training_samples"] = trainSet.Count.ToString(c),
+            ["validation_samples"] = (validationSet?.Count ?? 0).ToString(c),
+            ["optimizer"] = Optimizer.GetType().Name,
+            ["learning_rate"] = Optimizer.Lr.ToString("R", c),
+            ["loss"] = Loss.Name,
+            ["metrics"] = string.Join(",", Metrics.Select(m => m.Name)),
+        };
+    }
+
     public History Fit(Dataset data, FitOptions options)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -28,7 +46,7 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         var callbacks = options.Callbacks;
         var reporter = options.Progress ?? (options.Verbose > 0 ? new ConsoleProgress(liveBar: options.Verbose == 1 ? null : false) : null);
         var trainMetrics = Metrics.Select(m => m.Clone()).ToArray();
-        var history = new History();
+        var history = new History(RunParameters(options, trainSet, validationSet));
         bool wasTraining = model.IsTraining;
 
         BindOptimizer(trainSet, options.BatchSize);

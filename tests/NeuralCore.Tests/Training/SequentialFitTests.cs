@@ -75,6 +75,22 @@ public sealed class SequentialFitTests
     }
 
     [Fact]
+    public void Fit_RecordsTheRunSettingsInTheHistory()
+    {
+        var model = SyntheticData.KerasModel();
+        model.Compile(new Adam(lr: 0.005), "sparse_categorical_crossentropy", new[] { "accuracy" });
+
+        var history = model.Fit(SyntheticData.Dataset(100, seed: 1), epochs: 2, batchSize: 16, verbose: 0, validationSplit: 0.2, shuffle: false);
+
+        Assert.Equal(new Dictionary<string, string>
+        {
+            ["epochs"] = "2", ["batch_size"] = "16", ["shuffle"] = "false", ["validation_split"] = "0.2",
+            ["training_samples"] = "80", ["validation_samples"] = "20", ["optimizer"] = "Adam", ["learning_rate"] = "0.005",
+            ["loss"] = model.Loss!.Name, ["metrics"] = "accuracy",
+        }, history.Parameters);
+    }
+
+    [Fact]
     public void CategoricalCrossentropy_OneHotAndClassIndexTargets_TrainIdentically()
     {
         var (x, labels) = SyntheticData.Blobs(300, seed: 5);

@@ -1,0 +1,135 @@
+using System.Text.Json;
+using NeuralCore.Serving.Registry;
+
+namespace NeuralCore.Serving.Hosting;
+
+/// <summary>A request body that does not match the model's signature or the protocol; the message names what was expected (HTTP 400).</summary>
+public sealed class InferenceRequestException : Exception
+{
+    /// <summary>Creates the exception with a message naming the problem.</summary>
+    public InferenceRequestException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and its cause.</summary>
+    public InferenceRequestException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>Creates the exception with a default message.</summary>
+    public InferenceRequestException() : base("The inference request is not valid.") { }
+}
+
+/// <summary>
+/// Reads an Open Inference Protocol (KServe v2) JSON infer request against a model's signature:
+/// <c>{"id": "...", "inputs": [{"name": "input", "shape": [2, 784], "datatype": "FP32", "data": [...]}], "outputs": [{"name": "output"}]}</c>.
+/// <c>data</c> may be flat (row-major) or nested as the shape.
+/// </summary>
+public static class InferenceRequest
+{
+    /// <summary>Most elements one request may carry (16M: 64 MiB of FP32).</summary>
+    public const long MaxElements = 1 << 24;
+
+    /// <summary>
+    /// Parses <paramref name="root"/> and returns the request id (if any) and the input tensor, shaped as the request
+    /// says, after checking it against <paramref name="signature"/>.
+    /// </summary>
+    /// <exception cref="InferenceRequestException">The body is not a valid request for this signature; the message names the field, what was found and what was expected.</exception>
+    public static (string? Id, Tensor Input) Parse(JsonElement root, ModelSignature signature)
+    {
+        ArgumentNullException.ThrowIfNull(signature);
+        if (root.ValueKind != JsonValueKind.Object)
+            throw new InferenceRequestException($"The request body must be a JSON object with an \"inputs\" array; found {Kind(root)}.");
+        string? id = null;
+        if (root.TryGetProperty("id", out var idElement))
+            id = idElement.ValueKind == JsonValueKind.String ? idElement.GetString()
+                : throw new InferenceRequestException($"\"id\" must be a string; found {Kind(idElement)}.");
+        var spec = signature.Inputs[0];
+        var expectedOutput = signature.Outputs[0].Name;
+        if (root.TryGetProperty("outputs", out var outputs))
+        {
+            if (outputs.ValueKind != JsonValueKind.Array)
+                throw new InferenceRequestException($"\"outputs\" must be an array; found {Kind(outputs)}.");
+            foreach (var o in outputs.EnumerateArray())
+                if (o.ValueKind != JsonValueKind.Object || !o.TryGetProperty("name", out var n) || n.ValueKind != JsonValueKind.String || n.GetString() != expectedOutput)
+                    throw new InferenceRequestException($"\"outputs\" may only request the output \"{expectedOutput}\".");
+        }
+        if (!root.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Array)
+            throw new InferenceRequestException($"The request needs an \"inputs\" array with one tensor \"{spec.Name}\".");
+        if (inputs.GetArrayLength() != 1)
+            throw new InferenceRequestException($"\"inputs\" has {inputs.GetArrayLength()} tensors; the model takes one, \"{spec.Name}\".");
+        var input = inputs[0];
+        if (input.ValueKind != JsonValueKind.Object)
+            throw new InferenceRequestException($"inputs[0] must be an object; found {Kind(input)}.");
+
+        string name = Property(input, "name", JsonValueKind.String).GetString()!;
+        if (name != spec.Name)
+            throw new InferenceRequestException($"inputs[0].name is \"{Clip(name)}\"; the model's input is \"{spec.Name}\".");
+        string datatype = Property(input, "datatype", JsonValueKind.String).GetString()!;
+        if (datatype != spec.DataType)
+            throw new InferenceRequestException($"inputs[0].datatype is \"{Clip(datatype)}\"; the model's input \"{spec.Name}\" is {spec.DataType}.");
+        if (spec.DataType != "FP32")
+            throw new InferenceRequestException($"The model's input is {spec.DataType}; this host serves FP32 inputs only.");
+
+        var shapeElement = Property(input, "shape", JsonValueKind.Array);
+        var shape = new long[shapeElement.GetArrayLength()];
+        for (int i = 0; i < shape.Length; i++)
+            if (!shapeElement[i].TryGetInt64(out shape[i]) || shape[i] < 1)
+                throw new InferenceRequestException($"inputs[0].shape[{i}] must be a positive integer; found {shapeElement[i].GetRawText()[..Math.Min(40, shapeElement[i].GetRawText().Length)]}.");
+        string expected = $"[{string.Join(", ", spec.Shape.Select(d => d < 0 ? "N" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]";
+        if (spec.Shape.Count > 0)
+        {
+            bool fits = shape.Length == spec.Shape.Count;
+            for (int i = 0; fits && i < shape.Length; i++) fits = spec.Shape[i] < 0 || spec.Shape[i] == shape[i];
+            if (!fits)
+                throw new InferenceRequestException($"inputs[0].shape is [{string.Join(", ", shape)}]; the model's input \"{spec.Name}\" has shape {expected} (N: batch size).");
+        }
+        else if (shape.Length == 0)
+            throw new InferenceRequestException("inputs[0].shape must have at least one dimension (the batch).");
+        long count = 1;
+        foreach (var d in shape)
+        {
+            count *= d;
+            if (count > MaxElements)
+                throw new InferenceRequestException($"inputs[0].shape [{string.Join(", ", shape)}] holds more than {MaxElements} elements, the most one request may carry.");
+        }
+
+        var dataElement = Property(input, "data", JsonValueKind.Array);
+        var data = new float[count];
+        int filled = 0;
+        Flatten(dataElement, data, ref filled, 0);
+        if (filled != count)
+            throw new InferenceRequestException($"inputs[0].data has {filled} values; shape [{string.Join(", ", shape)}] needs {count}.");
+        return (id, Tensor.FromArray(data, shape));
+    }
+
+    static void Flatten(JsonElement array, float[] data, ref int filled, int depth)
+    {
+        if (depth > 32) throw new InferenceRequestException("inputs[0].data is nested more than 32 levels deep.");
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind == JsonValueKind.Array)
+            {
+                Flatten(item, data, ref filled, depth + 1);
+                continue;
+            }
+            if (filled == data.Length)
+                throw new InferenceRequestException($"inputs[0].data has more values than the shape's {data.Length}.");
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetSingle(out data[filled]) || !float.IsFinite(data[filled]))
+                throw new InferenceRequestException($"inputs[0].data[{filled}] must be a finite FP32 number; found {Kind(item)}.");
+            filled++;
+        }
+    }
+
+    static JsonElement Property(JsonElement obj, string name, JsonValueKind kind) =>
+        obj.TryGetProperty(name, out var value) && value.ValueKind == kind ? value
+            : throw new InferenceRequestException($"inputs[0].{name} is missing or not {(kind == JsonValueKind.Array ? "an array" : "a string")}.");
+
+    static string Kind(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number out of range",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        _ => "null",
+    };
+
+    static string Clip(string text) => text.Length <= 100 ? text : text[..100] + "...";
+}

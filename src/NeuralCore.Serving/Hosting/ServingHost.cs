@@ -1,0 +1,199 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using NeuralCore.Serving.Registry;
+
+namespace NeuralCore.Serving.Hosting;
+
+/// <summary>Settings of a <see cref="ServingHost"/>.</summary>
+public sealed record ServingOptions
+{
+    /// <summary>Where Kestrel listens; loopback only by default (<c>http://127.0.0.1:8080</c>). Port 0 picks a free port.</summary>
+    public IReadOnlyList<string> Urls { get; init; } = ["http://127.0.0.1:8080"];
+
+    /// <summary>The version a route without <c>/versions/{version}</c> serves: a number, an alias or <c>latest</c> (the default).</summary>
+    public string DefaultVersion { get; init; } = "latest";
+
+    /// <summary>Largest request body accepted, in bytes (larger ones get 413); 64 MiB by default.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 64L << 20;
+}
+
+/// <summary>
+/// An ASP.NET Core host (Kestrel, minimal APIs) serving a <see cref="ModelRegistry"/> over the Open Inference Protocol
+/// (KServe v2) with JSON tensors: health, server and model metadata, readiness and inference. Aliases resolve per
+/// request; each version is loaded once (verified by the registry) and shared by all requests. Errors are
+/// <c>application/problem+json</c>: 400 for a malformed or mismatched request (naming what was expected), 404 for an
+/// unknown model, version or alias, 413 for a body over the limit, 503 when a version cannot be loaded.
+/// </summary>
+public static class ServingHost
+{
+    /// <summary>The server name reported by <c>GET /v2</c>.</summary>
+    public const string ServerName = "neuralcore";
+
+    /// <summary>Builds (without starting) a web application serving <paramref name="registry"/>.</summary>
+    public static WebApplication Create(ModelRegistry registry, ServingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        options ??= new ServingOptions();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls([.. options.Urls]);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddSingleton(new LoadedModels(registry));
+        var app = builder.Build();
+        app.MapOpenInference(options);
+        return app;
+    }
+
+    /// <summary>Maps the Open Inference Protocol routes; a <see cref="LoadedModels"/> must be registered as a service.</summary>
+    public static IEndpointRouteBuilder MapOpenInference(this IEndpointRouteBuilder endpoints, ServingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        string defaultVersion = (options ?? new ServingOptions()).DefaultVersion;
+
+        endpoints.MapGet("/v2/health/live", () => Results.Json(new { live = true }));
+        endpoints.MapGet("/v2/health/ready", (LoadedModels models) =>
+        {
+            try
+            {
+                models.Registry.ListModels();
+                return Results.Json(new { ready = true });
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or IOException or InvalidOperationException)
+            {
+                return Problem(StatusCodes.Status503ServiceUnavailable, "Registry unavailable", e.Message);
+            }
+        });
+        endpoints.MapGet("/v2", () => Results.Json(new
+        {
+            name = ServerName,
+            version = typeof(ServingHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
+            extensions = Array.Empty<string>(),
+        }));
+
+        endpoints.MapGet("/v2/models/{name}", (string name, LoadedModels models) => Metadata(models, name, defaultVersion));
+        endpoints.MapGet("/v2/models/{name}/versions/{version}", (string name, string version, LoadedModels models) => Metadata(models, name, version));
+        endpoints.MapGet("/v2/models/{name}/ready", (string name, LoadedModels models) => Ready(models, name, defaultVersion));
+        endpoints.MapGet("/v2/models/{name}/versions/{version}/ready", (string name, string version, LoadedModels models) => Ready(models, name, version));
+        endpoints.MapPost("/v2/models/{name}/infer", (string name, HttpRequest request, LoadedModels models) => Infer(models, name, defaultVersion, request));
+        endpoints.MapPost("/v2/models/{name}/versions/{version}/infer", (string name, string version, HttpRequest request, LoadedModels models) =>
+            Infer(models, name, version, request));
+        return endpoints;
+    }
+
+    static IResult Metadata(LoadedModels models, string name, string reference) => Guarded(() =>
+    {
+        var info = models.Registry.Resolve(name, reference);
+        var versions = models.Registry.ListVersions(name).Where(v => !v.Archived).Select(v => v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return Results.Json(new
+        {
+            name = info.Name,
+            versions,
+            platform = ServerName,
+            inputs = info.Signature.Inputs.Select(Tensor),
+            outputs = info.Signature.Outputs.Select(Tensor),
+            parameters = new
+            {
+                version = info.Version,
+                aliases = info.Aliases,
+                class_names = info.Signature.ClassNames,
+                sha256 = info.Sha256,
+                description = info.Description,
+            },
+        });
+    });
+
+    static object Tensor(TensorSpec spec) => new { name = spec.Name, datatype = spec.DataType, shape = spec.Shape };
+
+    static IResult Ready(LoadedModels models, string name, string reference) => Guarded(() =>
+    {
+        var model = models.Get(name, reference);
+        return Results.Json(new { name = model.Info.Name, version = model.Info.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), ready = true });
+    });
+
+    static async Task<IResult> Infer(LoadedModels models, string name, string reference, HttpRequest request)
+    {
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 64 }, request.HttpContext.RequestAborted);
+        }
+        catch (JsonException e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"The request body is not valid JSON: {e.Message}");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message);
+        }
+        using (document)
+            return Guarded(() =>
+            {
+                // Resolved per request: moving an alias changes what the next request gets.
+                var model = models.Get(name, reference);
+                var (id, input) = InferenceRequest.Parse(document.RootElement, model.Info.Signature);
+                var (shape, values) = model.Predict(input);
+                return Results.Text(Response(model.Info, id, shape, values), "application/json");
+            });
+    }
+
+    static string Response(ModelVersionInfo info, string? id, long[] shape, float[] values)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("model_name", info.Name);
+            w.WriteString("model_version", info.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (id is not null) w.WriteString("id", id);
+            w.WriteStartArray("outputs");
+            w.WriteStartObject();
+            w.WriteString("name", info.Signature.Outputs[0].Name);
+            w.WriteString("datatype", "FP32");
+            w.WriteStartArray("shape");
+            foreach (var d in shape) w.WriteNumberValue(d);
+            w.WriteEndArray();
+            w.WriteStartArray("data");
+            // Shortest round-trip form: a client parsing these as float32 gets the exact values.
+            foreach (var v in values)
+                if (float.IsFinite(v)) w.WriteNumberValue(v);
+                else w.WriteStringValue(float.IsNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    static IResult Guarded(Func<IResult> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (ModelNotFoundException e)
+        {
+            return Problem(StatusCodes.Status404NotFound, "Not found", e.Message);
+        }
+        catch (InferenceRequestException e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid inference request", e.Message);
+        }
+        catch (ArgumentException e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid model reference", e.Message);
+        }
+        catch (InvalidDataException e)
+        {
+            return Problem(StatusCodes.Status503ServiceUnavailable, "Model version not loadable", e.Message);
+        }
+    }
+
+    static IResult Problem(int status, string title, string detail) => Results.Problem(detail: detail, statusCode: status, title: title);
+}
