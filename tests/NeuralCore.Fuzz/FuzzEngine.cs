@@ -122,6 +122,9 @@ public static class FuzzEngine
         return error is null ? new Outcome(OutcomeKind.Loaded) : new Outcome(OutcomeKind.Refused, Exception: error);
     }
 
+    /// <summary>The size mutants are cut to (or twice the largest starting input, if that is more).</summary>
+    public const int MaxInputBytes = 1 << 20;
+
     /// <summary>Runs the seeds, the extra corpus, then mutated cases, and returns the counts and failures.</summary>
     public static FuzzStats Run(FuzzTarget target, FuzzOptions options)
     {
@@ -165,6 +168,9 @@ public static class FuzzEngine
                 }
             }
 
+            // Chunk insertions and splices can double an input again and again over a long run, until mutating and
+            // saving it takes longer than the watchdog allows; mutants are cut to a bound well above every seed.
+            int maxInput = Math.Max(MaxInputBytes, 2 * starts.Max(s => s.Length));
             foreach (var start in starts) Record(start);
             for (int i = 0; i < options.Cases; i++)
             {
@@ -173,6 +179,7 @@ public static class FuzzEngine
                 byte[] raw = rng.NextDouble() < target.StructuredShare
                     ? target.MutateStructured(mutator, parent) ?? mutator.Mutate(parent, pool)
                     : mutator.Mutate(parent, pool);
+                if (raw.Length > maxInput) raw = raw[..maxInput];
                 Record(raw);
             }
         }
