@@ -64,13 +64,34 @@ public sealed partial class IlgpuBackend
     /// </summary>
     internal int? SplitOverride { get; set; }
 
-    /// <summary>The kernel for a product of <paramref name="batch"/> M×N outputs (<see cref="GemmPlanner.ChooseKernel"/>), unless <see cref="GemmOverride"/> forces one.</summary>
-    internal GemmKernel ChooseGemm(int m, int n, int batch)
+    /// <summary>
+    /// The kernel for a product of <paramref name="batch"/> M×N outputs of <paramref name="elementSize"/>-byte elements
+    /// (<see cref="GemmPlanner.ChooseKernel"/>), unless <see cref="GemmOverride"/> forces one. A register-blocked kernel
+    /// whose shared memory exceeds the device's per-group limit (<see cref="GemmPlanner.SharedBytes"/>: 8-byte types
+    /// need 33–34 KB, some devices have 32 KB) gives way to the 64×64 one, then to the tiled kernel.
+    /// </summary>
+    internal GemmKernel ChooseGemm(int m, int n, int batch, int elementSize = 4)
     {
         if (!CanRunBlockedGemm) return GemmKernel.Tiled;
-        if (GemmOverride is { } forced) return forced;
-        return GemmPlanner.ChooseKernel(Accelerator.NumMultiprocessors, true, m, n, batch);
+        var choice = GemmOverride ?? GemmPlanner.ChooseKernel(Accelerator.NumMultiprocessors, true, m, n, batch);
+        if (choice == GemmKernel.Blocked8x8 && !FitsShared(choice, elementSize)) choice = GemmKernel.Blocked4x4;
+        if (choice == GemmKernel.Blocked4x4 && !FitsShared(choice, elementSize)) choice = GemmKernel.Tiled;
+        return choice;
     }
+
+    /// <summary>
+    /// Shared memory per group the device offers (ILGPU's figure; the CUDA default of 48 KB where it reports none).
+    /// Settable so that tests can pose as a device with less.
+    /// </summary>
+    internal long SharedMemoryPerGroup
+    {
+        get => sharedMemoryPerGroup ?? (Accelerator.MaxSharedMemoryPerGroup > 0 ? Accelerator.MaxSharedMemoryPerGroup : 48 * 1024);
+        set => sharedMemoryPerGroup = value;
+    }
+
+    long? sharedMemoryPerGroup;
+
+    bool FitsShared(GemmKernel kernel, int elementSize) => GemmPlanner.SharedBytes(kernel, elementSize) <= SharedMemoryPerGroup;
 
     /// <summary>
     /// The number of K slices for a product run by <paramref name="kernel"/> on this device
@@ -112,7 +133,7 @@ public sealed partial class IlgpuBackend
         var sum = Implicit<Action<Index1D, ArrayView<T>, ArrayView<T>, SliceSum>, Action<Index1D, ArrayView<T>, ArrayView<T>, SliceSum>>(
             SplitKKernels.SumSlices<T, N>, k => Accelerator.LoadAutoGroupedStreamKernel(k));
         if (batch == 0 || g.M == 0 || g.N == 0) return;
-        var choice = ChooseGemm(g.M, g.N, batch);
+        var choice = ChooseGemm(g.M, g.N, batch, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
         var kernel = choice == GemmKernel.Tiled ? tiled : GemmLauncher<T, N>(choice);
         long tiles = GemmPlanner.KTiles(choice, TileSize, g.K, g.Reduce);
         int splits = ChooseSplits(choice, g.M, g.N, g.K, g.Reduce, batch);
