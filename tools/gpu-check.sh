@@ -4,7 +4,9 @@
 #
 #   tools/gpu-check.sh publish            build both into artifacts/gpu-check: the checker as one trimmed
 #                                         executable (16 MiB), the benchmarks as bench.tar.gz (about 20 MiB)
-#   tools/gpu-check.sh run [DEVICE]       run what publish produced: the conformance suite on DEVICE (cuda by
+#   tools/gpu-check.sh run [DEVICE]       run what publish produced: the device checks (Tanh at 45/100/400, Sin and
+#                                         Cos at 1e17 with a time limit, MatMul with 2^21 rows, max-pool backward twice,
+#                                         random fills against the CPU), then the conformance suite on DEVICE (cuda by
 #                                         default, or opencl, or simulator), then the backend benchmarks
 #   tools/gpu-check.sh all [DEVICE]       publish, then run
 #
@@ -41,8 +43,12 @@ run() {
     local device=${1:-cuda}
     mkdir -p "$results"
     local status=0
-    echo "== conformance on $device"
-    "$out/check/NeuralCore.Gpu.Check" --device "$device" 2>&1 | tee "$results/conformance-$device.log" || status=$?
+    echo "== device checks and conformance on $device"
+    # The simulator runs the same checks with a product of 4,096 rows (2^21 rows would take it hours).
+    local rows=()
+    if [ "$device" = simulator ]; then rows=(--gemm-rows 4096); fi
+    # A kernel that never finishes on the device would hang the checker: give up after an hour.
+    timeout 3600 "$out/check/NeuralCore.Gpu.Check" --device "$device" "${rows[@]}" 2>&1 | tee "$results/conformance-$device.log" || status=$?
     if [ "$device" != simulator ]; then
         echo "== benchmarks ($filter, job $job)"
         rm -rf "$out/bench" && tar -C "$out" -xzf "$out/bench.tar.gz"

@@ -88,6 +88,18 @@ internal static class GemmPlanner
         _ => tiledSide,
     };
 
+    /// <summary>
+    /// Static shared memory one group of <paramref name="kernel"/> uses for elements of <paramref name="elementSize"/>
+    /// bytes: two double-buffered K slices of A and B for the register-blocked kernels (33,792 and 34,816 bytes for
+    /// 8-byte types, more than the 32 KB some devices give a group), two padded tiles for the tiled one.
+    /// </summary>
+    public static int SharedBytes(GemmKernel kernel, int elementSize) => kernel switch
+    {
+        GemmKernel.Blocked8x8 => 2 * 2 * GemmKernels.Bk8x8 * (GemmKernels.Tile8x8 + GemmKernels.Pad) * elementSize,
+        GemmKernel.Blocked4x4 => 2 * 2 * GemmKernels.Bk4x4 * (GemmKernels.Tile4x4 + GemmKernels.Pad) * elementSize,
+        _ => 2 * GemmKernels.MaxTile * (GemmKernels.MaxTile + 1) * elementSize,
+    };
+
     // Two groups per multiprocessor: enough to hide one group's barrier waits behind another's work.
     static long Target(int multiprocessors) => 2L * Math.Max(1, multiprocessors);
 

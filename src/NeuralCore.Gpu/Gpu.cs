@@ -124,7 +124,26 @@ public static class Gpu
 
     /// <summary>Compiles every kernel for <paramref name="device"/> now, so that no compilation happens during training.</summary>
     /// <exception cref="ArgumentException"><paramref name="device"/> is not an ILGPU device.</exception>
-    public static void Warmup(Device device) => Backend(device).Warmup();
+    /// <exception cref="InvalidOperationException">
+    /// A kernel failed to compile or load on the device (a driver or code-generation failure of any kind, given as the
+    /// inner exception). The device is then withdrawn from <see cref="BackendRegistry"/> with the reason, so
+    /// <see cref="Device.Best"/> falls back and says why.
+    /// </exception>
+    public static void Warmup(Device device)
+    {
+        var backend = Backend(device);
+        try
+        {
+            backend.Warmup();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            string reason = $"{device} failed its kernel warm-up and is not used: {e.GetType().Name}: {e.Message}";
+            BackendRegistry.Unregister(device, reason);
+            lock (Gate) registered?.Remove(backend);
+            throw new InvalidOperationException(reason, e);
+        }
+    }
 
     /// <summary>The ILGPU backend of <paramref name="device"/> (for transfer counts, memory statistics and pool control).</summary>
     /// <exception cref="ArgumentException"><paramref name="device"/> is not an ILGPU device.</exception>
@@ -133,6 +152,28 @@ public static class Gpu
         ArgumentNullException.ThrowIfNull(device);
         return BackendRegistry.For(device) as IlgpuBackend
             ?? throw new ArgumentException($"{device} is not an ILGPU device; use a device returned by Gpu.Register() or Gpu.UseCpuSimulator().", nameof(device));
+    }
+
+    /// <summary>Shared memory per group the kernels need on any device: the tiled GEMM's two 16×17 tiles of 8-byte elements.</summary>
+    internal static readonly int MinSharedBytes = Math.Max(GemmPlanner.SharedBytes(GemmKernel.Tiled, 8), Kernels.ReduceKernels.MaxGroup * (8 + 8));
+
+    /// <summary>
+    /// Why a device lacks what the kernels use, or null when it has it all: double precision (Float32 kernels convert
+    /// through Float64 and compute erf, GELU, sin, cos, pow and cross-entropy sums in it), 64-bit integer atomics (the
+    /// device-side index and input checks record errors with them), <see cref="MinSharedBytes"/> of shared memory per
+    /// group, and one thread per group at least (the kernels size their groups to the device's maximum; the
+    /// register-blocked GEMM, which needs 256 threads and 33–34 KB for 8-byte types, is skipped where either is lacking).
+    /// Sizes of 0 mean the driver did not say and are not held against the device.
+    /// </summary>
+    internal static string? MissingCapabilities(bool float64, bool int64Atomics, long sharedPerGroup, int maxGroupSize)
+    {
+        var missing = new List<string>();
+        if (!float64) missing.Add("double precision (Float32 kernels use it for conversions, erf/GELU, sin/cos/pow and cross-entropy sums)");
+        if (!int64Atomics) missing.Add("64-bit integer atomics (the device-side index and input checks use them)");
+        if (sharedPerGroup > 0 && sharedPerGroup < MinSharedBytes)
+            missing.Add($"{MinSharedBytes} bytes of shared memory per group (it has {sharedPerGroup})");
+        if (maxGroupSize < 0) missing.Add($"a valid maximum group size (it reports {maxGroupSize})");
+        return missing.Count == 0 ? null : "it lacks " + string.Join(", ", missing);
     }
 
     // Builds the discovery context once; its predicates see every device and record why some are rejected.
@@ -147,17 +188,24 @@ public static class Gpu
             context = Context.Create(b => b.EnableAlgorithms()
                 .Cuda(d =>
                 {
-                    found.Add(new GpuDeviceInfo(d.Name, DeviceType.Cuda, found.Count(i => i.Type == DeviceType.Cuda && i.IsUsable), d.MemorySize,
-                        $"SM {d.Architecture?.Major}.{d.Architecture?.Minor}", true, d.Architecture >= CudaArchitecture.SM_53, true, true, null));
-                    return true;
+                    // Every CUDA device ILGPU supports has fp64 and 64-bit atomics; shared memory and group size are checked.
+                    string? reason = MissingCapabilities(true, true, d.MaxSharedMemoryPerGroup, d.MaxNumThreadsPerGroup);
+                    found.Add(new GpuDeviceInfo(d.Name, DeviceType.Cuda, reason is null ? found.Count(i => i.Type == DeviceType.Cuda && i.IsUsable) : -1,
+                        d.MemorySize, $"SM {d.Architecture?.Major}.{d.Architecture?.Minor}", true, d.Architecture >= CudaArchitecture.SM_53, true,
+                        reason is null, reason)
+                    { SharedMemoryPerGroup = d.MaxSharedMemoryPerGroup, MaxGroupSize = d.MaxNumThreadsPerGroup });
+                    return reason is null;
                 })
                 .OpenCL(d =>
                 {
                     var caps = d.Capabilities;
-                    bool usable = caps.GenericAddressSpace;
+                    string? reason = caps.GenericAddressSpace
+                        ? MissingCapabilities(caps.Float64, caps.Int64_Atomics, d.MaxSharedMemoryPerGroup, d.MaxNumThreadsPerGroup)
+                        : "its OpenCL C compiler lacks the generic address space that ILGPU's generated code needs (OpenCL 2.0+ drivers have it)";
+                    bool usable = reason is null;
                     found.Add(new GpuDeviceInfo(d.Name, DeviceType.OpenCL, usable ? found.Count(i => i.Type == DeviceType.OpenCL && i.IsUsable) : -1,
-                        d.MemorySize, $"OpenCL C {d.CVersion}", caps.GenericAddressSpace, caps.Float16, caps.Float64, usable,
-                        usable ? null : "its OpenCL C compiler lacks the generic address space that ILGPU's generated code needs (OpenCL 2.0+ drivers have it)"));
+                        d.MemorySize, $"OpenCL C {d.CVersion}", caps.GenericAddressSpace, caps.Float16, caps.Float64, usable, reason)
+                    { Int64Atomics = caps.Int64_Atomics, SharedMemoryPerGroup = d.MaxSharedMemoryPerGroup, MaxGroupSize = d.MaxNumThreadsPerGroup });
                     return usable;
                 }));
         }

@@ -14,8 +14,18 @@ namespace NeuralCore.Gpu;
 public sealed record GpuDeviceInfo(string Name, DeviceType Type, int Index, long MemoryBytes, string Version,
     bool GenericAddressSpace, bool Float16, bool Float64, bool IsUsable, string? Reason)
 {
+    /// <summary>Whether the device has 64-bit integer atomics (the index and input checks, and Float64 atomic adds, use them).</summary>
+    public bool Int64Atomics { get; init; } = true;
+
+    /// <summary>Shared memory one thread group may use, in bytes (0 when the driver does not say).</summary>
+    public long SharedMemoryPerGroup { get; init; }
+
+    /// <summary>The most threads one group may hold (0 when the driver does not say).</summary>
+    public int MaxGroupSize { get; init; }
+
     /// <inheritdoc />
     public override string ToString() =>
-        $"{Type} '{Name}' ({Version}, {MemoryBytes / (1024.0 * 1024 * 1024):0.#} GiB, fp16 {(Float16 ? "yes" : "no")}, fp64 {(Float64 ? "yes" : "no")}): "
+        $"{Type} '{Name}' ({Version}, {MemoryBytes / (1024.0 * 1024 * 1024):0.#} GiB, fp16 {(Float16 ? "yes" : "no")}, fp64 {(Float64 ? "yes" : "no")}, "
+        + $"int64 atomics {(Int64Atomics ? "yes" : "no")}, {SharedMemoryPerGroup / 1024.0:0.#} KB shared and {MaxGroupSize} threads per group): "
         + (IsUsable ? $"usable as {Type.ToString().ToLowerInvariant()}:{Index}" : $"not usable: {Reason}");
 }

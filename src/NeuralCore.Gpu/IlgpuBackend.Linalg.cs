@@ -12,6 +12,16 @@ public sealed partial class IlgpuBackend
     /// <summary>Most batches one launch covers (CUDA's grid Z limit); larger batches launch in slices.</summary>
     const int MaxGridZ = 65535;
 
+    /// <summary>
+    /// Most row tiles one GEMM launch covers (grid Y; CUDA allows 65,535): a product with more rows (over 1M rows for
+    /// 16-row tiles, e.g. 2M samples through a Linear layer) launches once per chunk of rows, with A's and C's offsets
+    /// moved to the chunk. Settable so that tests cross the limit with small products.
+    /// </summary>
+    internal int MaxGridY { get; set; } = 65535;
+
+    /// <summary>GEMM kernel launches so far (tests count the row chunks).</summary>
+    internal long GemmLaunches { get; private set; }
+
     /// <inheritdoc />
     public void MatMul(BufferView x, BufferView y, BufferView destination)
     {
@@ -54,13 +64,34 @@ public sealed partial class IlgpuBackend
     /// </summary>
     internal int? SplitOverride { get; set; }
 
-    /// <summary>The kernel for a product of <paramref name="batch"/> M×N outputs (<see cref="GemmPlanner.ChooseKernel"/>), unless <see cref="GemmOverride"/> forces one.</summary>
-    internal GemmKernel ChooseGemm(int m, int n, int batch)
+    /// <summary>
+    /// The kernel for a product of <paramref name="batch"/> M×N outputs of <paramref name="elementSize"/>-byte elements
+    /// (<see cref="GemmPlanner.ChooseKernel"/>), unless <see cref="GemmOverride"/> forces one. A register-blocked kernel
+    /// whose shared memory exceeds the device's per-group limit (<see cref="GemmPlanner.SharedBytes"/>: 8-byte types
+    /// need 33–34 KB, some devices have 32 KB) gives way to the 64×64 one, then to the tiled kernel.
+    /// </summary>
+    internal GemmKernel ChooseGemm(int m, int n, int batch, int elementSize = 4)
     {
         if (!CanRunBlockedGemm) return GemmKernel.Tiled;
-        if (GemmOverride is { } forced) return forced;
-        return GemmPlanner.ChooseKernel(Accelerator.NumMultiprocessors, true, m, n, batch);
+        var choice = GemmOverride ?? GemmPlanner.ChooseKernel(Accelerator.NumMultiprocessors, true, m, n, batch);
+        if (choice == GemmKernel.Blocked8x8 && !FitsShared(choice, elementSize)) choice = GemmKernel.Blocked4x4;
+        if (choice == GemmKernel.Blocked4x4 && !FitsShared(choice, elementSize)) choice = GemmKernel.Tiled;
+        return choice;
     }
+
+    /// <summary>
+    /// Shared memory per group the device offers (ILGPU's figure; the CUDA default of 48 KB where it reports none).
+    /// Settable so that tests can pose as a device with less.
+    /// </summary>
+    internal long SharedMemoryPerGroup
+    {
+        get => sharedMemoryPerGroup ?? (Accelerator.MaxSharedMemoryPerGroup > 0 ? Accelerator.MaxSharedMemoryPerGroup : 48 * 1024);
+        set => sharedMemoryPerGroup = value;
+    }
+
+    long? sharedMemoryPerGroup;
+
+    bool FitsShared(GemmKernel kernel, int elementSize) => GemmPlanner.SharedBytes(kernel, elementSize) <= SharedMemoryPerGroup;
 
     /// <summary>
     /// The number of K slices for a product run by <paramref name="kernel"/> on this device
@@ -102,7 +133,7 @@ public sealed partial class IlgpuBackend
         var sum = Implicit<Action<Index1D, ArrayView<T>, ArrayView<T>, SliceSum>, Action<Index1D, ArrayView<T>, ArrayView<T>, SliceSum>>(
             SplitKKernels.SumSlices<T, N>, k => Accelerator.LoadAutoGroupedStreamKernel(k));
         if (batch == 0 || g.M == 0 || g.N == 0) return;
-        var choice = ChooseGemm(g.M, g.N, batch);
+        var choice = ChooseGemm(g.M, g.N, batch, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
         var kernel = choice == GemmKernel.Tiled ? tiled : GemmLauncher<T, N>(choice);
         long tiles = GemmPlanner.KTiles(choice, TileSize, g.K, g.Reduce);
         int splits = ChooseSplits(choice, g.M, g.N, g.K, g.Reduce, batch);
@@ -148,22 +179,31 @@ public sealed partial class IlgpuBackend
         }
     }
 
-    // One product over its batches, at most MaxGridZ groups deep per launch (grid Z holds batch × slices).
+    // One product over its batches, at most MaxGridZ groups deep per launch (grid Z holds batch × slices) and at most
+    // MaxGridY row tiles high (grid Y): rows beyond launch again with A and C moved down by the rows done.
     void LaunchGemm<T>(Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs> kernel, GemmKernel choice,
         ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, GemmArgs g, int batch) where T : unmanaged
     {
         int tile = GemmPlanner.OutputTile(choice, TileSize);
         var group = choice == GemmKernel.Tiled ? new Index3D(TileSize, TileSize, 1) : new Index3D(GemmKernels.BlockSide, GemmKernels.BlockSide, 1);
         int perLaunch = MaxGridZ / g.Slices;
-        for (int b0 = 0; b0 < batch; b0 += perLaunch)
+        long rowsPerLaunch = (long)Math.Max(1, MaxGridY) * tile;
+        int columnTiles = (int)(((long)g.N + tile - 1) / tile);
+        for (long r0 = 0; r0 < g.M; r0 += rowsPerLaunch)
         {
-            int slice = Math.Min(perLaunch, batch - b0);
-            var s = g;
-            s.AOffset += b0 * g.ABatch;
-            s.BOffset += b0 * g.BBatch;
-            s.COffset += b0 * g.CBatch;
-            kernel(new KernelConfig(new Index3D((int)(((long)g.N + tile - 1) / tile), (int)(((long)g.M + tile - 1) / tile), slice * g.Slices), group), a, b, c, s);
-            AfterLaunch();
+            int rows = (int)Math.Min(rowsPerLaunch, g.M - r0);
+            for (int b0 = 0; b0 < batch; b0 += perLaunch)
+            {
+                int slice = Math.Min(perLaunch, batch - b0);
+                var s = g;
+                s.M = rows;
+                s.AOffset = checked((int)(g.AOffset + r0 * g.ARow + (long)b0 * g.ABatch));
+                s.BOffset = checked((int)(g.BOffset + (long)b0 * g.BBatch));
+                s.COffset = checked((int)(g.COffset + r0 * g.CRow + (long)b0 * g.CBatch));
+                kernel(new KernelConfig(new Index3D(columnTiles, (rows + tile - 1) / tile, slice * g.Slices), group), a, b, c, s);
+                GemmLaunches++;
+                AfterLaunch();
+            }
         }
     }
 

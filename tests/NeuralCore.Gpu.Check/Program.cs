@@ -2,6 +2,7 @@
 // failure and a closing "N passed, N failed" line; the exit code is 0 only when nothing failed.
 //
 //   NeuralCore.Gpu.Check [--device cuda|opencl|simulator] [--ops NAME,NAME] [--no-ops] [--no-modules] [--no-training]
+//                        [--no-device-checks] [--gemm-rows N]
 using System.Diagnostics;
 using NeuralCore;
 using NeuralCore.Gpu;
@@ -36,11 +37,20 @@ static class Program
         }
         Console.WriteLine($"Device under test: {device} ({device.Description})");
         var clock = Stopwatch.StartNew();
-        Gpu.Warmup(device);
+        try { Gpu.Warmup(device); }
+        catch (InvalidOperationException e)
+        {
+            Console.WriteLine($"FAIL warm-up: {e.Message}");
+            Console.WriteLine("0 passed, 1 failed");
+            return 1;
+        }
         Console.WriteLine($"Warm-up (compiling every kernel): {clock.Elapsed.TotalSeconds:0.00} s");
 
         var suite = new DeviceConformance(device);
         var tally = new Tally();
+        if (options.RunDeviceChecks)
+            foreach (var (name, run) in DeviceChecks.All(device, options.GemmRows))
+                tally.Add(name, run());
         if (options.RunOps)
             foreach (var spec in OpRegistry.All)
             {
@@ -89,7 +99,7 @@ static class Program
     }
 }
 
-sealed record CheckOptions(string Device, HashSet<string>? Ops, bool RunOps, bool RunModules, bool RunTraining)
+sealed record CheckOptions(string Device, HashSet<string>? Ops, bool RunOps, bool RunModules, bool RunTraining, bool RunDeviceChecks = true, int GemmRows = 1 << 21)
 {
     public static CheckOptions Parse(string[] args)
     {
@@ -104,7 +114,9 @@ sealed record CheckOptions(string Device, HashSet<string>? Ops, bool RunOps, boo
                 "--no-ops" => o with { RunOps = false },
                 "--no-modules" => o with { RunModules = false },
                 "--no-training" => o with { RunTraining = false },
-                _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --device cuda|opencl|simulator, --ops NAME,NAME, --no-ops, --no-modules, --no-training."),
+                "--no-device-checks" => o with { RunDeviceChecks = false },
+                "--gemm-rows" => o with { GemmRows = int.TryParse(Next(), out int rows) && rows > 0 ? rows : throw new ArgumentException("--gemm-rows needs a positive row count.") },
+                _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --device cuda|opencl|simulator, --ops NAME,NAME, --no-ops, --no-modules, --no-training, --no-device-checks, --gemm-rows N."),
             };
         }
         return o;

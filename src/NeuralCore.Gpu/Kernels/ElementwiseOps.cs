@@ -113,10 +113,10 @@ internal readonly struct CosFn<T, N> : IMapFn<T, T> where T : unmanaged where N 
     public T Apply(T x) => default(N).Cos(x);
 }
 
-/// <summary>erf in double precision for both dtypes, as the CPU backend (the series/continued fraction of <see cref="SpecialFunctions"/>).</summary>
+/// <summary>erf in double precision for both dtypes, as the CPU backend (the series/continued fraction of <see cref="SpecialFunctions"/>, with the device exp).</summary>
 internal readonly struct ErfFn<T, N> : IMapFn<T, T> where T : unmanaged where N : struct, IFloating<T>
 {
-    public T Apply(T x) => default(N).FromDouble(SpecialFunctions.Erf(default(N).ToDouble(x)));
+    public T Apply(T x) => default(N).FromDouble(DeviceMath.Erf(default(N).ToDouble(x)));
 }
 
 internal readonly struct GeluFn<T, N> : IMapFn<T, T> where T : unmanaged where N : struct, IFloating<T>
@@ -124,7 +124,7 @@ internal readonly struct GeluFn<T, N> : IMapFn<T, T> where T : unmanaged where N
     public T Apply(T x)
     {
         double v = default(N).ToDouble(x);
-        return default(N).FromDouble(0.5 * v * (1.0 + SpecialFunctions.Erf(v * SpecialFunctions.InvSqrt2)));
+        return default(N).FromDouble(0.5 * v * (1.0 + DeviceMath.Erf(v * SpecialFunctions.InvSqrt2)));
     }
 }
 

@@ -48,7 +48,7 @@ internal static class GemmKernels
 
     // Shared rows of the register-blocked kernels are padded by four elements: the K-major stores of an operand
     // whose K dimension is contiguous then hit distinct banks.
-    const int Pad = 4;
+    public const int Pad = 4;
 
     public static void Tiled<T, N>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, GemmArgs g)
         where T : unmanaged where N : struct, INumeric<T>

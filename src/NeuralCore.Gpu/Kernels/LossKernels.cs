@@ -58,7 +58,7 @@ internal static class LossKernels
             Group.Barrier();
         }
         if (tid != 0) return;
-        T lse = infinite ? max : n.Add(max, n.FromDouble(Math.Log(sums[0])));
+        T lse = infinite ? max : n.Add(max, n.FromDouble(DeviceMath.Log(sums[0])));
         saved[row] = lse;
         long target = default(NI).ToLong(t[row]);
         T value;

@@ -34,7 +34,10 @@ internal interface INumeric<T> where T : unmanaged
     void AtomicAdd(ArrayView<T> view, int index, T value);
 }
 
-/// <summary>The floating-point functions of Float32 and Float64 (Math/MathF calls, which ILGPU maps to device math).</summary>
+/// <summary>
+/// The floating-point functions of Float32 and Float64: exp, log, tanh, sin, cos and pow from <see cref="DeviceMath"/> (accurate,
+/// fixed step count on every device), sqrt, floor, ceiling, rounding and abs from Math/MathF (single correctly rounded instructions).
+/// </summary>
 internal interface IFloating<T> : INumeric<T> where T : unmanaged
 {
     T Exp(T a);
@@ -68,13 +71,13 @@ internal readonly struct F32 : IFloating<float>
     public double ToDouble(float v) => v;
     public long ToLong(float v) => Saturate.ToLong(v);
     public void AtomicAdd(ArrayView<float> view, int index, float value) => Atomic.Add(ref view[index], value);
-    public float Exp(float a) => MathF.Exp(a);
-    public float Log(float a) => MathF.Log(a);
+    public float Exp(float a) => DeviceMath.Exp(a);
+    public float Log(float a) => DeviceMath.Log(a);
     public float Sqrt(float a) => MathF.Sqrt(a);
-    public float Tanh(float a) => MathF.Tanh(a);
-    public float Sin(float a) => MathF.Sin(a);
-    public float Cos(float a) => MathF.Cos(a);
-    public float Pow(float a, float b) => MathF.Pow(a, b);
+    public float Tanh(float a) => DeviceMath.Tanh(a);
+    public float Sin(float a) => DeviceMath.Sin(a);
+    public float Cos(float a) => DeviceMath.Cos(a);
+    public float Pow(float a, float b) => DeviceMath.Pow(a, b);
     public float Floor(float a) => MathF.Floor(a);
     public float Ceil(float a) => MathF.Ceiling(a);
     public float RoundEven(float a) => MathF.Round(a, MidpointRounding.ToEven);
@@ -99,13 +102,13 @@ internal readonly struct F64 : IFloating<double>
     public double ToDouble(double v) => v;
     public long ToLong(double v) => Saturate.ToLong(v);
     public void AtomicAdd(ArrayView<double> view, int index, double value) => Atomic.Add(ref view[index], value);
-    public double Exp(double a) => Math.Exp(a);
-    public double Log(double a) => Math.Log(a);
+    public double Exp(double a) => DeviceMath.Exp(a);
+    public double Log(double a) => DeviceMath.Log(a);
     public double Sqrt(double a) => Math.Sqrt(a);
-    public double Tanh(double a) => Math.Tanh(a);
-    public double Sin(double a) => Math.Sin(a);
-    public double Cos(double a) => Math.Cos(a);
-    public double Pow(double a, double b) => Math.Pow(a, b);
+    public double Tanh(double a) => DeviceMath.Tanh(a);
+    public double Sin(double a) => DeviceMath.Sin(a);
+    public double Cos(double a) => DeviceMath.Cos(a);
+    public double Pow(double a, double b) => DeviceMath.Pow(a, b);
     public double Floor(double a) => Math.Floor(a);
     public double Ceil(double a) => Math.Ceiling(a);
     public double RoundEven(double a) => Math.Round(a, MidpointRounding.ToEven);

@@ -70,9 +70,9 @@ internal readonly struct NormalF32(float mean, float std) : IBlockMap<float>
         uint a = lane < 2 ? r0 : r2, b = lane < 2 ? r1 : r3;
         float u1 = ((a >> 8) + 1) * (1.0f / (1 << 24));
         float u2 = (b >> 8) * (1.0f / (1 << 24));
-        float r = MathF.Sqrt(-2f * MathF.Log(u1));
+        float r = MathF.Sqrt(-2f * DeviceMath.Log(u1));
         float angle = 6.28318530717958647692f * u2;
-        return mean + std * (r * ((lane & 1) == 0 ? MathF.Cos(angle) : MathF.Sin(angle)));
+        return mean + std * (r * ((lane & 1) == 0 ? DeviceMath.Cos(angle) : DeviceMath.Sin(angle)));
     }
 }
 
@@ -87,9 +87,9 @@ internal readonly struct NormalF64(double mean, double std) : IBlockMap<double>
     {
         double u1 = (((((ulong)r1 << 32) | r0) >> 11) + 1) * (1.0 / (1L << 53));
         double u2 = ((((ulong)r3 << 32) | r2) >> 11) * (1.0 / (1L << 53));
-        double r = Math.Sqrt(-2.0 * Math.Log(u1));
+        double r = Math.Sqrt(-2.0 * DeviceMath.Log(u1));
         double angle = 6.28318530717958647692 * u2;
-        return mean + std * (r * (lane == 0 ? Math.Cos(angle) : Math.Sin(angle)));
+        return mean + std * (r * (lane == 0 ? DeviceMath.Cos(angle) : DeviceMath.Sin(angle)));
     }
 }
 

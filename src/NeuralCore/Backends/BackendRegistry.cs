@@ -32,6 +32,22 @@ public static class BackendRegistry
         }
     }
 
+    /// <summary>
+    /// Withdraws the backend of <paramref name="device"/> (for example after its kernels failed to compile) and records
+    /// <paramref name="reason"/> as with <see cref="ReportUnusable"/>, so <see cref="Device.Best"/> no longer picks it.
+    /// </summary>
+    /// <returns>Whether a backend was registered for the device.</returns>
+    public static bool Unregister(Device device, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(reason);
+        lock (Gate)
+        {
+            Unusable.Add(reason);
+            return Backends.RemoveAll(b => !ReferenceEquals(b, CpuBackend.Instance) && b.Device.Type == device.Type && b.Device.Index == device.Index) > 0;
+        }
+    }
+
     /// <summary>Records why an accelerator could not be used, so <see cref="Device.Best"/> can say so.</summary>
     public static void ReportUnusable(string reason)
     {

@@ -1,5 +1,19 @@
 namespace NeuralCore;
 
+/// <summary>An exponential function, so that the special functions can run on another implementation of exp (the GPU backend's device math).</summary>
+internal interface IExpFunction
+{
+    /// <summary>e^x.</summary>
+    double Exp(double x);
+}
+
+/// <summary>.NET's <see cref="Math.Exp"/>.</summary>
+internal readonly struct HostExp : IExpFunction
+{
+    /// <inheritdoc />
+    public double Exp(double x) => Math.Exp(x);
+}
+
 /// <summary>Special functions .NET's Math lacks, accurate to double precision.</summary>
 internal static class SpecialFunctions
 {
@@ -11,7 +25,10 @@ internal static class SpecialFunctions
     /// than two digits of cancellation); beyond: erfc by its continued fraction (Lentz), which converges fast
     /// for large x. Relative error below 1e-14 on both branches.
     /// </summary>
-    internal static double Erf(double x)
+    internal static double Erf(double x) => Erf<HostExp>(x);
+
+    /// <summary>The error function with the exponential of <typeparamref name="TExp"/> (its loops run at most 60 and 200 steps).</summary>
+    internal static double Erf<TExp>(double x) where TExp : struct, IExpFunction
     {
         if (double.IsNaN(x)) return x;
         double ax = Math.Abs(x);
@@ -27,13 +44,13 @@ internal static class SpecialFunctions
             }
             return 2 * InvSqrtPi * sum;
         }
-        double erfc = Erfc(ax);
+        double erfc = Erfc<TExp>(ax);
         return x > 0 ? 1 - erfc : erfc - 1;
     }
 
     // erfc(x) = e^{-x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...))))) for x > 0, evaluated with
     // the modified Lentz algorithm.
-    static double Erfc(double x)
+    static double Erfc<TExp>(double x) where TExp : struct, IExpFunction
     {
         if (x > 27) return 0;
         const double tiny = 1e-300;
@@ -50,6 +67,6 @@ internal static class SpecialFunctions
             f *= delta;
             if (Math.Abs(delta - 1) < 1e-16) break;
         }
-        return Math.Exp(-x * x) * InvSqrtPi / f;
+        return default(TExp).Exp(-x * x) * InvSqrtPi / f;
     }
 }
