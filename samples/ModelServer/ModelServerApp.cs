@@ -90,6 +90,7 @@ public static class ModelServerApp
             AddArchive();
             AddDelete();
             AddVerify();
+            AddKeys();
         }
 
         ModelRegistry OpenRegistry(ParseResult parse)
@@ -120,19 +121,51 @@ public static class ModelServerApp
                 Description = "folder with the full Fashion-MNIST (else Debian's package, else the bundled subset)",
                 DefaultValueFactory = _ => "data",
             };
+            var anonymous = new Option<bool>("--allow-anonymous-inference")
+            {
+                Description = "let callers without credentials run inference and read model metadata (management always needs a key)",
+            };
+            var jwtKeyFile = new Option<string?>("--jwt-key-file") { Description = "file holding the base64 HMAC-SHA256 key (32+ bytes) that signs accepted JWTs" };
+            var jwtIssuer = new Option<string?>("--jwt-issuer") { Description = "the issuer JWTs must name" };
+            var jwtAudience = new Option<string?>("--jwt-audience") { Description = "the audience JWTs must name" };
+            var rateLimit = new Option<int>("--rate-limit") { Description = "requests per second per caller (0: no limit)", DefaultValueFactory = _ => 0 };
             Root.Options.Add(urls);
+            Root.Options.Add(anonymous);
+            Root.Options.Add(jwtKeyFile);
+            Root.Options.Add(jwtIssuer);
+            Root.Options.Add(jwtAudience);
+            Root.Options.Add(rateLimit);
             Root.Options.Add(epochs);
             Root.Options.Add(data);
             Root.SetAction(async (parse, cancellation) =>
             {
                 int epochCount = parse.GetValue(epochs);
                 if (epochCount < 1) throw new ArgumentException($"--epochs must be at least 1, not {epochCount}.");
+                int rate = parse.GetValue(rateLimit);
+                if (rate < 0) throw new ArgumentException($"--rate-limit must be 0 (none) or positive, not {rate}.");
+                JwtOptions? jwt = null;
+                if (parse.GetValue(jwtKeyFile) is string keyFile)
+                {
+                    byte[] key;
+                    try
+                    {
+                        key = Convert.FromBase64String(File.ReadAllText(keyFile).Trim());
+                    }
+                    catch (FormatException)
+                    {
+                        throw new ArgumentException($"--jwt-key-file {keyFile}: the file does not hold a base64 key.");
+                    }
+                    jwt = new JwtOptions { SigningKey = key, Issuer = parse.GetValue(jwtIssuer), Audience = parse.GetValue(jwtAudience) };
+                }
                 using var registry = OpenRegistry(parse);
                 if (registry.ListModels().Count == 0)
                     TrainAndRegister(registry, parse.GetValue(data)!, epochCount);
                 var options = new ServingOptions
                 {
                     Urls = parse.GetValue(urls)!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                    AllowAnonymousInference = parse.GetValue(anonymous),
+                    Jwt = jwt,
+                    RateLimit = rate > 0 ? new RateLimitOptions { RequestsPerSecond = rate } : null,
                 };
                 await using var app = ServingHost.Create(registry, options);
                 await app.StartAsync(cancellation);
@@ -339,6 +372,53 @@ public static class ModelServerApp
                 return results.All(r => r.Ok) ? 0 : 1;
             });
             Root.Subcommands.Add(command);
+        }
+
+        void AddKeys()
+        {
+            var keys = new Command("keys", "Create, list and revoke API keys (stored hashed in the registry database).");
+            var name = new Option<string>("--name") { Description = "the key's name", Required = true };
+            var scopes = new Option<string>("--scopes")
+            {
+                Description = "comma-separated scopes: infer, read or manage, each optionally :model-name (e.g. infer:fashion-mlp,read)",
+                Required = true,
+            };
+            var days = new Option<int?>("--expires-days") { Description = "days until the key stops working (default: never)" };
+            var create = new Command("create", "Create a key; it is printed once and cannot be shown again.") { name, scopes, days };
+            create.SetAction(parse =>
+            {
+                var scopeList = AccessScope.ParseList(parse.GetValue(scopes)!);
+                int? d = parse.GetValue(days);
+                if (d is < 1) throw new ArgumentException($"--expires-days must be at least 1, not {d}.");
+                using var registry = OpenRegistry(parse);
+                var created = registry.CreateApiKey(parse.GetValue(name)!, scopeList, d is int n ? DateTimeOffset.UtcNow.AddDays(n) : null);
+                output.WriteLine($"Created API key '{created.Info.Name}' with scopes {string.Join(",", created.Info.Scopes)}. It is shown this once:");
+                output.WriteLine(created.Key);
+                return 0;
+            });
+            var list = new Command("list", "List the keys (names, scopes, dates; never the keys).");
+            list.SetAction(parse =>
+            {
+                using var registry = OpenRegistry(parse);
+                foreach (var k in registry.ListApiKeys())
+                    output.WriteLine($"{k.Name}  {string.Join(",", k.Scopes)}  created {k.CreatedUtc:u}  " +
+                                     $"{(k.Revoked ? "revoked" : k.ExpiresUtc is { } e ? $"expires {e:u}" : "no expiry")}");
+                return 0;
+            });
+            var revokeName = new Argument<string>("name") { Description = "the key's name" };
+            var revoke = new Command("revoke", "Revoke a key (hosts stop accepting it within 10 seconds).") { revokeName };
+            revoke.SetAction(parse =>
+            {
+                using var registry = OpenRegistry(parse);
+                string n = parse.GetValue(revokeName)!;
+                if (!registry.RevokeApiKey(n)) throw new ArgumentException($"There is no API key named '{n}'.");
+                output.WriteLine($"Revoked API key '{n}'.");
+                return 0;
+            });
+            keys.Subcommands.Add(create);
+            keys.Subcommands.Add(list);
+            keys.Subcommands.Add(revoke);
+            Root.Subcommands.Add(keys);
         }
     }
 }

@@ -20,6 +20,18 @@ public sealed record ServingOptions
 
     /// <summary>Largest request body accepted, in bytes (larger ones get 413); 64 MiB by default.</summary>
     public long MaxRequestBodyBytes { get; init; } = 64L << 20;
+
+    /// <summary>
+    /// When true, callers without credentials may run inference and read the Open Inference Protocol's model metadata
+    /// and readiness (what a client needs to call <c>infer</c>); false by default. Management routes always need a scope.
+    /// </summary>
+    public bool AllowAnonymousInference { get; init; }
+
+    /// <summary>JWT bearer tokens accepted besides API keys; null (the default): API keys only.</summary>
+    public JwtOptions? Jwt { get; init; }
+
+    /// <summary>Per-caller rate limit; null (the default): none.</summary>
+    public RateLimitOptions? RateLimit { get; init; }
 }
 
 /// <summary>
@@ -45,16 +57,24 @@ public static class ServingHost
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddProblemDetails();
         builder.Services.AddSingleton(new LoadedModels(registry));
+        builder.Services.AddServingAccess(options);
         var app = builder.Build();
+        app.UseServingAccess(options);
         app.MapOpenInference(options);
         return app;
     }
 
-    /// <summary>Maps the Open Inference Protocol routes; a <see cref="LoadedModels"/> must be registered as a service.</summary>
+    /// <summary>
+    /// Maps the Open Inference Protocol routes; a <see cref="LoadedModels"/> must be registered as a service, and
+    /// <see cref="ServingAccess.AddServingAccess"/> / <see cref="ServingAccess.UseServingAccess"/> used for credentials
+    /// to be recognised. Health and server metadata are open; model metadata and readiness need <c>read</c>, inference
+    /// <c>infer</c> on the model (both open when <see cref="ServingOptions.AllowAnonymousInference"/> is set).
+    /// </summary>
     public static IEndpointRouteBuilder MapOpenInference(this IEndpointRouteBuilder endpoints, ServingOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        string defaultVersion = (options ?? new ServingOptions()).DefaultVersion;
+        options ??= new ServingOptions();
+        string defaultVersion = options.DefaultVersion;
 
         endpoints.MapGet("/v2/health/live", () => Results.Json(new { live = true }));
         endpoints.MapGet("/v2/health/ready", (LoadedModels models) =>
@@ -76,12 +96,15 @@ public static class ServingHost
             extensions = Array.Empty<string>(),
         }));
 
-        endpoints.MapGet("/v2/models/{name}", (string name, LoadedModels models) => Metadata(models, name, defaultVersion));
-        endpoints.MapGet("/v2/models/{name}/versions/{version}", (string name, string version, LoadedModels models) => Metadata(models, name, version));
-        endpoints.MapGet("/v2/models/{name}/ready", (string name, LoadedModels models) => Ready(models, name, defaultVersion));
-        endpoints.MapGet("/v2/models/{name}/versions/{version}/ready", (string name, string version, LoadedModels models) => Ready(models, name, version));
-        endpoints.MapPost("/v2/models/{name}/infer", (string name, HttpRequest request, LoadedModels models) => Infer(models, name, defaultVersion, request));
-        endpoints.MapPost("/v2/models/{name}/versions/{version}/infer", (string name, string version, HttpRequest request, LoadedModels models) =>
+        var model = endpoints.MapGroup("/v2/models/{name}");
+        var read = model.MapGroup("").RequireScope(AccessVerb.Read, options, anonymousWhenInferenceOpen: true);
+        read.MapGet("", (string name, LoadedModels models) => Metadata(models, name, defaultVersion));
+        read.MapGet("/versions/{version}", (string name, string version, LoadedModels models) => Metadata(models, name, version));
+        read.MapGet("/ready", (string name, LoadedModels models) => Ready(models, name, defaultVersion));
+        read.MapGet("/versions/{version}/ready", (string name, string version, LoadedModels models) => Ready(models, name, version));
+        var infer = model.MapGroup("").RequireScope(AccessVerb.Infer, options, anonymousWhenInferenceOpen: true);
+        infer.MapPost("/infer", (string name, HttpRequest request, LoadedModels models) => Infer(models, name, defaultVersion, request));
+        infer.MapPost("/versions/{version}/infer", (string name, string version, HttpRequest request, LoadedModels models) =>
             Infer(models, name, version, request));
         return endpoints;
     }

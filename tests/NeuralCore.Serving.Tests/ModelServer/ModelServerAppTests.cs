@@ -61,7 +61,7 @@ public sealed partial class ModelServerAppTests : IDisposable
     public async Task EmptyRegistryTrainsRegistersAndServesTheSampleModel()
     {
         string registryDirectory = Path.Combine(directory, "registry");
-        await WithServer(registryDirectory, [], async (http, log) =>
+        await WithServer(registryDirectory, ["--allow-anonymous-inference"], async (http, log) =>
         {
             Assert.Contains("The registry is empty: training the Fashion-MNIST MLP", log);
             Assert.Contains("Registered 'fashion-mlp' version 1 (alias 'production')", log);
@@ -152,5 +152,34 @@ public sealed partial class ModelServerAppTests : IDisposable
         Assert.Equal(0, help.Code);
         foreach (var verb in new[] { "register", "list", "show", "alias", "tag", "archive", "delete", "verify" })
             Assert.Contains(verb, help.Output);
+    }
+
+    [Fact]
+    public async Task KeysCreate_PrintsTheKeyOnce_AndTheRegistryAcceptsIt()
+    {
+        string[] r = ["--registry", Path.Combine(directory, "registry")];
+        var created = await Run(["keys", "create", "--name", "client", "--scopes", "infer:fashion-mlp,read", .. r]);
+        Assert.Equal(0, created.Code);
+        string key = created.Output.Split('\n', StringSplitOptions.TrimEntries).Single(l => l.StartsWith("nck_", StringComparison.Ordinal));
+        using (var registry = ModelRegistry.OpenSqlite(Path.Combine(directory, "registry")))
+        {
+            var info = registry.FindApiKey(key);
+            Assert.NotNull(info);
+            Assert.Equal([new AccessScope(AccessVerb.Infer, "fashion-mlp"), new AccessScope(AccessVerb.Read, null)], info.Scopes);
+        }
+        var list = await Run(["keys", "list", .. r]);
+        Assert.Contains("client  infer:fashion-mlp,read", list.Output);
+        Assert.DoesNotContain(key, list.Output);
+
+        var badScope = await Run(["keys", "create", "--name", "x", "--scopes", "write", .. r]);
+        Assert.Equal(1, badScope.Code);
+        Assert.Contains("'write' is not a scope", badScope.Error);
+        var missing = await Run(["keys", "create", "--name", "x", .. r]);
+        Assert.Equal(2, missing.Code);
+        Assert.Contains("--scopes", missing.Error);
+
+        Assert.Equal(0, (await Run(["keys", "revoke", "client", .. r])).Code);
+        using (var registry = ModelRegistry.OpenSqlite(Path.Combine(directory, "registry")))
+            Assert.Null(registry.FindApiKey(key));
     }
 }
