@@ -157,9 +157,11 @@ public static class ServingAccess
     /// Adds the access check to a route: the caller must hold <paramref name="verb"/> on the model named by the
     /// route's <c>name</c> value. No credentials: 401 unless <paramref name="anonymousWhenInferenceOpen"/> and
     /// <see cref="ServingOptions.AllowAnonymousInference"/>; bad credentials (unknown key, bad signature, expired):
-    /// 401; missing scope: 403.
+    /// 401; missing scope: 403. With <paramref name="anyModel"/> (routes naming no model, such as listings), the verb
+    /// on any model will do; the route then shows only what the caller's scopes cover.
     /// </summary>
-    public static TBuilder RequireScope<TBuilder>(this TBuilder builder, AccessVerb verb, ServingOptions options, bool anonymousWhenInferenceOpen = false)
+    public static TBuilder RequireScope<TBuilder>(this TBuilder builder, AccessVerb verb, ServingOptions options, bool anonymousWhenInferenceOpen = false,
+        bool anyModel = false)
         where TBuilder : IEndpointConventionBuilder
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -177,7 +179,7 @@ public static class ServingAccess
                 return anonymous ? await next(context)
                     : Unauthorized(http, "This route needs an API key or bearer token (Authorization: Bearer ..., or X-API-Key).");
             string? model = http.Request.RouteValues["name"] as string;
-            if (!Scopes(user).Any(s => s.Allows(verb, model)))
+            if (!Scopes(user).Any(s => anyModel ? s.Verb == verb : s.Allows(verb, model)))
             {
                 var needed = new AccessScope(verb, model);
                 return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",

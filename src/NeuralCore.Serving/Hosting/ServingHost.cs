@@ -41,7 +41,7 @@ public sealed record ServingOptions
 /// <c>application/problem+json</c>: 400 for a malformed or mismatched request (naming what was expected), 404 for an
 /// unknown model, version or alias, 413 for a body over the limit, 503 when a version cannot be loaded.
 /// </summary>
-public static class ServingHost
+public static partial class ServingHost
 {
     /// <summary>The server name reported by <c>GET /v2</c>.</summary>
     public const string ServerName = "neuralcore";
@@ -61,6 +61,7 @@ public static class ServingHost
         var app = builder.Build();
         app.UseServingAccess(options);
         app.MapOpenInference(options);
+        app.MapRegistryManagement(options);
         return app;
     }
 
@@ -106,6 +107,8 @@ public static class ServingHost
         infer.MapPost("/infer", (string name, HttpRequest request, LoadedModels models) => Infer(models, name, defaultVersion, request));
         infer.MapPost("/versions/{version}/infer", (string name, string version, HttpRequest request, LoadedModels models) =>
             Infer(models, name, version, request));
+        endpoints.MapPost("/v1/models/{name}:predict", (string name, HttpRequest request, LoadedModels models) => Predict(models, name, defaultVersion, request))
+            .RequireScope(AccessVerb.Infer, options, anonymousWhenInferenceOpen: true);
         return endpoints;
     }
 

@@ -28,6 +28,7 @@ public sealed class AccessControlTests : IAsyncLifetime
         registry = env.Open();
         (var model, var history, x) = ModelRegistryTests.Trained();
         registry.Register("clf", model, history, new RegisterOptions { InputShape = [-1, 4], Aliases = ["production"] });
+        registry.Register("clf", model, history, new RegisterOptions { InputShape = [-1, 4] });
         registry.Register("other", model, history, new RegisterOptions { InputShape = [-1, 4] });
         return Task.CompletedTask;
     }
@@ -55,15 +56,27 @@ public sealed class AccessControlTests : IAsyncLifetime
     string InferBody() =>
         $$"""{"inputs": [{"name": "input", "shape": [{{x.Shape[0]}}, 4], "datatype": "FP32", "data": [{{string.Join(",", x.ToArray<float>().Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))}}]}]}""";
 
-    /// <summary>Every protected route of the host on model <c>clf</c>: method, path, body, the verb it needs.</summary>
-    IEnumerable<(HttpMethod Method, string Path, string? Body, AccessVerb Verb)> Routes() =>
+    /// <summary>
+    /// Every protected route of the host on model <c>clf</c>: method, path, body, the verb it needs, the status a
+    /// permitted call gets, and what to set up before each permitted call (so that deletions have something to delete).
+    /// </summary>
+    IEnumerable<(HttpMethod Method, string Path, string? Body, AccessVerb Verb, HttpStatusCode Ok, Action? Setup)> Routes() =>
     [
-        (HttpMethod.Get, "/v2/models/clf", null, AccessVerb.Read),
-        (HttpMethod.Get, "/v2/models/clf/versions/production", null, AccessVerb.Read),
-        (HttpMethod.Get, "/v2/models/clf/ready", null, AccessVerb.Read),
-        (HttpMethod.Get, "/v2/models/clf/versions/1/ready", null, AccessVerb.Read),
-        (HttpMethod.Post, "/v2/models/clf/infer", InferBody(), AccessVerb.Infer),
-        (HttpMethod.Post, "/v2/models/clf/versions/production/infer", InferBody(), AccessVerb.Infer),
+        (HttpMethod.Get, "/v2/models/clf", null, AccessVerb.Read, HttpStatusCode.OK, null),
+        (HttpMethod.Get, "/v2/models/clf/versions/production", null, AccessVerb.Read, HttpStatusCode.OK, null),
+        (HttpMethod.Get, "/v2/models/clf/ready", null, AccessVerb.Read, HttpStatusCode.OK, null),
+        (HttpMethod.Get, "/v2/models/clf/versions/1/ready", null, AccessVerb.Read, HttpStatusCode.OK, null),
+        (HttpMethod.Post, "/v2/models/clf/infer", InferBody(), AccessVerb.Infer, HttpStatusCode.OK, null),
+        (HttpMethod.Post, "/v2/models/clf/versions/production/infer", InferBody(), AccessVerb.Infer, HttpStatusCode.OK, null),
+        (HttpMethod.Post, "/v1/models/clf:predict", "[[1, 2, 3, 4]]", AccessVerb.Infer, HttpStatusCode.OK, null),
+        (HttpMethod.Get, "/v1/models/clf", null, AccessVerb.Read, HttpStatusCode.OK, null),
+        (HttpMethod.Get, "/v1/models/clf/versions/latest", null, AccessVerb.Read, HttpStatusCode.OK, null),
+        (HttpMethod.Put, "/v1/models/clf/aliases/canary", """{"version": 2}""", AccessVerb.Manage, HttpStatusCode.OK, null),
+        (HttpMethod.Delete, "/v1/models/clf/aliases/canary", null, AccessVerb.Manage, HttpStatusCode.NoContent, () => registry.SetAlias("clf", "canary", 2)),
+        (HttpMethod.Put, "/v1/models/clf/versions/2/tags/owner", """{"value": "team-a"}""", AccessVerb.Manage, HttpStatusCode.OK, null),
+        (HttpMethod.Delete, "/v1/models/clf/versions/2/tags/owner", null, AccessVerb.Manage, HttpStatusCode.NoContent, () => registry.SetTag("clf", 2, "owner", "x")),
+        (HttpMethod.Post, "/v1/models/clf/versions/2/archive", null, AccessVerb.Manage, HttpStatusCode.OK, () => registry.RemoveAlias("clf", "canary")),
+        (HttpMethod.Post, "/v1/models/clf/versions/2/unarchive", null, AccessVerb.Manage, HttpStatusCode.OK, null),
     ];
 
     static async Task<(HttpStatusCode Status, string Body)> Send(HttpClient http, HttpMethod method, string path, string? body, string? bearer = null, string? apiKey = null)
@@ -95,7 +108,7 @@ public sealed class AccessControlTests : IAsyncLifetime
         string expiredJwt = Jwt("infer read manage", DateTime.UtcNow.AddMinutes(-10));
         string forgedJwt = Jwt("infer read manage", DateTime.UtcNow.AddMinutes(10), key: Encoding.ASCII.GetBytes(new string('k', 48)));
 
-        foreach (var (method, path, body, verb) in Routes())
+        foreach (var (method, path, body, verb, ok, setup) in Routes())
         {
             string route = $"{method} {path}";
             var none = await Send(http, method, path, body);
@@ -116,11 +129,15 @@ public sealed class AccessControlTests : IAsyncLifetime
             string others = string.Join(" ", new[] { "infer", "read", "manage" }.Where(v => v != verbName));
             Assert.Equal(HttpStatusCode.Forbidden, (await Send(http, method, path, body, bearer: Jwt(others, DateTime.UtcNow.AddMinutes(10)))).Status);
 
+            setup?.Invoke();
             var good = await Send(http, method, path, body, apiKey: all);
-            Assert.True(good.Status == HttpStatusCode.OK, $"{route} with a good key: {good}");
-            Assert.Equal(HttpStatusCode.OK, (await Send(http, method, path, body, bearer: all)).Status);
-            Assert.Equal(HttpStatusCode.OK, (await Send(http, method, path, body, bearer: Jwt($"{verbName}:clf", DateTime.UtcNow.AddMinutes(10)))).Status);
-            Assert.Equal(HttpStatusCode.OK, (await Send(http, method, path, body, bearer: Jwt(verbName, DateTime.UtcNow.AddMinutes(10)))).Status);
+            Assert.True(good.Status == ok, $"{route} with a good key: {good}");
+            setup?.Invoke();
+            Assert.Equal(ok, (await Send(http, method, path, body, bearer: all)).Status);
+            setup?.Invoke();
+            Assert.Equal(ok, (await Send(http, method, path, body, bearer: Jwt($"{verbName}:clf", DateTime.UtcNow.AddMinutes(10)))).Status);
+            setup?.Invoke();
+            Assert.Equal(ok, (await Send(http, method, path, body, bearer: Jwt(verbName, DateTime.UtcNow.AddMinutes(10)))).Status);
         }
 
         // Health and server metadata stay open, for probes.
@@ -138,11 +155,14 @@ public sealed class AccessControlTests : IAsyncLifetime
     {
         using var closed = await Start(new ServingOptions());
         using var open = await Start(new ServingOptions { AllowAnonymousInference = true });
-        foreach (var (method, path, body, _) in Routes())
+        foreach (var (method, path, body, verb, ok, setup) in Routes())
         {
             Assert.Equal(HttpStatusCode.Unauthorized, (await Send(closed, method, path, body)).Status);
+            setup?.Invoke();
             var anonymous = await Send(open, method, path, body);
-            Assert.True(anonymous.Status == HttpStatusCode.OK, $"{method} {path} anonymous with inference open: {anonymous}");
+            // Inference and the protocol's model metadata open up; the management routes (/v1/models/...) never do.
+            bool opens = verb == AccessVerb.Infer || path.StartsWith("/v2/", StringComparison.Ordinal);
+            Assert.True(anonymous.Status == (opens ? ok : HttpStatusCode.Unauthorized), $"{method} {path} anonymous with inference open: {anonymous}");
             Assert.Equal(HttpStatusCode.Unauthorized, (await Send(open, method, path, body, apiKey: "nck_bad")).Status);
         }
     }
