@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using NeuralCore.Nn;
 using NeuralCore.Serialization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using NeuralCore.Serving.Registry;
 
 namespace NeuralCore.Serving.Hosting;
@@ -46,6 +48,9 @@ public sealed class LoadedModels(ModelRegistry registry, ModelLoadLimits? limits
     /// <summary>The registry the models come from.</summary>
     public ModelRegistry Registry { get; } = registry ?? throw new ArgumentNullException(nameof(registry));
 
+    /// <summary>Where loads and refused loads are logged; nothing by default (the host sets its logger).</summary>
+    public ILogger Logger { get; set; } = NullLogger.Instance;
+
     /// <summary>How many versions are loaded.</summary>
     public int Count => loaded.Count(e => e.Value.IsValueCreated);
 
@@ -65,19 +70,27 @@ public sealed class LoadedModels(ModelRegistry registry, ModelLoadLimits? limits
         {
             return lazy.Value;
         }
-        catch
+        catch (Exception e)
         {
-            loaded.TryRemove(new KeyValuePair<(string, int, string), Lazy<LoadedModel>>(key, lazy));
+            if (loaded.TryRemove(new KeyValuePair<(string, int, string), Lazy<LoadedModel>>(key, lazy)))
+            {
+                ServingMetrics.LoadFailed(version.Name);
+                Logger.LogWarning("Refused model {Model} version {Version} (sha256 {Sha256}): {Reason}", version.Name, version.Version, version.Sha256, e.Message);
+            }
             throw;
         }
     }
 
     LoadedModel Load(ModelVersionInfo version)
     {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         var model = new LoadedModel(version, Registry.Load(version, limits));
         var input = version.Signature.Inputs[0].Shape;
         if (input.Count > 0)
             model.Predict(Tensor.Zeros([.. input.Select((d, i) => i == 0 ? 1 : d)]));   // warm-up: first-call costs are paid here
+        ServingMetrics.Loaded(version.Name, version.Version);
+        Logger.LogInformation("Loaded model {Model} version {Version} (sha256 {Sha256}) in {Milliseconds:F1} ms",
+            version.Name, version.Version, version.Sha256, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         return model;
     }
 }

@@ -168,6 +168,7 @@ public static partial class ServingHost
             return Guarded(() =>
             {
                 var model = models.Get(name, reference);
+                request.HttpContext.Items[ServingMetrics.ServedItem] = model;
                 var input = InferenceRequest.ParseInstances(document.RootElement, model.Info.Signature);
                 var (shape, values) = model.Predict(input);
                 if (shape.Length != 2)

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 using NeuralCore.Serving.Registry;
 
 namespace NeuralCore.Serving.Hosting;
@@ -55,13 +56,18 @@ public static partial class ServingHost
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("NeuralCore.Serving", LogLevel.Information);
         builder.Services.AddProblemDetails();
-        builder.Services.AddSingleton(new LoadedModels(registry));
+        var models = new LoadedModels(registry);
+        builder.Services.AddSingleton(models);
         builder.Services.AddServingAccess(options);
         var app = builder.Build();
+        models.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NeuralCore.Serving.LoadedModels");
+        app.UseServingMetrics();
         app.UseServingAccess(options);
         app.MapOpenInference(options);
         app.MapRegistryManagement(options);
+        app.MapMetrics("/metrics");
         return app;
     }
 
@@ -162,6 +168,7 @@ public static partial class ServingHost
             {
                 // Resolved per request: moving an alias changes what the next request gets.
                 var model = models.Get(name, reference);
+                request.HttpContext.Items[ServingMetrics.ServedItem] = model;
                 var (id, input) = InferenceRequest.Parse(document.RootElement, model.Info.Signature);
                 var (shape, values) = model.Predict(input);
                 return Results.Text(Response(model.Info, id, shape, values), "application/json");
