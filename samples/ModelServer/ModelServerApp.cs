@@ -135,6 +135,14 @@ public static class ModelServerApp
             Root.Options.Add(jwtIssuer);
             Root.Options.Add(jwtAudience);
             Root.Options.Add(rateLimit);
+            var batch = new Option<int>("--max-batch-size") { Description = "micro-batching: most rows per forward pass (0: no batching)", DefaultValueFactory = _ => 0 };
+            var batchDelay = new Option<double>("--max-queue-delay-ms") { Description = "micro-batching: longest wait for a batch to fill", DefaultValueFactory = _ => 1 };
+            var concurrency = new Option<int?>("--max-concurrency") { Description = "most forward passes at once per model version without batching" };
+            var timeout = new Option<double>("--request-timeout-s") { Description = "longest an inference may take before 503", DefaultValueFactory = _ => 30 };
+            Root.Options.Add(batch);
+            Root.Options.Add(batchDelay);
+            Root.Options.Add(concurrency);
+            Root.Options.Add(timeout);
             Root.Options.Add(epochs);
             Root.Options.Add(data);
             Root.SetAction(async (parse, cancellation) =>
@@ -160,12 +168,18 @@ public static class ModelServerApp
                 using var registry = OpenRegistry(parse);
                 if (registry.ListModels().Count == 0)
                     TrainAndRegister(registry, parse.GetValue(data)!, epochCount);
+                if (parse.GetValue(batch) < 0) throw new ArgumentException($"--max-batch-size must be 0 (no batching) or positive, not {parse.GetValue(batch)}.");
                 var options = new ServingOptions
                 {
                     Urls = parse.GetValue(urls)!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                     AllowAnonymousInference = parse.GetValue(anonymous),
                     Jwt = jwt,
                     RateLimit = rate > 0 ? new RateLimitOptions { RequestsPerSecond = rate } : null,
+                    Batching = parse.GetValue(batch) is int size and > 0
+                        ? new BatchingOptions { MaxBatchSize = size, MaxQueueDelay = TimeSpan.FromMilliseconds(parse.GetValue(batchDelay)) }
+                        : null,
+                    MaxConcurrencyPerModel = parse.GetValue(concurrency),
+                    RequestTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 };
                 await using var app = ServingHost.Create(registry, options);
                 await app.StartAsync(cancellation);

@@ -165,12 +165,12 @@ public static partial class ServingHost
             return Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message);
         }
         using (document)
-            return Guarded(() =>
+            return await GuardedAsync(async () =>
             {
                 var model = models.Get(name, reference);
                 request.HttpContext.Items[ServingMetrics.ServedItem] = model;
                 var input = InferenceRequest.ParseInstances(document.RootElement, model.Info.Signature);
-                var (shape, values) = model.Predict(input);
+                var (shape, values) = await model.PredictAsync(input, request.HttpContext.RequestAborted);
                 if (shape.Length != 2)
                     throw new InferenceRequestException($"The model's output has shape [{string.Join(", ", shape)}]; :predict needs one row of class scores per instance. Use the v2 infer route.");
                 int classes = (int)shape[1];

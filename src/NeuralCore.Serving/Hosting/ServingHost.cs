@@ -33,6 +33,15 @@ public sealed record ServingOptions
 
     /// <summary>Per-caller rate limit; null (the default): none.</summary>
     public RateLimitOptions? RateLimit { get; init; }
+
+    /// <summary>Dynamic micro-batching per loaded version; null (the default): each request runs its own forward pass.</summary>
+    public BatchingOptions? Batching { get; init; }
+
+    /// <summary>Most forward passes running at once per loaded version without batching; null (the default): no limit.</summary>
+    public int? MaxConcurrencyPerModel { get; init; }
+
+    /// <summary>Longest an inference may wait and run before it is answered with 503; 30 s by default, null: no limit.</summary>
+    public TimeSpan? RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -52,17 +61,24 @@ public static partial class ServingHost
     {
         ArgumentNullException.ThrowIfNull(registry);
         options ??= new ServingOptions();
+        if (options.MaxConcurrencyPerModel is < 1)
+            throw new ArgumentException($"MaxConcurrencyPerModel must be at least 1, not {options.MaxConcurrencyPerModel}.", nameof(options));
+        if (options.Batching is { MaxBatchSize: < 1 } || options.Batching?.MaxQueueDelay < TimeSpan.Zero)
+            throw new ArgumentException("Batching needs a MaxBatchSize of at least 1 and a MaxQueueDelay that is not negative.", nameof(options));
+        if (options.RequestTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"RequestTimeout must be positive (or null for none), not {options.RequestTimeout}.", nameof(options));
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("NeuralCore.Serving", LogLevel.Information);
         builder.Services.AddProblemDetails();
-        var models = new LoadedModels(registry);
+        var models = new LoadedModels(registry, null, options);
         builder.Services.AddSingleton(models);
         builder.Services.AddServingAccess(options);
         var app = builder.Build();
         models.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NeuralCore.Serving.LoadedModels");
+        app.Lifetime.ApplicationStopped.Register(models.Dispose);
         app.UseServingMetrics();
         app.UseServingAccess(options);
         app.MapOpenInference(options);
@@ -164,13 +180,13 @@ public static partial class ServingHost
             return Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message);
         }
         using (document)
-            return Guarded(() =>
+            return await GuardedAsync(async () =>
             {
                 // Resolved per request: moving an alias changes what the next request gets.
                 var model = models.Get(name, reference);
                 request.HttpContext.Items[ServingMetrics.ServedItem] = model;
                 var (id, input) = InferenceRequest.Parse(document.RootElement, model.Info.Signature);
-                var (shape, values) = model.Predict(input);
+                var (shape, values) = await model.PredictAsync(input, request.HttpContext.RequestAborted);
                 return Results.Text(Response(model.Info, id, shape, values), "application/json");
             });
     }
@@ -204,11 +220,17 @@ public static partial class ServingHost
         return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    static IResult Guarded(Func<IResult> body)
+    static IResult Guarded(Func<IResult> body) => GuardedAsync(() => Task.FromResult(body())).GetAwaiter().GetResult();
+
+    static async Task<IResult> GuardedAsync(Func<Task<IResult>> body)
     {
         try
         {
-            return body();
+            return await body();
+        }
+        catch (TimeoutException e)
+        {
+            return Problem(StatusCodes.Status503ServiceUnavailable, "Inference timed out", e.Message);
         }
         catch (ModelNotFoundException e)
         {

@@ -82,12 +82,21 @@ public sealed partial class ModelServerAppTests : IDisposable
             Assert.Equal(model.Forward(Tensor.Full([1, 1, 28, 28], 0.5f)).ToArray<float>(), data);
         });
 
-        // A second start finds the model and trains nothing.
-        await WithServer(registryDirectory, [], (_, log) =>
+        // A second start finds the model and trains nothing; this time with micro-batching.
+        await WithServer(registryDirectory, ["--allow-anonymous-inference", "--max-batch-size", "8"], async (http, log) =>
         {
             Assert.DoesNotContain("training", log);
-            return Task.CompletedTask;
+            string instance = $"[{string.Join(",", Enumerable.Repeat("0.5", 784))}]";
+            using var response = await http.PostAsync("/v1/models/fashion-mlp:predict", new StringContent(instance, System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            var prediction = json.RootElement.GetProperty("predictions")[0];
+            Assert.Contains(prediction.GetProperty("label").GetString(), NeuralCore.Vision.FashionMnist.ClassNames);
+            Assert.Equal(1.0, prediction.GetProperty("probabilities").EnumerateArray().Sum(p => p.GetDouble()), 4);
         });
+        var refused = await Run(["--max-batch-size", "-1", "--registry", registryDirectory]);
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("--max-batch-size must be 0", refused.Error);
     }
 
     [Fact]
