@@ -40,11 +40,7 @@ public static class FashionMnistApp
                 new Flatten(),
                 new Dense(64, activation: Activation.Relu),
                 new Dense(10))
-            : new Sequential(
-                new Flatten(),
-                new Dense(64, activation: Activation.Relu),
-                new Dense(32, activation: Activation.Relu),
-                new Dense(10));
+            : FashionMnistSample.Mlp();
         model.Compile(optimizer: "adam", loss: "categorical_crossentropy", metrics: new[] { "accuracy" });
         Console.WriteLine(model.Summary(1, 1, 28, 28));
         var device = DeviceOption.Resolve(options.Device);
@@ -86,25 +82,8 @@ public static class FashionMnistApp
     static Dataset Limit(Dataset data, int? limit) =>
         limit is int n && n < data.Count ? new Subset(data, Enumerable.Range(0, n)) : data;
 
-    static (FashionMnist Train, FashionMnist Test, string Source) LoadData(FashionMnistOptions options)
-    {
-        if (!options.Subset)
-        {
-            try
-            {
-                var fullTrain = new FashionMnist(options.Data, train: true, download: options.Download);
-                var fullTest = new FashionMnist(options.Data, train: false, download: options.Download);
-                return (fullTrain, fullTest, $"full Fashion-MNIST from {fullTrain.Source}");
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException or HttpRequestException)
-            {
-                Console.WriteLine($"Full Fashion-MNIST not available ({e.Message.Split('\n')[0]}); using the bundled subset.");
-            }
-        }
-        string subset = Path.Combine(AppContext.BaseDirectory, "data", "fashion-mnist-subset");
-        return (new FashionMnist(subset, train: true, download: false), new FashionMnist(subset, train: false, download: false),
-            $"bundled Fashion-MNIST subset ({subset})");
-    }
+    static (FashionMnist Train, FashionMnist Test, string Source) LoadData(FashionMnistOptions options) =>
+        FashionMnistSample.LoadData(options.Data, options.Subset, options.Download, Console.WriteLine);
 }
 
 /// <summary>Command-line options of the FashionMnist sample.</summary>

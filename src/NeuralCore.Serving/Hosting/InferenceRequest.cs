@@ -93,26 +93,65 @@ public static class InferenceRequest
         var dataElement = Property(input, "data", JsonValueKind.Array);
         var data = new float[count];
         int filled = 0;
-        Flatten(dataElement, data, ref filled, 0);
+        Flatten(dataElement, data, ref filled, 0, "inputs[0].data");
         if (filled != count)
             throw new InferenceRequestException($"inputs[0].data has {filled} values; shape [{string.Join(", ", shape)}] needs {count}.");
         return (id, Tensor.FromArray(data, shape));
     }
 
-    static void Flatten(JsonElement array, float[] data, ref int filled, int depth)
+    /// <summary>
+    /// Parses the body of <c>POST /v1/models/{name}:predict</c>: a JSON array of instances (each nested as the
+    /// model's input without the batch dimension, or flat), a single flat instance (an array of numbers), or an
+    /// object <c>{"instances": [...]}</c>. Returns the batch tensor, shape [instances, ...input shape without the batch].
+    /// </summary>
+    /// <exception cref="InferenceRequestException">The body is malformed or an instance has the wrong number of values (the message says how many are expected).</exception>
+    public static Tensor ParseInstances(JsonElement root, ModelSignature signature)
     {
-        if (depth > 32) throw new InferenceRequestException("inputs[0].data is nested more than 32 levels deep.");
+        ArgumentNullException.ThrowIfNull(signature);
+        var spec = signature.Inputs[0];
+        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("instances", out var instancesElement)) root = instancesElement;
+        if (root.ValueKind != JsonValueKind.Array)
+            throw new InferenceRequestException($"The body must be a JSON array of instances (or {{\"instances\": [...]}}); found {Kind(root)}.");
+        if (spec.Shape.Count < 1 || spec.Shape.Skip(1).Any(d => d < 1))
+            throw new InferenceRequestException($"The model's input \"{spec.Name}\" has no fixed instance shape; use the v2 infer route.");
+        long[] instanceShape = [.. spec.Shape.Skip(1)];
+        long perInstance = instanceShape.Aggregate(1L, (a, b) => a * b);
+        string expected = $"[{string.Join(", ", instanceShape)}] ({perInstance} values)";
+        bool single = root.GetArrayLength() > 0 && root.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number);
+        var instances = single ? [root] : root.EnumerateArray().ToList();
+        if (instances.Count == 0) throw new InferenceRequestException($"The body holds no instances; each instance is {expected}.");
+        if (instances.Count * perInstance > MaxElements)
+            throw new InferenceRequestException($"{instances.Count} instances of {perInstance} values are more than {MaxElements} elements, the most one request may carry.");
+        var data = new float[instances.Count * perInstance];
+        for (int i = 0; i < instances.Count; i++)
+        {
+            string label = single ? "the instance" : $"instance {i}";
+            if (instances[i].ValueKind != JsonValueKind.Array)
+                throw new InferenceRequestException($"{label} must be an array; found {Kind(instances[i])}.");
+            var slice = new float[perInstance];
+            int filled = 0;
+            Flatten(instances[i], slice, ref filled, 0, label);
+            if (filled != perInstance)
+                throw new InferenceRequestException($"{label} has {filled} values; the model's input \"{spec.Name}\" takes {expected} per instance.");
+            slice.CopyTo(data, i * perInstance);
+        }
+        return Tensor.FromArray(data, [instances.Count, .. instanceShape]);
+    }
+
+    static void Flatten(JsonElement array, float[] data, ref int filled, int depth, string label)
+    {
+        if (depth > 32) throw new InferenceRequestException($"{label} is nested more than 32 levels deep.");
         foreach (var item in array.EnumerateArray())
         {
             if (item.ValueKind == JsonValueKind.Array)
             {
-                Flatten(item, data, ref filled, depth + 1);
+                Flatten(item, data, ref filled, depth + 1, label);
                 continue;
             }
             if (filled == data.Length)
-                throw new InferenceRequestException($"inputs[0].data has more values than the shape's {data.Length}.");
+                throw new InferenceRequestException($"{label} has more values than the {data.Length} expected.");
             if (item.ValueKind != JsonValueKind.Number || !item.TryGetSingle(out data[filled]) || !float.IsFinite(data[filled]))
-                throw new InferenceRequestException($"inputs[0].data[{filled}] must be a finite FP32 number; found {Kind(item)}.");
+                throw new InferenceRequestException($"{label}[{filled}] must be a finite FP32 number; found {Kind(item)}.");
             filled++;
         }
     }

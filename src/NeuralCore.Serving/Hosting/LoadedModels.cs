@@ -1,17 +1,28 @@
 using System.Collections.Concurrent;
 using NeuralCore.Nn;
 using NeuralCore.Serialization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using NeuralCore.Serving.Registry;
 
 namespace NeuralCore.Serving.Hosting;
 
 /// <summary>A registry version loaded for serving: the model (evaluation mode, warmed up) and its record.</summary>
-public sealed class LoadedModel
+public sealed class LoadedModel : IDisposable
 {
-    internal LoadedModel(ModelVersionInfo info, Sequential model)
+    readonly MicroBatcher? batcher;
+    readonly SemaphoreSlim? concurrency;
+    readonly TimeSpan? timeout;
+
+    internal LoadedModel(ModelVersionInfo info, Sequential model, ServingOptions? options = null)
     {
         Info = info;
         Model = model;
+        timeout = options?.RequestTimeout;
+        if (options?.MaxConcurrencyPerModel is int limit)
+            concurrency = limit >= 1 ? new SemaphoreSlim(limit, limit)
+                : throw new ArgumentException($"MaxConcurrencyPerModel must be at least 1, not {limit}.", nameof(options));
+        if (options?.Batching is { } batching) batcher = new MicroBatcher(this, batching);
     }
 
     /// <summary>The version's registry record.</summary>
@@ -32,6 +43,47 @@ public sealed class LoadedModel
         var output = Model.Forward(input);
         return (output.Shape.ToArray(), output.DType == DType.Float32 ? output.ToArray<float>() : output.To(DType.Float32).ToArray<float>());
     }
+
+    /// <summary>
+    /// Runs the model on <paramref name="input"/> as the host does: through the micro-batcher when batching is on,
+    /// else directly, at most <see cref="ServingOptions.MaxConcurrencyPerModel"/> forward passes at once; waits at
+    /// most <see cref="ServingOptions.RequestTimeout"/>.
+    /// </summary>
+    /// <exception cref="TimeoutException">The answer did not come within the request timeout.</exception>
+    public async Task<(long[] Shape, float[] Values)> PredictAsync(Tensor input, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        if (timeout is { } t) limit.CancelAfter(t);
+        try
+        {
+            if (batcher is not null) return await batcher.Enqueue(input).WaitAsync(limit.Token).ConfigureAwait(false);
+            if (concurrency is null) return Predict(input);
+            await concurrency.WaitAsync(limit.Token).ConfigureAwait(false);
+            try
+            {
+                return Predict(input);
+            }
+            finally
+            {
+                concurrency.Release();
+            }
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            throw new TimeoutException($"Model '{Info.Name}' version {Info.Version} did not answer within the request timeout of {timeout?.TotalSeconds:0.###} s.");
+        }
+    }
+
+    /// <summary>Forward passes the micro-batcher has run; null without batching.</summary>
+    internal long? BatchedForwardPasses => batcher?.ForwardPasses;
+
+    /// <summary>Stops the micro-batcher (queued requests fail).</summary>
+    public void Dispose()
+    {
+        batcher?.Dispose();
+        concurrency?.Dispose();
+    }
 }
 
 /// <summary>
@@ -39,12 +91,18 @@ public sealed class LoadedModel
 /// registry, warmed up with one forward pass, and then shared by all requests. A load that fails is not kept, so the
 /// next request tries again (and is refused again if the file is still bad).
 /// </summary>
-public sealed class LoadedModels(ModelRegistry registry, ModelLoadLimits? limits = null)
+/// <param name="registry">Where the models come from.</param>
+/// <param name="limits">Load limits for the model files.</param>
+/// <param name="options">Batching, concurrency limit and request timeout for every loaded version.</param>
+public sealed class LoadedModels(ModelRegistry registry, ModelLoadLimits? limits = null, ServingOptions? options = null) : IDisposable
 {
     readonly ConcurrentDictionary<(string Name, int Version, string Sha256), Lazy<LoadedModel>> loaded = new();
 
     /// <summary>The registry the models come from.</summary>
     public ModelRegistry Registry { get; } = registry ?? throw new ArgumentNullException(nameof(registry));
+
+    /// <summary>Where loads and refused loads are logged; nothing by default (the host sets its logger).</summary>
+    public ILogger Logger { get; set; } = NullLogger.Instance;
 
     /// <summary>How many versions are loaded.</summary>
     public int Count => loaded.Count(e => e.Value.IsValueCreated);
@@ -65,19 +123,34 @@ public sealed class LoadedModels(ModelRegistry registry, ModelLoadLimits? limits
         {
             return lazy.Value;
         }
-        catch
+        catch (Exception e)
         {
-            loaded.TryRemove(new KeyValuePair<(string, int, string), Lazy<LoadedModel>>(key, lazy));
+            if (loaded.TryRemove(new KeyValuePair<(string, int, string), Lazy<LoadedModel>>(key, lazy)))
+            {
+                ServingMetrics.LoadFailed(version.Name);
+                Logger.LogWarning("Refused model {Model} version {Version} (sha256 {Sha256}): {Reason}", version.Name, version.Version, version.Sha256, e.Message);
+            }
             throw;
         }
     }
 
+    /// <summary>Stops every loaded version's micro-batcher.</summary>
+    public void Dispose()
+    {
+        foreach (var entry in loaded.Values)
+            if (entry.IsValueCreated) entry.Value.Dispose();
+    }
+
     LoadedModel Load(ModelVersionInfo version)
     {
-        var model = new LoadedModel(version, Registry.Load(version, limits));
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var model = new LoadedModel(version, Registry.Load(version, limits), options);
         var input = version.Signature.Inputs[0].Shape;
         if (input.Count > 0)
             model.Predict(Tensor.Zeros([.. input.Select((d, i) => i == 0 ? 1 : d)]));   // warm-up: first-call costs are paid here
+        ServingMetrics.Loaded(version.Name, version.Version);
+        Logger.LogInformation("Loaded model {Model} version {Version} (sha256 {Sha256}) in {Milliseconds:F1} ms",
+            version.Name, version.Version, version.Sha256, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         return model;
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 using NeuralCore.Serving.Registry;
 
 namespace NeuralCore.Serving.Hosting;
@@ -20,6 +21,27 @@ public sealed record ServingOptions
 
     /// <summary>Largest request body accepted, in bytes (larger ones get 413); 64 MiB by default.</summary>
     public long MaxRequestBodyBytes { get; init; } = 64L << 20;
+
+    /// <summary>
+    /// When true, callers without credentials may run inference and read the Open Inference Protocol's model metadata
+    /// and readiness (what a client needs to call <c>infer</c>); false by default. Management routes always need a scope.
+    /// </summary>
+    public bool AllowAnonymousInference { get; init; }
+
+    /// <summary>JWT bearer tokens accepted besides API keys; null (the default): API keys only.</summary>
+    public JwtOptions? Jwt { get; init; }
+
+    /// <summary>Per-caller rate limit; null (the default): none.</summary>
+    public RateLimitOptions? RateLimit { get; init; }
+
+    /// <summary>Dynamic micro-batching per loaded version; null (the default): each request runs its own forward pass.</summary>
+    public BatchingOptions? Batching { get; init; }
+
+    /// <summary>Most forward passes running at once per loaded version without batching; null (the default): no limit.</summary>
+    public int? MaxConcurrencyPerModel { get; init; }
+
+    /// <summary>Longest an inference may wait and run before it is answered with 503; 30 s by default, null: no limit.</summary>
+    public TimeSpan? RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -29,7 +51,7 @@ public sealed record ServingOptions
 /// <c>application/problem+json</c>: 400 for a malformed or mismatched request (naming what was expected), 404 for an
 /// unknown model, version or alias, 413 for a body over the limit, 503 when a version cannot be loaded.
 /// </summary>
-public static class ServingHost
+public static partial class ServingHost
 {
     /// <summary>The server name reported by <c>GET /v2</c>.</summary>
     public const string ServerName = "neuralcore";
@@ -39,22 +61,43 @@ public static class ServingHost
     {
         ArgumentNullException.ThrowIfNull(registry);
         options ??= new ServingOptions();
+        if (options.MaxConcurrencyPerModel is < 1)
+            throw new ArgumentException($"MaxConcurrencyPerModel must be at least 1, not {options.MaxConcurrencyPerModel}.", nameof(options));
+        if (options.Batching is { MaxBatchSize: < 1 } || options.Batching?.MaxQueueDelay < TimeSpan.Zero)
+            throw new ArgumentException("Batching needs a MaxBatchSize of at least 1 and a MaxQueueDelay that is not negative.", nameof(options));
+        if (options.RequestTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"RequestTimeout must be positive (or null for none), not {options.RequestTimeout}.", nameof(options));
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("NeuralCore.Serving", LogLevel.Information);
         builder.Services.AddProblemDetails();
-        builder.Services.AddSingleton(new LoadedModels(registry));
+        var models = new LoadedModels(registry, null, options);
+        builder.Services.AddSingleton(models);
+        builder.Services.AddServingAccess(options);
         var app = builder.Build();
+        models.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NeuralCore.Serving.LoadedModels");
+        app.Lifetime.ApplicationStopped.Register(models.Dispose);
+        app.UseServingMetrics();
+        app.UseServingAccess(options);
         app.MapOpenInference(options);
+        app.MapRegistryManagement(options);
+        app.MapMetrics("/metrics");
         return app;
     }
 
-    /// <summary>Maps the Open Inference Protocol routes; a <see cref="LoadedModels"/> must be registered as a service.</summary>
+    /// <summary>
+    /// Maps the Open Inference Protocol routes; a <see cref="LoadedModels"/> must be registered as a service, and
+    /// <see cref="ServingAccess.AddServingAccess"/> / <see cref="ServingAccess.UseServingAccess"/> used for credentials
+    /// to be recognised. Health and server metadata are open; model metadata and readiness need <c>read</c>, inference
+    /// <c>infer</c> on the model (both open when <see cref="ServingOptions.AllowAnonymousInference"/> is set).
+    /// </summary>
     public static IEndpointRouteBuilder MapOpenInference(this IEndpointRouteBuilder endpoints, ServingOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        string defaultVersion = (options ?? new ServingOptions()).DefaultVersion;
+        options ??= new ServingOptions();
+        string defaultVersion = options.DefaultVersion;
 
         endpoints.MapGet("/v2/health/live", () => Results.Json(new { live = true }));
         endpoints.MapGet("/v2/health/ready", (LoadedModels models) =>
@@ -76,13 +119,18 @@ public static class ServingHost
             extensions = Array.Empty<string>(),
         }));
 
-        endpoints.MapGet("/v2/models/{name}", (string name, LoadedModels models) => Metadata(models, name, defaultVersion));
-        endpoints.MapGet("/v2/models/{name}/versions/{version}", (string name, string version, LoadedModels models) => Metadata(models, name, version));
-        endpoints.MapGet("/v2/models/{name}/ready", (string name, LoadedModels models) => Ready(models, name, defaultVersion));
-        endpoints.MapGet("/v2/models/{name}/versions/{version}/ready", (string name, string version, LoadedModels models) => Ready(models, name, version));
-        endpoints.MapPost("/v2/models/{name}/infer", (string name, HttpRequest request, LoadedModels models) => Infer(models, name, defaultVersion, request));
-        endpoints.MapPost("/v2/models/{name}/versions/{version}/infer", (string name, string version, HttpRequest request, LoadedModels models) =>
+        var model = endpoints.MapGroup("/v2/models/{name}");
+        var read = model.MapGroup("").RequireScope(AccessVerb.Read, options, anonymousWhenInferenceOpen: true);
+        read.MapGet("", (string name, LoadedModels models) => Metadata(models, name, defaultVersion));
+        read.MapGet("/versions/{version}", (string name, string version, LoadedModels models) => Metadata(models, name, version));
+        read.MapGet("/ready", (string name, LoadedModels models) => Ready(models, name, defaultVersion));
+        read.MapGet("/versions/{version}/ready", (string name, string version, LoadedModels models) => Ready(models, name, version));
+        var infer = model.MapGroup("").RequireScope(AccessVerb.Infer, options, anonymousWhenInferenceOpen: true);
+        infer.MapPost("/infer", (string name, HttpRequest request, LoadedModels models) => Infer(models, name, defaultVersion, request));
+        infer.MapPost("/versions/{version}/infer", (string name, string version, HttpRequest request, LoadedModels models) =>
             Infer(models, name, version, request));
+        endpoints.MapPost("/v1/models/{name}:predict", (string name, HttpRequest request, LoadedModels models) => Predict(models, name, defaultVersion, request))
+            .RequireScope(AccessVerb.Infer, options, anonymousWhenInferenceOpen: true);
         return endpoints;
     }
 
@@ -132,12 +180,13 @@ public static class ServingHost
             return Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message);
         }
         using (document)
-            return Guarded(() =>
+            return await GuardedAsync(async () =>
             {
                 // Resolved per request: moving an alias changes what the next request gets.
                 var model = models.Get(name, reference);
+                request.HttpContext.Items[ServingMetrics.ServedItem] = model;
                 var (id, input) = InferenceRequest.Parse(document.RootElement, model.Info.Signature);
-                var (shape, values) = model.Predict(input);
+                var (shape, values) = await model.PredictAsync(input, request.HttpContext.RequestAborted);
                 return Results.Text(Response(model.Info, id, shape, values), "application/json");
             });
     }
@@ -171,11 +220,17 @@ public static class ServingHost
         return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    static IResult Guarded(Func<IResult> body)
+    static IResult Guarded(Func<IResult> body) => GuardedAsync(() => Task.FromResult(body())).GetAwaiter().GetResult();
+
+    static async Task<IResult> GuardedAsync(Func<Task<IResult>> body)
     {
         try
         {
-            return body();
+            return await body();
+        }
+        catch (TimeoutException e)
+        {
+            return Problem(StatusCodes.Status503ServiceUnavailable, "Inference timed out", e.Message);
         }
         catch (ModelNotFoundException e)
         {

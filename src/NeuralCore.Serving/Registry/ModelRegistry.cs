@@ -703,6 +703,8 @@ public sealed partial class ModelRegistry : IDisposable
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
     private static partial Regex NamePattern();
 
+    internal static bool IsValidName(string name) => NamePattern().IsMatch(name);
+
     static void CheckName(string name, string what)
     {
         ArgumentNullException.ThrowIfNull(name);

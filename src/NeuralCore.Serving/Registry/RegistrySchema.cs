@@ -48,6 +48,17 @@ internal static class RegistrySchema
                 PRIMARY KEY (model_name, version, tag_key),
                 FOREIGN KEY (model_name, version) REFERENCES model_versions (model_name, version));
             """),
+        // API keys: only the SHA-256 of each key is stored; key_id (public, part of the key) finds the row.
+        (2, """
+            CREATE TABLE api_keys (
+                key_id TEXT PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                key_sha256 TEXT NOT NULL,
+                scopes TEXT NOT NULL,
+                created_utc TEXT NOT NULL,
+                expires_utc TEXT,
+                revoked INTEGER NOT NULL);
+            """),
     ];
 
     /// <summary>The schema version this release writes.</summary>

@@ -27,7 +27,7 @@ public sealed class ServingHostTests : IAsyncLifetime
         registry = env.Open();
         (model, var history, x) = ModelRegistryTests.Trained();
         registry.Register("clf", model, history, new RegisterOptions { InputShape = [-1, 4], ClassNames = ModelRegistryTests.Classes, Aliases = ["production"] });
-        app = ServingHost.Create(registry, new ServingOptions { Urls = ["http://127.0.0.1:0"], MaxRequestBodyBytes = 64 << 10 });
+        app = ServingHost.Create(registry, new ServingOptions { Urls = ["http://127.0.0.1:0"], MaxRequestBodyBytes = 64 << 10, AllowAnonymousInference = true });
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         Assert.StartsWith("http://127.0.0.1:", address);
