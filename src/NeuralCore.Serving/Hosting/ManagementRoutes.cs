@@ -115,13 +115,28 @@ public static partial class ServingHost
     static IResult Version(ModelVersionInfo v) => Results.Json(VersionJson.From(v), ServingJson.Default.VersionJson);
 
     /// <summary>
-    /// <c>POST /v1/models/{name}:predict[?version=V]</c>: instances in (<see cref="InferenceRequest.ParseInstances"/>),
-    /// per instance the class probabilities (softmax of the output, unless its rows already are probabilities), the
+    /// <c>POST /v1/models/{name}:predict[?version=V]</c>: instances in (<see cref="InferenceRequest.ParseInstances"/>), or
+    /// one PNG or JPEG image (<c>Content-Type: image/png</c> or <c>image/jpeg</c>, <see cref="ImageInput"/>); per instance the class probabilities (softmax of the output, unless its rows already are probabilities), the
     /// most probable class and its label out.
     /// </summary>
     static async Task<IResult> Predict(LoadedModels models, string name, string defaultVersion, HttpRequest request)
     {
         string reference = request.Query["version"].FirstOrDefault() ?? defaultVersion;
+        if (ImageInput.IsImage(request.ContentType))
+        {
+            byte[] image;
+            try
+            {
+                using var buffer = new MemoryStream();
+                await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
+                image = buffer.ToArray();
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message);
+            }
+            return await Predict(models, name, reference, request, signature => ImageInput.Parse(image, signature));
+        }
         JsonDocument document;
         try
         {
@@ -136,11 +151,15 @@ public static partial class ServingHost
             return Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message);
         }
         using (document)
-            return await GuardedAsync(async () =>
+            return await Predict(models, name, reference, request, signature => InferenceRequest.ParseInstances(document.RootElement, signature));
+    }
+
+    static Task<IResult> Predict(LoadedModels models, string name, string reference, HttpRequest request, Func<ModelSignature, Tensor> parse) =>
+        GuardedAsync(async () =>
             {
                 var model = models.Get(name, reference);
                 request.HttpContext.Items[ServingMetrics.ServedItem] = model;
-                var input = InferenceRequest.ParseInstances(document.RootElement, model.Info.Signature);
+                var input = parse(model.Info.Signature);
                 var (shape, values) = await model.PredictAsync(input, request.HttpContext.RequestAborted);
                 if (shape.Length != 2)
                     throw new InferenceRequestException($"The model's output has shape [{string.Join(", ", shape)}]; :predict needs one row of class scores per instance. Use the v2 infer route.");
@@ -157,7 +176,6 @@ public static partial class ServingHost
                 return Results.Json(new PredictResponse(model.Info.Name, model.Info.Version.ToString(CultureInfo.InvariantCulture), names, predictions),
                     ServingJson.Default.PredictResponse);
             });
-    }
 
     /// <summary>The row itself when it already is a probability distribution (non-negative, sums to 1 within 1e-4); else its softmax.</summary>
     internal static float[] Probabilities(ReadOnlySpan<float> row)
