@@ -58,10 +58,13 @@ public sealed class ImagePredictTests : IAsyncLifetime
         return content;
     }
 
-    /// <summary>The first test images of Fashion-MNIST as bytes, row-major 28 × 28 each.</summary>
+    /// <summary>The first test images of the Fashion-MNIST subset in the repository, as bytes, row-major 28 × 28 each.</summary>
     static byte[][] TestImages(int count)
     {
-        var test = new FashionMnist(FashionMnist.DebianDirectory, train: false, download: false);
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        string Subset(DirectoryInfo d) => Path.Combine(d.FullName, "samples", "FashionMnist", "data", "fashion-mnist-subset");
+        while (!Directory.Exists(Subset(directory))) directory = directory.Parent ?? throw new DirectoryNotFoundException("samples/FashionMnist/data not found above the test's folder.");
+        var test = new FashionMnist(Subset(directory), train: false, download: false);
         return [.. Enumerable.Range(0, count).Select(i => test[i].Input.ToArray<float>().Select(p => (byte)MathF.Round(p * 255)).ToArray())];
     }
 
@@ -127,6 +130,16 @@ public sealed class ImagePredictTests : IAsyncLifetime
         (status, body) = await Post("/v1/models/tabular:predict", Image(png, "image/png"));
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("[-1, 3]", body);
+
+        // 4097 x 4096 pixels compress to a few kilobytes; refused from the header, before decoding.
+        using (var huge = new Image<L8>(4097, 4096))
+        using (var buffer = new MemoryStream())
+        {
+            huge.SaveAsPng(buffer);
+            (status, body) = await Post("/v1/models/fashion:predict", Image(buffer.ToArray(), "image/png"));
+        }
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("4097x4096 pixels, more than 16777216", body);
 
         (status, body) = await Post("/v1/models/fashion:predict", Image(new byte[(64 << 10) + 1], "image/png"));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
