@@ -22,17 +22,15 @@ public static partial class ServingHost
         endpoints.MapGet("/v1/models", (HttpContext http, LoadedModels models) => Guarded(() =>
         {
             var readable = models.Registry.ListModels().Where(m => ServingAccess.Scopes(http.User).Any(s => s.Allows(AccessVerb.Read, m.Name)));
-            return Results.Json(new { models = readable.Select(ModelJson) });
+            return Results.Json(new ModelListResponse([.. readable.Select(ModelJson.From)]), ServingJson.Default.ModelListResponse);
         })).RequireScope(AccessVerb.Read, options, anyModel: true);
 
         var read = endpoints.MapGroup("/v1/models/{name}").RequireScope(AccessVerb.Read, options);
-        read.MapGet("", (string name, LoadedModels models) => Guarded(() => Results.Json(new
-        {
-            model = ModelJson(models.Registry.GetModel(name)),
-            versions = models.Registry.ListVersions(name).Select(VersionJson),
-        })));
+        read.MapGet("", (string name, LoadedModels models) => Guarded(() => Results.Json(
+            new ModelDetailResponse(ModelJson.From(models.Registry.GetModel(name)), [.. models.Registry.ListVersions(name).Select(VersionJson.From)]),
+            ServingJson.Default.ModelDetailResponse)));
         read.MapGet("/versions/{version}", (string name, string version, LoadedModels models) =>
-            Guarded(() => Results.Json(VersionJson(models.Registry.Resolve(name, version)))));
+            Guarded(() => Version(models.Registry.Resolve(name, version))));
 
         var manage = endpoints.MapGroup("/v1/models/{name}").RequireScope(AccessVerb.Manage, options);
         manage.MapPut("/aliases/{alias}", async (string name, string alias, HttpRequest request, LoadedModels models) =>
@@ -44,7 +42,7 @@ public static partial class ServingHost
                 if (!body.TryGetProperty("version", out var v) || v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int version) || version < 1)
                     throw new InferenceRequestException("The body must be {\"version\": N} with N a version number.");
                 models.Registry.SetAlias(name, alias, version);
-                return Results.Json(VersionJson(models.Registry.GetVersion(name, version)));
+                return Version(models.Registry.GetVersion(name, version));
             });
         });
         manage.MapDelete("/aliases/{alias}", (string name, string alias, LoadedModels models) => Managed(() =>
@@ -60,7 +58,7 @@ public static partial class ServingHost
                     throw new InferenceRequestException("The body must be {\"value\": \"...\"}.");
                 int number = Number(models, name, version);
                 models.Registry.SetTag(name, number, key, value.GetString()!);
-                return Results.Json(VersionJson(models.Registry.GetVersion(name, number)));
+                return Version(models.Registry.GetVersion(name, number));
             });
         });
         manage.MapDelete("/versions/{version}/tags/{key}", (string name, string version, string key, LoadedModels models) => Managed(() =>
@@ -70,13 +68,13 @@ public static partial class ServingHost
         {
             int number = Number(models, name, version);
             models.Registry.Archive(name, number);
-            return Results.Json(VersionJson(models.Registry.GetVersion(name, number)));
+            return Version(models.Registry.GetVersion(name, number));
         }));
         manage.MapPost("/versions/{version}/unarchive", (string name, string version, LoadedModels models) => Managed(() =>
         {
             int number = Number(models, name, version);
             models.Registry.Unarchive(name, number);
-            return Results.Json(VersionJson(models.Registry.GetVersion(name, number)));
+            return Version(models.Registry.GetVersion(name, number));
         }));
         return endpoints;
     }
@@ -114,43 +112,31 @@ public static partial class ServingHost
         }
     }
 
-    static object ModelJson(RegisteredModel m) => new
-    {
-        name = m.Name,
-        description = m.Description,
-        created_utc = m.CreatedUtc,
-        latest_version = m.LatestVersion,
-        version_count = m.VersionCount,
-    };
-
-    static object VersionJson(ModelVersionInfo v) => new
-    {
-        name = v.Name,
-        version = v.Version,
-        sha256 = v.Sha256,
-        size_bytes = v.SizeBytes,
-        description = v.Description,
-        archived = v.Archived,
-        aliases = v.Aliases,
-        tags = v.Tags,
-        metrics = v.Metrics,
-        parameters = v.Parameters,
-        parent_version = v.ParentVersion,
-        dataset = v.Dataset,
-        created_utc = v.CreatedUtc,
-        inputs = v.Signature.Inputs.Select(Tensor),
-        outputs = v.Signature.Outputs.Select(Tensor),
-        class_names = v.Signature.ClassNames,
-    };
+    static IResult Version(ModelVersionInfo v) => Results.Json(VersionJson.From(v), ServingJson.Default.VersionJson);
 
     /// <summary>
-    /// <c>POST /v1/models/{name}:predict[?version=V]</c>: instances in (<see cref="InferenceRequest.ParseInstances"/>),
-    /// per instance the class probabilities (softmax of the output, unless its rows already are probabilities), the
+    /// <c>POST /v1/models/{name}:predict[?version=V]</c>: instances in (<see cref="InferenceRequest.ParseInstances"/>), or
+    /// one PNG or JPEG image (<c>Content-Type: image/png</c> or <c>image/jpeg</c>, <see cref="ImageInput"/>); per instance the class probabilities (softmax of the output, unless its rows already are probabilities), the
     /// most probable class and its label out.
     /// </summary>
     static async Task<IResult> Predict(LoadedModels models, string name, string defaultVersion, HttpRequest request)
     {
         string reference = request.Query["version"].FirstOrDefault() ?? defaultVersion;
+        if (ImageInput.IsImage(request.ContentType))
+        {
+            byte[] image;
+            try
+            {
+                using var buffer = new MemoryStream();
+                await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
+                image = buffer.ToArray();
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message);
+            }
+            return await Predict(models, name, reference, request, signature => ImageInput.Parse(image, signature));
+        }
         JsonDocument document;
         try
         {
@@ -165,38 +151,31 @@ public static partial class ServingHost
             return Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message);
         }
         using (document)
-            return await GuardedAsync(async () =>
+            return await Predict(models, name, reference, request, signature => InferenceRequest.ParseInstances(document.RootElement, signature));
+    }
+
+    static Task<IResult> Predict(LoadedModels models, string name, string reference, HttpRequest request, Func<ModelSignature, Tensor> parse) =>
+        GuardedAsync(async () =>
             {
                 var model = models.Get(name, reference);
                 request.HttpContext.Items[ServingMetrics.ServedItem] = model;
-                var input = InferenceRequest.ParseInstances(document.RootElement, model.Info.Signature);
+                var input = parse(model.Info.Signature);
                 var (shape, values) = await model.PredictAsync(input, request.HttpContext.RequestAborted);
                 if (shape.Length != 2)
                     throw new InferenceRequestException($"The model's output has shape [{string.Join(", ", shape)}]; :predict needs one row of class scores per instance. Use the v2 infer route.");
                 int classes = (int)shape[1];
                 var names = model.Info.Signature.ClassNames;
-                var predictions = new List<object>();
+                var predictions = new Prediction[shape[0]];
                 for (int i = 0; i < shape[0]; i++)
                 {
                     var probabilities = Probabilities(values.AsSpan(i * classes, classes));
                     int best = 0;
                     for (int c = 1; c < classes; c++) if (probabilities[c] > probabilities[best]) best = c;
-                    predictions.Add(new
-                    {
-                        @class = best,
-                        label = best < names.Count ? names[best] : best.ToString(CultureInfo.InvariantCulture),
-                        probabilities,
-                    });
+                    predictions[i] = new Prediction(best, best < names.Count ? names[best] : best.ToString(CultureInfo.InvariantCulture), probabilities);
                 }
-                return Results.Json(new
-                {
-                    model_name = model.Info.Name,
-                    model_version = model.Info.Version.ToString(CultureInfo.InvariantCulture),
-                    class_names = names,
-                    predictions,
-                });
+                return Results.Json(new PredictResponse(model.Info.Name, model.Info.Version.ToString(CultureInfo.InvariantCulture), names, predictions),
+                    ServingJson.Default.PredictResponse);
             });
-    }
 
     /// <summary>The row itself when it already is a probability distribution (non-negative, sums to 1 within 1e-4); else its softmax.</summary>
     internal static float[] Probabilities(ReadOnlySpan<float> row)

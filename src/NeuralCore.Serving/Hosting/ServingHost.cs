@@ -99,25 +99,22 @@ public static partial class ServingHost
         options ??= new ServingOptions();
         string defaultVersion = options.DefaultVersion;
 
-        endpoints.MapGet("/v2/health/live", () => Results.Json(new { live = true }));
+        endpoints.MapGet("/v2/health/live", () => Results.Json(new LiveResponse(true), ServingJson.Default.LiveResponse));
         endpoints.MapGet("/v2/health/ready", (LoadedModels models) =>
         {
             try
             {
                 models.Registry.ListModels();
-                return Results.Json(new { ready = true });
+                return Results.Json(new ReadyResponse(true), ServingJson.Default.ReadyResponse);
             }
             catch (Exception e) when (e is System.Data.Common.DbException or IOException or InvalidOperationException)
             {
                 return Problem(StatusCodes.Status503ServiceUnavailable, "Registry unavailable", e.Message);
             }
         });
-        endpoints.MapGet("/v2", () => Results.Json(new
-        {
-            name = ServerName,
-            version = typeof(ServingHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
-            extensions = Array.Empty<string>(),
-        }));
+        endpoints.MapGet("/v2", () => Results.Json(
+            new ServerMetadataResponse(ServerName, typeof(ServingHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", []),
+            ServingJson.Default.ServerMetadataResponse));
 
         var model = endpoints.MapGroup("/v2/models/{name}");
         var read = model.MapGroup("").RequireScope(AccessVerb.Read, options, anonymousWhenInferenceOpen: true);
@@ -137,31 +134,18 @@ public static partial class ServingHost
     static IResult Metadata(LoadedModels models, string name, string reference) => Guarded(() =>
     {
         var info = models.Registry.Resolve(name, reference);
-        var versions = models.Registry.ListVersions(name).Where(v => !v.Archived).Select(v => v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        return Results.Json(new
-        {
-            name = info.Name,
-            versions,
-            platform = ServerName,
-            inputs = info.Signature.Inputs.Select(Tensor),
-            outputs = info.Signature.Outputs.Select(Tensor),
-            parameters = new
-            {
-                version = info.Version,
-                aliases = info.Aliases,
-                class_names = info.Signature.ClassNames,
-                sha256 = info.Sha256,
-                description = info.Description,
-            },
-        });
+        string[] versions = [.. models.Registry.ListVersions(name).Where(v => !v.Archived).Select(v => v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+        return Results.Json(new ModelMetadataResponse(info.Name, versions, ServerName,
+            TensorJson.From(info.Signature.Inputs), TensorJson.From(info.Signature.Outputs),
+            new ModelMetadataParameters(info.Version, info.Aliases, info.Signature.ClassNames, info.Sha256, info.Description)),
+            ServingJson.Default.ModelMetadataResponse);
     });
-
-    static object Tensor(TensorSpec spec) => new { name = spec.Name, datatype = spec.DataType, shape = spec.Shape };
 
     static IResult Ready(LoadedModels models, string name, string reference) => Guarded(() =>
     {
         var model = models.Get(name, reference);
-        return Results.Json(new { name = model.Info.Name, version = model.Info.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), ready = true });
+        return Results.Json(new ModelReadyResponse(model.Info.Name, model.Info.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), true),
+            ServingJson.Default.ModelReadyResponse);
     });
 
     static async Task<IResult> Infer(LoadedModels models, string name, string reference, HttpRequest request)

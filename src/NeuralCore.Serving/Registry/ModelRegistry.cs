@@ -29,10 +29,7 @@ public sealed partial class ModelRegistry : IDisposable
 
     const int MaxRetries = 5;
 
-    static readonly JsonSerializerOptions Json = new()
-    {
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    static Hosting.ServingJson Json => Hosting.ServingJson.Default;
 
     readonly RegistryDatabase database;
     readonly BlobStore blobs;
@@ -198,8 +195,8 @@ public sealed partial class ModelRegistry : IDisposable
                         VALUES (@name, @version, @sha, @size, @description, 0, @signature, @metrics, @parameters, @parent, @dataset, @created)
                         """,
                         ("@name", name), ("@version", version), ("@sha", sha256), ("@size", size), ("@description", description),
-                        ("@signature", JsonSerializer.Serialize(signature, Json)), ("@metrics", JsonSerializer.Serialize(metrics, Json)),
-                        ("@parameters", JsonSerializer.Serialize(parameters, Json)), ("@parent", options.ParentVersion),
+                        ("@signature", JsonSerializer.Serialize(signature, Json.ModelSignature)), ("@metrics", JsonSerializer.Serialize(metrics, Json.DictionaryStringDouble)),
+                        ("@parameters", JsonSerializer.Serialize(parameters, Json.DictionaryStringString)), ("@parent", options.ParentVersion),
                         ("@dataset", options.Dataset), ("@created", Iso(created)));
                     foreach (var (key, value) in tags) UpsertTag(c, t, name, version, key, value);
                     foreach (var alias in aliases) UpsertAlias(c, t, name, alias, version);
@@ -618,9 +615,9 @@ public sealed partial class ModelRegistry : IDisposable
                     SizeBytes = Convert.ToInt64(r.GetValue(2), CultureInfo.InvariantCulture),
                     Description = r.GetString(3),
                     Archived = Convert.ToInt32(r.GetValue(4), CultureInfo.InvariantCulture) != 0,
-                    Signature = JsonSerializer.Deserialize<ModelSignature>(r.GetString(5), Json)!,
-                    Metrics = JsonSerializer.Deserialize<Dictionary<string, double>>(r.GetString(6), Json)!,
-                    Parameters = JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(7), Json)!,
+                    Signature = JsonSerializer.Deserialize(r.GetString(5), Json.ModelSignature)!,
+                    Metrics = JsonSerializer.Deserialize(r.GetString(6), Json.DictionaryStringDouble)!,
+                    Parameters = JsonSerializer.Deserialize(r.GetString(7), Json.DictionaryStringString)!,
                     ParentVersion = r.IsDBNull(8) ? null : Convert.ToInt32(r.GetValue(8), CultureInfo.InvariantCulture),
                     Dataset = r.IsDBNull(9) ? null : r.GetString(9),
                     CreatedUtc = ParseIso(r.GetString(10)),

@@ -78,7 +78,7 @@ public static partial class ModuleConfigs
         RegisterNormalization();
     }
 
-    static JsonArray Pair((int H, int W) v) => [v.H, v.W];
+    static JsonArray Pair((int H, int W) v) => new(JsonValue.Create(v.H), JsonValue.Create(v.W));
 
     // The check of a layer without parameters: its settings must have the right types.
     static Func<ModuleConfig, long> NoParameters(string? number = null, string? dim = null) => c =>
