@@ -137,19 +137,8 @@ public static partial class ServingHost
             }
             return await Predict(models, name, reference, request, signature => ImageInput.Parse(image, signature));
         }
-        JsonDocument document;
-        try
-        {
-            document = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 64 }, request.HttpContext.RequestAborted);
-        }
-        catch (JsonException e)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"The request body is not valid JSON: {e.Message}");
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message);
-        }
+        var (document, error) = await ReadJsonAsync(request);
+        if (document is null) return error!;
         using (document)
             return await Predict(models, name, reference, request, signature => InferenceRequest.ParseInstances(document.RootElement, signature));
     }

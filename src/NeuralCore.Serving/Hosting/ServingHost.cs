@@ -150,19 +150,8 @@ public static partial class ServingHost
 
     static async Task<IResult> Infer(LoadedModels models, string name, string reference, HttpRequest request)
     {
-        JsonDocument document;
-        try
-        {
-            document = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 64 }, request.HttpContext.RequestAborted);
-        }
-        catch (JsonException e)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"The request body is not valid JSON: {e.Message}");
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message);
-        }
+        var (document, error) = await ReadJsonAsync(request);
+        if (document is null) return error!;
         using (document)
             return await GuardedAsync(async () =>
             {
@@ -235,4 +224,21 @@ public static partial class ServingHost
     }
 
     static IResult Problem(int status, string title, string detail) => Results.Problem(detail: detail, statusCode: status, title: title);
+
+    /// <summary>Parses a JSON request body; a body that is not JSON (400) or is over the size cap (413) gives the problem to return instead.</summary>
+    static async Task<(JsonDocument? Document, IResult? Error)> ReadJsonAsync(HttpRequest request)
+    {
+        try
+        {
+            return (await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 64 }, request.HttpContext.RequestAborted), null);
+        }
+        catch (JsonException e)
+        {
+            return (null, Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"The request body is not valid JSON: {e.Message}"));
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message));
+        }
+    }
 }
