@@ -33,6 +33,19 @@ public static class InferenceRequest
     /// <exception cref="InferenceRequestException">The body is not a valid request for this signature; the message names the field, what was found and what was expected.</exception>
     public static (string? Id, Tensor Input) Parse(JsonElement root, ModelSignature signature)
     {
+        var (id, input, _) = Parse(root, signature, ReadOnlySpan<byte>.Empty);
+        return (id, input);
+    }
+
+    /// <summary>
+    /// Parses a request that may use the binary tensor data extension: an input whose <c>parameters</c> hold
+    /// <c>binary_data_size</c> has no <c>data</c>; its values are <paramref name="binary"/> (little-endian FP32, the
+    /// bytes after the JSON header). Also returns whether the output is asked for as binary data (an output's
+    /// <c>parameters.binary_data</c>, or the request's <c>parameters.binary_data_output</c>).
+    /// </summary>
+    /// <exception cref="InferenceRequestException">The body is not a valid request for this signature, or the binary section does not match what the header declares.</exception>
+    public static (string? Id, Tensor Input, bool BinaryOutput) Parse(JsonElement root, ModelSignature signature, ReadOnlySpan<byte> binary)
+    {
         ArgumentNullException.ThrowIfNull(signature);
         if (root.ValueKind != JsonValueKind.Object)
             throw new InferenceRequestException($"The request body must be a JSON object with an \"inputs\" array; found {Kind(root)}.");
@@ -42,13 +55,17 @@ public static class InferenceRequest
                 : throw new InferenceRequestException($"\"id\" must be a string; found {Kind(idElement)}.");
         var spec = signature.Inputs[0];
         var expectedOutput = signature.Outputs[0].Name;
+        bool binaryOutput = Flag(root, "binary_data_output", "parameters.binary_data_output");
         if (root.TryGetProperty("outputs", out var outputs))
         {
             if (outputs.ValueKind != JsonValueKind.Array)
                 throw new InferenceRequestException($"\"outputs\" must be an array; found {Kind(outputs)}.");
             foreach (var o in outputs.EnumerateArray())
+            {
                 if (o.ValueKind != JsonValueKind.Object || !o.TryGetProperty("name", out var n) || n.ValueKind != JsonValueKind.String || n.GetString() != expectedOutput)
                     throw new InferenceRequestException($"\"outputs\" may only request the output \"{expectedOutput}\".");
+                binaryOutput |= Flag(o, "binary_data", "outputs[].parameters.binary_data");
+            }
         }
         if (!root.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Array)
             throw new InferenceRequestException($"The request needs an \"inputs\" array with one tensor \"{spec.Name}\".");
@@ -90,13 +107,59 @@ public static class InferenceRequest
                 throw new InferenceRequestException($"inputs[0].shape [{string.Join(", ", shape)}] holds more than {MaxElements} elements, the most one request may carry.");
         }
 
-        var dataElement = Property(input, "data", JsonValueKind.Array);
         var data = new float[count];
-        int filled = 0;
-        Flatten(dataElement, data, ref filled, 0, "inputs[0].data");
-        if (filled != count)
-            throw new InferenceRequestException($"inputs[0].data has {filled} values; shape [{string.Join(", ", shape)}] needs {count}.");
-        return (id, Tensor.FromArray(data, shape));
+        if (BinaryDataSize(input) is long size)
+        {
+            if (input.TryGetProperty("data", out _))
+                throw new InferenceRequestException("inputs[0] has both \"data\" and parameters.binary_data_size; send its values one way.");
+            if (size != count * sizeof(float))
+                throw new InferenceRequestException($"inputs[0].parameters.binary_data_size is {size}; shape [{string.Join(", ", shape)}] of FP32 needs {count * sizeof(float)} bytes.");
+            if (binary.Length != size)
+                throw new InferenceRequestException($"The body holds {binary.Length} bytes of binary data after the JSON header; inputs[0] declares {size}.");
+            for (int i = 0; i < data.Length; i++)
+            {
+                data[i] = System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(binary[(i * sizeof(float))..]);
+                if (!float.IsFinite(data[i]))
+                    throw new InferenceRequestException($"inputs[0] binary value {i} is not a finite FP32 number.");
+            }
+        }
+        else
+        {
+            if (binary.Length != 0)
+                throw new InferenceRequestException($"The body holds {binary.Length} bytes after the JSON header, but no input declares parameters.binary_data_size.");
+            var dataElement = Property(input, "data", JsonValueKind.Array);
+            int filled = 0;
+            Flatten(dataElement, data, ref filled, 0, "inputs[0].data");
+            if (filled != count)
+                throw new InferenceRequestException($"inputs[0].data has {filled} values; shape [{string.Join(", ", shape)}] needs {count}.");
+        }
+        return (id, Tensor.FromArray(data, shape), binaryOutput);
+    }
+
+    /// <summary>The input's <c>parameters.binary_data_size</c>, or null when it sends its values as JSON.</summary>
+    static long? BinaryDataSize(JsonElement input)
+    {
+        if (!input.TryGetProperty("parameters", out var parameters)) return null;
+        if (parameters.ValueKind != JsonValueKind.Object)
+            throw new InferenceRequestException($"inputs[0].parameters must be an object; found {Kind(parameters)}.");
+        if (!parameters.TryGetProperty("binary_data_size", out var size)) return null;
+        return size.TryGetInt64(out long n) && n >= 0 ? n
+            : throw new InferenceRequestException($"inputs[0].parameters.binary_data_size must be a non-negative integer; found {Kind(size)}.");
+    }
+
+    /// <summary>A boolean in <paramref name="owner"/>'s <c>parameters</c> object (false when absent).</summary>
+    static bool Flag(JsonElement owner, string name, string label)
+    {
+        if (!owner.TryGetProperty("parameters", out var parameters)) return false;
+        if (parameters.ValueKind != JsonValueKind.Object)
+            throw new InferenceRequestException($"{label[..label.LastIndexOf('.')]} must be an object; found {Kind(parameters)}.");
+        if (!parameters.TryGetProperty(name, out var flag)) return false;
+        return flag.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw new InferenceRequestException($"{label} must be a boolean; found {Kind(flag)}."),
+        };
     }
 
     /// <summary>

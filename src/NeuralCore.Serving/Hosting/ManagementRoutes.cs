@@ -124,17 +124,8 @@ public static partial class ServingHost
         string reference = request.Query["version"].FirstOrDefault() ?? defaultVersion;
         if (ImageInput.IsImage(request.ContentType))
         {
-            byte[] image;
-            try
-            {
-                using var buffer = new MemoryStream();
-                await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
-                image = buffer.ToArray();
-            }
-            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-            {
-                return Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message);
-            }
+            var (image, readError) = await ReadBodyAsync(request);
+            if (image is null) return readError!;
             return await Predict(models, name, reference, request, signature => ImageInput.Parse(image, signature));
         }
         var (document, error) = await ReadJsonAsync(request);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -113,7 +114,7 @@ public static partial class ServingHost
             }
         });
         endpoints.MapGet("/v2", () => Results.Json(
-            new ServerMetadataResponse(ServerName, typeof(ServingHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", []),
+            new ServerMetadataResponse(ServerName, typeof(ServingHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", ["binary_tensor_data"]),
             ServingJson.Default.ServerMetadataResponse));
 
         var model = endpoints.MapGroup("/v2/models/{name}");
@@ -148,9 +149,26 @@ public static partial class ServingHost
             ServingJson.Default.ModelReadyResponse);
     });
 
+    /// <summary>The binary tensor data extension's header: the length of the JSON part that starts the body.</summary>
+    internal const string InferenceHeaderLength = "Inference-Header-Content-Length";
+
     static async Task<IResult> Infer(LoadedModels models, string name, string reference, HttpRequest request)
     {
-        var (document, error) = await ReadJsonAsync(request);
+        JsonDocument? document;
+        IResult? error;
+        byte[] binary = [];
+        if (request.Headers.TryGetValue(InferenceHeaderLength, out var declared))
+        {
+            // Binary tensor data extension: a JSON header of the declared length, then the tensors' raw bytes.
+            (var body, error) = await ReadBodyAsync(request);
+            if (body is null) return error!;
+            if (!int.TryParse(declared, NumberStyles.None, CultureInfo.InvariantCulture, out int length) || length > body.Length)
+                return Problem(StatusCodes.Status400BadRequest, "Bad binary request",
+                    $"The {InferenceHeaderLength} header must be a byte count of at most the body's {body.Length} bytes; found \"{MessageClip(declared.ToString())}\".");
+            (document, error) = ParseJson(body.AsMemory(0, length));
+            binary = body[length..];
+        }
+        else (document, error) = await ReadJsonAsync(request);
         if (document is null) return error!;
         using (document)
             return await GuardedAsync(async () =>
@@ -158,13 +176,21 @@ public static partial class ServingHost
                 // Resolved per request: moving an alias changes what the next request gets.
                 var model = models.Get(name, reference);
                 request.HttpContext.Items[ServingMetrics.ServedItem] = model;
-                var (id, input) = InferenceRequest.Parse(document.RootElement, model.Info.Signature);
+                var (id, input, binaryOutput) = InferenceRequest.Parse(document.RootElement, model.Info.Signature, binary);
                 var (shape, values) = await model.PredictAsync(input, request.HttpContext.RequestAborted);
-                return Results.Text(Response(model.Info, id, shape, values), "application/json");
+                if (!binaryOutput) return Results.Text(Response(model.Info, id, shape, values, binary: false), "application/json");
+                var header = System.Text.Encoding.UTF8.GetBytes(Response(model.Info, id, shape, values, binary: true));
+                var payload = new byte[header.Length + values.Length * sizeof(float)];
+                header.CopyTo(payload, 0);
+                for (int i = 0; i < values.Length; i++)
+                    System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(payload.AsSpan(header.Length + i * sizeof(float)), values[i]);
+                request.HttpContext.Response.Headers[InferenceHeaderLength] = header.Length.ToString(CultureInfo.InvariantCulture);
+                return Results.Bytes(payload, "application/octet-stream");
             });
     }
 
-    static string Response(ModelVersionInfo info, string? id, long[] shape, float[] values)
+    /// <summary>The v2 infer response; with <paramref name="binary"/> the output's values are left out of the JSON (they follow it as raw bytes).</summary>
+    static string Response(ModelVersionInfo info, string? id, long[] shape, float[] values, bool binary)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
@@ -180,12 +206,21 @@ public static partial class ServingHost
             w.WriteStartArray("shape");
             foreach (var d in shape) w.WriteNumberValue(d);
             w.WriteEndArray();
-            w.WriteStartArray("data");
-            // Shortest round-trip form: a client parsing these as float32 gets the exact values.
-            foreach (var v in values)
-                if (float.IsFinite(v)) w.WriteNumberValue(v);
-                else w.WriteStringValue(float.IsNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
-            w.WriteEndArray();
+            if (binary)
+            {
+                w.WriteStartObject("parameters");
+                w.WriteNumber("binary_data_size", (long)values.Length * sizeof(float));
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteStartArray("data");
+                // Shortest round-trip form: a client parsing these as float32 gets the exact values.
+                foreach (var v in values)
+                    if (float.IsFinite(v)) w.WriteNumberValue(v);
+                    else w.WriteStringValue(float.IsNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+                w.WriteEndArray();
+            }
             w.WriteEndObject();
             w.WriteEndArray();
             w.WriteEndObject();
@@ -230,15 +265,51 @@ public static partial class ServingHost
     {
         try
         {
-            return (await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 64 }, request.HttpContext.RequestAborted), null);
+            return (await JsonDocument.ParseAsync(request.Body, JsonBodyOptions, request.HttpContext.RequestAborted), null);
         }
         catch (JsonException e)
         {
-            return (null, Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"The request body is not valid JSON: {e.Message}"));
+            return (null, MalformedJson(e));
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (null, Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message));
+            return (null, TooLarge(e));
         }
     }
+
+    /// <summary>Parses JSON already in memory (the header of a binary request).</summary>
+    static (JsonDocument? Document, IResult? Error) ParseJson(ReadOnlyMemory<byte> json)
+    {
+        try
+        {
+            return (JsonDocument.Parse(json, JsonBodyOptions), null);
+        }
+        catch (JsonException e)
+        {
+            return (null, MalformedJson(e));
+        }
+    }
+
+    /// <summary>Reads the whole request body (bounded by the host's body size cap: 413 beyond it).</summary>
+    static async Task<(byte[]? Body, IResult? Error)> ReadBodyAsync(HttpRequest request)
+    {
+        try
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
+            return (buffer.ToArray(), null);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, TooLarge(e));
+        }
+    }
+
+    static readonly JsonDocumentOptions JsonBodyOptions = new() { MaxDepth = 64 };
+
+    static IResult MalformedJson(JsonException e) => Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"The request body is not valid JSON: {e.Message}");
+
+    static IResult TooLarge(BadHttpRequestException e) => Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message);
+
+    static string MessageClip(string text) => text.Length <= 100 ? text : text[..100] + "...";
 }

@@ -254,4 +254,103 @@ public sealed class ServingHostTests : IAsyncLifetime
         await Task.WhenAll(tasks);
         Assert.Equal(1, app.Services.GetRequiredService<LoadedModels>().Count);
     }
+
+    /// <summary>A v2 request in the binary tensor data extension: JSON header (input values as raw FP32 bytes), then the bytes.</summary>
+    static byte[] BinaryInferBody(long[] shape, float[] data, bool binaryOutput, out int headerLength, long? declaredSize = null)
+    {
+        var header = new System.Text.Json.Nodes.JsonObject
+        {
+            ["id"] = "req-bin",
+            ["inputs"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+            {
+                ["name"] = "input",
+                ["shape"] = new System.Text.Json.Nodes.JsonArray([.. shape.Select(d => (System.Text.Json.Nodes.JsonNode)System.Text.Json.Nodes.JsonValue.Create(d))]),
+                ["datatype"] = "FP32",
+                ["parameters"] = new System.Text.Json.Nodes.JsonObject { ["binary_data_size"] = declaredSize ?? (long)data.Length * 4 },
+            }),
+        };
+        if (binaryOutput)
+            header["outputs"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+            {
+                ["name"] = "output",
+                ["parameters"] = new System.Text.Json.Nodes.JsonObject { ["binary_data"] = true },
+            });
+        var json = Encoding.UTF8.GetBytes(header.ToJsonString());
+        headerLength = json.Length;
+        var body = new byte[json.Length + data.Length * 4];
+        json.CopyTo(body, 0);
+        for (int i = 0; i < data.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(body.AsSpan(json.Length + i * 4), data[i]);
+        return body;
+    }
+
+    async Task<HttpResponseMessage> SendBinary(byte[] body, string headerLength)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/clf/infer") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        request.Headers.TryAddWithoutValidation("Inference-Header-Content-Length", headerLength);
+        return await http.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task BinaryTensorData_InAndOut_EqualsTheJsonRouteBitForBit()
+    {
+        var batch = x[..5];
+        var expected = Expected(model, batch);
+        var (_, viaJson) = await Infer("/v2/models/clf/infer", batch);
+        Assert.Equal(expected, viaJson);
+
+        // Binary input, JSON output.
+        var body = BinaryInferBody(batch.Shape.ToArray(), batch.ToArray<float>(), binaryOutput: false, out int length);
+        using (var response = await SendBinary(body, length.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+        {
+            string text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+            var output = JsonDocument.Parse(text).RootElement.GetProperty("outputs")[0];
+            Assert.Equal(expected, output.GetProperty("data").EnumerateArray().Select(e => e.GetSingle()));
+        }
+
+        // Binary input and output: the response's JSON header declares the bytes that follow it.
+        body = BinaryInferBody(batch.Shape.ToArray(), batch.ToArray<float>(), binaryOutput: true, out length);
+        using (var response = await SendBinary(body, length.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+        {
+            var bytes = await response.Content.ReadAsByteArrayAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            int headerLength = int.Parse(response.Headers.GetValues("Inference-Header-Content-Length").Single(), System.Globalization.CultureInfo.InvariantCulture);
+            var output = JsonDocument.Parse(bytes.AsMemory(0, headerLength)).RootElement.GetProperty("outputs")[0];
+            Assert.False(output.TryGetProperty("data", out _));
+            Assert.Equal([5L, 3L], output.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()));
+            Assert.Equal(expected.Length * 4, output.GetProperty("parameters").GetProperty("binary_data_size").GetInt32());
+            Assert.Equal(headerLength + expected.Length * 4, bytes.Length);
+            var values = Enumerable.Range(0, expected.Length)
+                .Select(i => System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(headerLength + i * 4))).ToArray();
+            Assert.Equal(expected, values);
+        }
+    }
+
+    [Fact]
+    public async Task BinaryTensorData_Mismatches_Get400AndTheHostKeepsServing()
+    {
+        var row = x[..1];
+        var data = row.ToArray<float>();
+        var good = BinaryInferBody(row.Shape.ToArray(), data, binaryOutput: false, out int length);
+        var cases = new (byte[] Body, string Header, string Detail)[]
+        {
+            (good, (good.Length + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), "Inference-Header-Content-Length"),
+            (good, "-3", "Inference-Header-Content-Length"),
+            (good, "lots", "Inference-Header-Content-Length"),
+            (good[..^4], length.ToString(System.Globalization.CultureInfo.InvariantCulture), "declares 16"),
+            ([.. good, 0, 0, 0, 0], length.ToString(System.Globalization.CultureInfo.InvariantCulture), "declares 16"),
+            (BinaryInferBody(row.Shape.ToArray(), data, false, out int l2, declaredSize: 12), l2.ToString(System.Globalization.CultureInfo.InvariantCulture), "needs 16 bytes"),
+            (good, (length - 1).ToString(System.Globalization.CultureInfo.InvariantCulture), "not valid JSON"),
+        };
+        foreach (var (body, header, detail) in cases)
+        {
+            using var response = await SendBinary(body, header);
+            string text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{header}: {(int)response.StatusCode} {text}");
+            Assert.Contains(detail, text);
+            var (_, values) = await Infer("/v2/models/clf/infer", row);
+            Assert.Equal(Expected(model, row), values);
+        }
+    }
 }
