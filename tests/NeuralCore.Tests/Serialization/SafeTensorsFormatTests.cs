@@ -1,4 +1,5 @@
 using System.Text;
+using NeuralCore.Fuzz.Targets;
 using NeuralCore.Serialization;
 
 namespace NeuralCore.Tests.Serialization;
@@ -178,7 +179,7 @@ public class SafeTensorsFormatTests
 
             using var seekable = new MemoryStream(ReferenceFile());
             Assert.Equal(new long[] { -1, 0, 1L << 40 }, SafeTensors.Read(seekable)["b"].ToArray<long>());
-            var streamed = SafeTensors.ReadFile(new NonSeekableStream(ReferenceFile()));
+            var streamed = SafeTensors.ReadFile(new TrickleStream(ReferenceFile()));
             Assert.Equal(new float[] { 1, 2, 3, 4 }, streamed.Tensors["a"].ToArray<float>());
             Assert.Equal(SafeTensors.DeserializeFile(ReferenceFile()).DataSha256, streamed.DataSha256);
 
@@ -224,29 +225,5 @@ public class SafeTensorsFormatTests
         Assert.Contains("reserved", reserved.Message);
         var surrogate = Assert.Throws<ArgumentException>(() => SafeTensors.Serialize(new Dictionary<string, Tensor> { ["bad\uD800"] = Tensor.Zeros(1) }));
         Assert.Contains("not valid UTF-16", surrogate.Message);
-    }
-}
-
-/// <summary>A read-only stream that cannot seek and hands out data in small pieces, like a network stream.</summary>
-internal sealed class NonSeekableStream(byte[] data) : Stream
-{
-    int position;
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override int Read(byte[] buffer, int offset, int count)
-    {
-        int n = Math.Min(Math.Min(count, 7), data.Length - position);
-        Array.Copy(data, position, buffer, offset, n);
-        position += n;
-        return n;
     }
 }
