@@ -233,5 +233,6 @@ public static class InferenceRequest
         _ => "null",
     };
 
-    static string Clip(string text) => text.Length <= 100 ? text : text[..100] + "...";
+    /// <summary>At most 100 characters of a value taken from a request, for messages.</summary>
+    internal static string Clip(string text) => text.Length <= 100 ? text : text[..100] + "...";
 }

@@ -164,7 +164,7 @@ public static partial class ServingHost
             if (body is null) return error!;
             if (!int.TryParse(declared, NumberStyles.None, CultureInfo.InvariantCulture, out int length) || length > body.Length)
                 return Problem(StatusCodes.Status400BadRequest, "Bad binary request",
-                    $"The {InferenceHeaderLength} header must be a byte count of at most the body's {body.Length} bytes; found \"{MessageClip(declared.ToString())}\".");
+                    $"The {InferenceHeaderLength} header must be a byte count of at most the body's {body.Length} bytes; found \"{InferenceRequest.Clip(declared.ToString())}\".");
             (document, error) = ParseJson(body.AsMemory(0, length));
             binary = body[length..];
         }
@@ -310,6 +310,4 @@ public static partial class ServingHost
     static IResult MalformedJson(JsonException e) => Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"The request body is not valid JSON: {e.Message}");
 
     static IResult TooLarge(BadHttpRequestException e) => Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", e.Message);
-
-    static string MessageClip(string text) => text.Length <= 100 ? text : text[..100] + "...";
 }

@@ -2,10 +2,6 @@ using System.Net;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using NeuralCore.Serving.Hosting;
@@ -19,7 +15,7 @@ public sealed class AccessControlTests : IAsyncLifetime
 {
     static readonly byte[] JwtKey = Encoding.ASCII.GetBytes("0123456789abcdef0123456789abcdef-test-signing-key");
     readonly RegistryBackend env = RegistryBackend.Create("sqlite");
-    readonly List<WebApplication> apps = [];
+    readonly List<LoopbackHost> hosts = [];
     ModelRegistry registry = null!;
     Tensor x = null!;
 
@@ -35,22 +31,16 @@ public sealed class AccessControlTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var app in apps)
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
+        foreach (var host in hosts) await host.DisposeAsync();
         registry.Dispose();
         env.Dispose();
     }
 
     async Task<HttpClient> Start(ServingOptions options)
     {
-        var app = ServingHost.Create(registry, options with { Urls = ["http://127.0.0.1:0"] });
-        apps.Add(app);
-        await app.StartAsync();
-        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new HttpClient { BaseAddress = new Uri(address) };
+        var host = await LoopbackHost.StartAsync(registry, options);
+        hosts.Add(host);
+        return host.Http;
     }
 
     string InferBody() =>

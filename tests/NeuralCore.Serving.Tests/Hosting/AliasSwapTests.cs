@@ -4,9 +4,6 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using NeuralCore.Nn;
 using NeuralCore.Serving.Hosting;
 using NeuralCore.Serving.Registry;
@@ -66,14 +63,12 @@ public sealed class AliasSwapTests : IDisposable
     {
         registry.Register("mlp", Mlp(11), null, new RegisterOptions { InputShape = [-1, 1, 28, 28], Aliases = ["production"] });
         registry.Register("mlp", Mlp(12), null, new RegisterOptions { InputShape = [-1, 1, 28, 28] });
-        await using var app = ServingHost.Create(registry, new ServingOptions
+        await using var host = await LoopbackHost.StartAsync(registry, new ServingOptions
         {
-            Urls = ["http://127.0.0.1:0"],
             AllowAnonymousInference = true,
             Batching = batching ? new BatchingOptions { MaxBatchSize = 8, MaxQueueDelay = TimeSpan.FromMilliseconds(1) } : null,
         });
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
+        var http = host.Http;
         var rows = Enumerable.Range(0, Rows).Select(i => Row(500 + i)).ToArray();
         var bodies = rows.Select(Body).ToArray();
 
@@ -161,6 +156,5 @@ public sealed class AliasSwapTests : IDisposable
         Assert.Contains(all, a => a.Version == "2");
         Assert.Contains(all, a => a.Version == "3");
         Assert.True(all.Count(a => a.SentTicks > movedTo3) > 0, "no request was sent after the last move");
-        await app.StopAsync();
     }
 }

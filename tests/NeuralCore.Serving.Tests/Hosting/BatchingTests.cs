@@ -1,9 +1,6 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using NeuralCore.Nn;
 using NeuralCore.Serving.Hosting;
 using NeuralCore.Serving.Registry;
@@ -68,15 +65,13 @@ public sealed class BatchingTests : IDisposable
     [Fact]
     public async Task OverHttp_BatchedAnswersEqualInProcessForward()
     {
-        await using var app = ServingHost.Create(registry, new ServingOptions
+        await using var host = await LoopbackHost.StartAsync(registry, new ServingOptions
         {
-            Urls = ["http://127.0.0.1:0"],
             AllowAnonymousInference = true,
             Batching = new BatchingOptions { MaxBatchSize = 8, MaxQueueDelay = TimeSpan.FromMilliseconds(5) },
             MaxConcurrencyPerModel = 2,
         });
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
+        var http = host.Http;
         var reference = registry.Load("mlp", "1");
         var tasks = Enumerable.Range(0, 32).Select(async i =>
         {
@@ -91,7 +86,6 @@ public sealed class BatchingTests : IDisposable
             Assert.Equal(want, got);
         });
         await Task.WhenAll(tasks);
-        await app.StopAsync();
     }
 
     [Fact]
@@ -108,14 +102,12 @@ public sealed class BatchingTests : IDisposable
         using (var models = new LoadedModels(registry, null, slow))
             Assert.Contains("request timeout", (await Assert.ThrowsAsync<TimeoutException>(() => models.Get("mlp", "1").PredictAsync(Rows(1, 1)))).Message);
 
-        await using var app = ServingHost.Create(registry, slow);
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
+        await using var host = await LoopbackHost.StartAsync(registry, slow);
+        var http = host.Http;
         using var response = await http.PostAsync("/v1/models/mlp:predict", new StringContent($"[{string.Join(",", Enumerable.Repeat("0", 784))}]", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Contains("timed out", await response.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/v2/health/live")).StatusCode);
-        await app.StopAsync();
     }
 
     [Fact]

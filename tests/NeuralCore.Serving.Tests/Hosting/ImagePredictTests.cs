@@ -2,10 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using NeuralCore.Nn;
 using NeuralCore.Serving.Hosting;
 using NeuralCore.Serving.Registry;
@@ -21,8 +17,9 @@ public sealed class ImagePredictTests : IAsyncLifetime
 {
     readonly RegistryBackend env = RegistryBackend.Create("sqlite");
     ModelRegistry registry = null!;
-    WebApplication app = null!;
-    HttpClient http = null!;
+    LoopbackHost host = null!;
+
+    HttpClient http => host.Http;
 
     public async Task InitializeAsync()
     {
@@ -31,16 +28,12 @@ public sealed class ImagePredictTests : IAsyncLifetime
         registry.Register("fashion", model, null, new RegisterOptions { InputShape = [-1, 1, 28, 28], ClassNames = [.. FashionMnist.ClassNames] });
         registry.Register("flat", model, null, new RegisterOptions { InputShape = [-1, 784] });
         registry.Register("tabular", new Sequential(new Dense(3, 2)), null, new RegisterOptions { InputShape = [-1, 3] });
-        app = ServingHost.Create(registry, new ServingOptions { Urls = ["http://127.0.0.1:0"], AllowAnonymousInference = true, MaxRequestBodyBytes = 64 << 10 });
-        await app.StartAsync();
-        http = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
+        host = await LoopbackHost.StartAsync(registry, new ServingOptions { AllowAnonymousInference = true, MaxRequestBodyBytes = 64 << 10 });
     }
 
     public async Task DisposeAsync()
     {
-        http.Dispose();
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await host.DisposeAsync();
         registry.Dispose();
         env.Dispose();
     }

@@ -1,10 +1,6 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using NeuralCore.Nn;
 using NeuralCore.Serving.Hosting;
 using NeuralCore.Serving.Registry;
@@ -17,8 +13,9 @@ public sealed class ManagementRoutesTests : IAsyncLifetime
 {
     readonly RegistryBackend env = RegistryBackend.Create("sqlite");
     ModelRegistry registry = null!;
-    WebApplication app = null!;
-    HttpClient http = null!;
+    LoopbackHost host = null!;
+
+    HttpClient http => host.Http;
     Sequential model = null!;
     Tensor x = null!;
     string key = null!;
@@ -32,17 +29,13 @@ public sealed class ManagementRoutesTests : IAsyncLifetime
         registry.Register("clf", model, history, options);
         registry.Register("secret", model, history, options);
         key = registry.CreateApiKey("ops", AccessScope.ParseList("read:clf,manage:clf,infer:clf")).Key;
-        app = ServingHost.Create(registry, new ServingOptions { Urls = ["http://127.0.0.1:0"], MaxRequestBodyBytes = 64 << 10 });
-        await app.StartAsync();
-        http = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
+        host = await LoopbackHost.StartAsync(registry, new ServingOptions { MaxRequestBodyBytes = 64 << 10 });
         http.DefaultRequestHeaders.Add(ServingAccess.ApiKeyHeader, key);
     }
 
     public async Task DisposeAsync()
     {
-        http.Dispose();
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await host.DisposeAsync();
         registry.Dispose();
         env.Dispose();
     }

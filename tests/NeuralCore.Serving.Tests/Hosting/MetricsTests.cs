@@ -2,10 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using NeuralCore.Serving.Hosting;
 using NeuralCore.Serving.Registry;
 using NeuralCore.Serving.Tests.Registry;
@@ -19,24 +15,21 @@ public sealed class MetricsTests : IAsyncLifetime
     const string Model = "metrics-clf";
     readonly RegistryBackend env = RegistryBackend.Create("sqlite");
     ModelRegistry registry = null!;
-    WebApplication app = null!;
-    HttpClient http = null!;
+    LoopbackHost host = null!;
+
+    HttpClient http => host.Http;
 
     public async Task InitializeAsync()
     {
         registry = env.Open();
         var (model, history, _) = ModelRegistryTests.Trained();
         registry.Register(Model, model, history, new RegisterOptions { InputShape = [-1, 4] });
-        app = ServingHost.Create(registry, new ServingOptions { Urls = ["http://127.0.0.1:0"], AllowAnonymousInference = true });
-        await app.StartAsync();
-        http = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
+        host = await LoopbackHost.StartAsync(registry, new ServingOptions { AllowAnonymousInference = true });
     }
 
     public async Task DisposeAsync()
     {
-        http.Dispose();
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await host.DisposeAsync();
         registry.Dispose();
         env.Dispose();
     }

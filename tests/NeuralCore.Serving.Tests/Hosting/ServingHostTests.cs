@@ -1,9 +1,6 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using NeuralCore.Nn;
 using NeuralCore.Serving.Hosting;
@@ -17,8 +14,9 @@ public sealed class ServingHostTests : IAsyncLifetime
 {
     readonly RegistryBackend env = RegistryBackend.Create("sqlite");
     ModelRegistry registry = null!;
-    WebApplication app = null!;
-    HttpClient http = null!;
+    LoopbackHost host = null!;
+
+    HttpClient http => host.Http;
     Sequential model = null!;
     Tensor x = null!;
 
@@ -27,18 +25,12 @@ public sealed class ServingHostTests : IAsyncLifetime
         registry = env.Open();
         (model, var history, x) = ModelRegistryTests.Trained();
         registry.Register("clf", model, history, new RegisterOptions { InputShape = [-1, 4], ClassNames = ModelRegistryTests.Classes, Aliases = ["production"] });
-        app = ServingHost.Create(registry, new ServingOptions { Urls = ["http://127.0.0.1:0"], MaxRequestBodyBytes = 64 << 10, AllowAnonymousInference = true });
-        await app.StartAsync();
-        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Assert.StartsWith("http://127.0.0.1:", address);
-        http = new HttpClient { BaseAddress = new Uri(address) };
+        host = await LoopbackHost.StartAsync(registry, new ServingOptions { MaxRequestBodyBytes = 64 << 10, AllowAnonymousInference = true });
     }
 
     public async Task DisposeAsync()
     {
-        http.Dispose();
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await host.DisposeAsync();
         registry.Dispose();
         env.Dispose();
     }
@@ -252,7 +244,7 @@ public sealed class ServingHostTests : IAsyncLifetime
             }
         });
         await Task.WhenAll(tasks);
-        Assert.Equal(1, app.Services.GetRequiredService<LoadedModels>().Count);
+        Assert.Equal(1, host.App.Services.GetRequiredService<LoadedModels>().Count);
     }
 
     /// <summary>A v2 request in the binary tensor data extension: JSON header (input values as raw FP32 bytes), then the bytes.</summary>
