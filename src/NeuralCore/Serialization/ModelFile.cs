@@ -58,7 +58,7 @@ internal static class ModelFile
         {
             var header = SafeTensorsReader.ReadHeader(stream, out bool lengthKnown);
             var manifest = ModelManifest.FromMetadata(header.Metadata, limits);
-            beforeData?.Invoke(manifest, header.Entries.Sum(e => e.Dims.Aggregate(1L, (a, d) => a * d)));
+            beforeData?.Invoke(manifest, header.Entries.Sum(e => ShapeMath.CheckedProduct(e.Dims)));
             var file = SafeTensorsReader.ReadData(stream, header, lengthKnown);
             Verify(file, manifest);
             return (file, manifest);

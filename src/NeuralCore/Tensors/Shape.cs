@@ -183,9 +183,8 @@ internal static class ShapeMath
     /// <exception cref="ArgumentException">Too many elements or bytes; the message names <paramref name="op"/>, the shape and the limit.</exception>
     internal static long RequireAllocation(string op, ReadOnlySpan<int> dims, DType dtype, IBackend backend)
     {
-        long count = CheckedProduct(dims);
-        if (count > TensorLimits.MaxElements || !FitsElements(dims))
-            throw TooManyElements(op, dims, $"dtype {dtype}");
+        if (!FitsElements(dims)) throw TooManyElements(op, dims, $"dtype {dtype}");
+        long count = Product(dims);
         RequireBytes(op, count, dtype, backend, Format(dims));
         return count;
     }

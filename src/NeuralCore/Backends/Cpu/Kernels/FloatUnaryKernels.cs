@@ -71,14 +71,17 @@ internal static class SmallTanh
         if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
         {
             var vlimit = new Vector<T>(limit);
+            // The coefficients broadcast once per call, not once per vector.
+            Span<Vector<T>> c = stackalloc Vector<T>[terms];
+            for (int k = 0; k < terms; k++) c[k] = new Vector<T>(T.CreateTruncating(Coefficients[k]));
             for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
             {
                 var v = new Vector<T>(x[i..]);
                 var small = Vector.LessThan(Vector.Abs(v), vlimit);
                 if (small == Vector<T>.Zero) continue;
                 var z = v * v;
-                var p = new Vector<T>(T.CreateTruncating(Coefficients[terms - 1]));
-                for (int k = terms - 2; k >= 0; k--) p = p * z + new Vector<T>(T.CreateTruncating(Coefficients[k]));
+                var p = c[terms - 1];
+                for (int k = terms - 2; k >= 0; k--) p = p * z + c[k];
                 var series = v + v * z * p;
                 Vector.ConditionalSelect(small, series, new Vector<T>(d[i..])).CopyTo(d[i..]);
             }
