@@ -169,15 +169,9 @@ public static class ServingAccess
         builder.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            // The authentication middleware records successes only; a refused credential is asked for again here
-            // (handlers keep their result per request, so nothing is checked twice).
-            var result = http.User.Identity?.IsAuthenticated == true ? null : await AuthenticateOrNull(http);
-            if (result?.Failure is { } failure)
-                return Unauthorized(http, $"The credentials were refused: {Describe(failure)}");
+            if (await RefusedCaller(http, anonymous) is { } refused) return refused;
             var user = http.User;
-            if (user.Identity?.IsAuthenticated != true)
-                return anonymous ? await next(context)
-                    : Unauthorized(http, "This route needs an API key or bearer token (Authorization: Bearer ..., or X-API-Key).");
+            if (user.Identity?.IsAuthenticated != true) return await next(context);   // anonymous, and allowed
             string? model = http.Request.RouteValues["name"] as string;
             if (!Scopes(user).Any(s => anyModel ? s.Verb == verb : s.Allows(verb, model)))
             {
@@ -188,6 +182,29 @@ public static class ServingAccess
             return await next(context);
         });
         return builder;
+    }
+
+    /// <summary>
+    /// Adds a check that the caller presented valid credentials (an API key or JWT), whatever its scopes: 401 without
+    /// credentials or with refused ones. For routes that describe the caller itself.
+    /// </summary>
+    public static TBuilder RequireCaller<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
+    {
+        builder.AddEndpointFilter(async (context, next) => await RefusedCaller(context.HttpContext, anonymous: false) ?? await next(context));
+        return builder;
+    }
+
+    /// <summary>The 401 to answer when the credentials were refused, or when there are none and <paramref name="anonymous"/> is false; else null.</summary>
+    static async Task<IResult?> RefusedCaller(HttpContext http, bool anonymous)
+    {
+        // The authentication middleware records successes only; a refused credential is asked for again here
+        // (handlers keep their result per request, so nothing is checked twice).
+        var result = http.User.Identity?.IsAuthenticated == true ? null : await AuthenticateOrNull(http);
+        if (result?.Failure is { } failure)
+            return Unauthorized(http, $"The credentials were refused: {Describe(failure)}");
+        if (http.User.Identity?.IsAuthenticated != true && !anonymous)
+            return Unauthorized(http, "This route needs an API key or bearer token (Authorization: Bearer ..., or X-API-Key).");
+        return null;
     }
 
     static async Task<AuthenticateResult?> AuthenticateOrNull(HttpContext http) =>

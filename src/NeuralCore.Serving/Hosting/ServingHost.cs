@@ -43,6 +43,9 @@ public sealed record ServingOptions
 
     /// <summary>Longest an inference may wait and run before it is answered with 503; 30 s by default, null: no limit.</summary>
     public TimeSpan? RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Serves the web console under <c>/console/</c> and its JSON routes (<see cref="WebConsole"/>); true by default.</summary>
+    public bool WebConsole { get; init; } = true;
 }
 
 /// <summary>
@@ -76,6 +79,7 @@ public static partial class ServingHost
         builder.Services.AddProblemDetails();
         var models = new LoadedModels(registry, null, options);
         builder.Services.AddSingleton(models);
+        builder.Services.AddSingleton(new RequestStats(TimeProvider.System));
         builder.Services.AddServingAccess(options);
         var app = builder.Build();
         models.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NeuralCore.Serving.LoadedModels");
@@ -84,6 +88,7 @@ public static partial class ServingHost
         app.UseServingAccess(options);
         app.MapOpenInference(options);
         app.MapRegistryManagement(options);
+        if (options.WebConsole) app.MapWebConsole(options);
         app.MapMetrics("/metrics");
         return app;
     }
@@ -228,7 +233,7 @@ public static partial class ServingHost
         return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    static IResult Guarded(Func<IResult> body) => GuardedAsync(() => Task.FromResult(body())).GetAwaiter().GetResult();
+    internal static IResult Guarded(Func<IResult> body) => GuardedAsync(() => Task.FromResult(body())).GetAwaiter().GetResult();
 
     static async Task<IResult> GuardedAsync(Func<Task<IResult>> body)
     {

@@ -95,6 +95,37 @@ internal sealed record PredictResponse(
     [property: JsonPropertyName("class_names")] IReadOnlyList<string> ClassNames,
     [property: JsonPropertyName("predictions")] Prediction[] Predictions);
 
+internal sealed record StatsPoint(
+    [property: JsonPropertyName("t")] long UnixSeconds,
+    [property: JsonPropertyName("requests")] long Requests,
+    [property: JsonPropertyName("errors")] long Errors,
+    [property: JsonPropertyName("mean_ms")] double? MeanMs,
+    [property: JsonPropertyName("p50_ms")] double? P50Ms,
+    [property: JsonPropertyName("p99_ms")] double? P99Ms);
+
+internal sealed record StatsSummary(
+    [property: JsonPropertyName("seconds")] int Seconds,
+    [property: JsonPropertyName("requests_per_second")] double RequestsPerSecond,
+    [property: JsonPropertyName("errors")] long Errors,
+    [property: JsonPropertyName("p50_ms")] double? P50Ms,
+    [property: JsonPropertyName("p99_ms")] double? P99Ms);
+
+internal sealed record StatsResponse(
+    [property: JsonPropertyName("window_seconds")] int WindowSeconds,
+    [property: JsonPropertyName("now")] long Now,
+    [property: JsonPropertyName("total_requests")] long TotalRequests,
+    [property: JsonPropertyName("recent")] StatsSummary Recent,
+    [property: JsonPropertyName("series")] StatsPoint[] Series);
+
+internal sealed record CallerResponse(
+    [property: JsonPropertyName("subject")] string Subject,
+    [property: JsonPropertyName("scopes")] string[] Scopes);
+
+internal sealed record CurvesResponse(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("version")] int Version,
+    [property: JsonPropertyName("curves")] IReadOnlyDictionary<string, IReadOnlyList<double>> Curves);
+
 /// <summary>
 /// Source-generated JSON for everything the host answers with and the registry stores (its signature, metrics and
 /// parameters columns, in their original property spelling). NaN and infinities are written as strings.
@@ -109,7 +140,11 @@ internal sealed record PredictResponse(
 [JsonSerializable(typeof(ModelDetailResponse))]
 [JsonSerializable(typeof(VersionJson))]
 [JsonSerializable(typeof(PredictResponse))]
+[JsonSerializable(typeof(StatsResponse))]
+[JsonSerializable(typeof(CallerResponse))]
+[JsonSerializable(typeof(CurvesResponse))]
 [JsonSerializable(typeof(ModelSignature))]
 [JsonSerializable(typeof(Dictionary<string, double>))]
+[JsonSerializable(typeof(double[]))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class ServingJson : JsonSerializerContext;

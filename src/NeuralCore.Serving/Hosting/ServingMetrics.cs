@@ -8,6 +8,8 @@ namespace NeuralCore.Serving.Hosting;
 /// <summary>
 /// The host's Prometheus metrics (prometheus-net, default registry), exposed at <c>/metrics</c> next to
 /// prometheus-net's HTTP metrics (<c>http_requests_received_total</c>, <c>http_request_duration_seconds</c> by route).
+/// Inference requests are also counted per second for the web console (<c>GET /v1/stats</c>) when a
+/// <see cref="RequestStats"/> service is registered.
 /// </summary>
 public static class ServingMetrics
 {
@@ -60,7 +62,9 @@ public static class ServingMetrics
                     ? (served.Info.Name, served.Info.Version.ToString(System.Globalization.CultureInfo.InvariantCulture))
                     : ("", "");
                 InferenceRequests.WithLabels(model, version, context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
-                InferenceDuration.WithLabels(model).Observe(Stopwatch.GetElapsedTime(start).TotalSeconds);
+                var elapsed = Stopwatch.GetElapsedTime(start);
+                InferenceDuration.WithLabels(model).Observe(elapsed.TotalSeconds);
+                (context.RequestServices.GetService(typeof(RequestStats)) as RequestStats)?.Record(elapsed, context.Response.StatusCode);
             }
         });
         return app;

@@ -172,6 +172,7 @@ public sealed partial class ModelRegistry : IDisposable
         if (options.Dataset is { } dataset) CheckText(dataset, "data set name");
         var metrics = Merge(history is null ? null : FinalMetrics(history), options.Metrics);
         var parameters = Merge(history?.Parameters, options.Parameters);
+        var curves = history is null ? [] : Curves(history);
         var (sha256, size) = BlobStore.Hash(staged);
         var created = DateTimeOffset.UtcNow;
 
@@ -200,6 +201,10 @@ public sealed partial class ModelRegistry : IDisposable
                         ("@dataset", options.Dataset), ("@created", Iso(created)));
                     foreach (var (key, value) in tags) UpsertTag(c, t, name, version, key, value);
                     foreach (var alias in aliases) UpsertAlias(c, t, name, alias, version);
+                    for (int i = 0; i < curves.Count; i++)
+                        Exec(c, t, "INSERT INTO training_curves (model_name, version, metric, position, values_json) VALUES (@name, @version, @metric, @position, @values)",
+                            ("@name", name), ("@version", version), ("@metric", curves[i].Metric), ("@position", i),
+                            ("@values", JsonSerializer.Serialize(curves[i].Values, Json.DoubleArray)));
                     // Last, under the write lock: a concurrent Delete cannot remove the file between here and the commit.
                     string copy = blobs.StagingPath();
                     File.Copy(staged, copy);
@@ -287,6 +292,28 @@ public sealed partial class ModelRegistry : IDisposable
         var (description, created) = (r.GetString(0), ParseIso(r.GetString(1)));
         r.Close();
         return ReadModel(c, name, description, created);
+    }
+
+    /// <summary>
+    /// The training curves recorded with a version: each <see cref="History"/> key given to
+    /// <see cref="Register(string, Sequential, History?, RegisterOptions?)"/> with its per-epoch values, in the order
+    /// the keys were logged. Empty for a version registered without a history (or from a file).
+    /// </summary>
+    /// <exception cref="ModelNotFoundException">No such model or version.</exception>
+    public IReadOnlyDictionary<string, IReadOnlyList<double>> GetTrainingCurves(string name, int version)
+    {
+        CheckName(name, "model name");
+        using var c = database.Open();
+        if (!ModelExists(c, null, name)) throw new ModelNotFoundException($"The registry has no model named '{Clip(name)}'.");
+        if (!VersionExists(c, null, name, version)) throw new ModelNotFoundException($"Model '{Clip(name)}' has no version {version}.");
+        // Insertion order is kept by the dictionary as long as nothing is removed from it.
+        var curves = new Dictionary<string, IReadOnlyList<double>>(StringComparer.Ordinal);
+        using var q = RegistryDatabase.Command(c, null,
+            "SELECT metric, values_json FROM training_curves WHERE model_name = @name AND version = @version ORDER BY position",
+            ("@name", name), ("@version", version));
+        using var r = q.ExecuteReader();
+        while (r.Read()) curves[r.GetString(0)] = JsonSerializer.Deserialize(r.GetString(1), Json.DoubleArray)!;
+        return curves;
     }
 
     /// <summary>Every version of <paramref name="name"/>, archived ones included, by number.</summary>
@@ -493,6 +520,7 @@ public sealed partial class ModelRegistry : IDisposable
                 throw new InvalidOperationException(
                     $"Model '{Clip(name)}' version {version} cannot be deleted: the alias(es) {string.Join(", ", info.Aliases)} point at it; move or remove them first.");
             Exec(c, t, "DELETE FROM tags WHERE model_name = @name AND version = @version", ("@name", name), ("@version", version));
+            Exec(c, t, "DELETE FROM training_curves WHERE model_name = @name AND version = @version", ("@name", name), ("@version", version));
             Exec(c, t, "DELETE FROM model_versions WHERE model_name = @name AND version = @version", ("@name", name), ("@version", version));
             using var refs = RegistryDatabase.Command(c, t, "SELECT COUNT(*) FROM model_versions WHERE sha256 = @sha", ("@sha", info.Sha256));
             bool shared = Convert.ToInt64(refs.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
@@ -680,6 +708,16 @@ public sealed partial class ModelRegistry : IDisposable
         DType.Bool => "BOOL",
         _ => dtype.ToString().ToUpperInvariant(),
     };
+
+    /// <summary>Each non-empty History key with its per-epoch values, in logging order; keys are checked as metric names.</summary>
+    static List<(string Metric, double[] Values)> Curves(History history)
+    {
+        var curves = new List<(string, double[])>();
+        foreach (var key in history.Keys)
+            if (history[key].Count > 0)
+                curves.Add((CheckText(key, "metric name"), [.. history[key]]));
+        return curves;
+    }
 
     static Dictionary<string, double> FinalMetrics(History history) =>
         history.Keys.Where(k => history[k].Count > 0).ToDictionary(k => k, k => history[k][^1]);

@@ -59,6 +59,17 @@ internal static class RegistrySchema
                 expires_utc TEXT,
                 revoked INTEGER NOT NULL);
             """),
+        // Training curves: each History key's per-epoch values (a JSON array), in the order the keys were logged.
+        (3, """
+            CREATE TABLE training_curves (
+                model_name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                metric TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                values_json TEXT NOT NULL,
+                PRIMARY KEY (model_name, version, metric),
+                FOREIGN KEY (model_name, version) REFERENCES model_versions (model_name, version));
+            """),
     ];
 
     /// <summary>The schema version this release writes.</summary>

@@ -231,6 +231,35 @@ public sealed class ModelRegistryTests
     }
 
     [Theory, SqliteBackend, PostgresBackend]
+    public void TrainingCurves_AreStoredPerEpoch_InLoggingOrder_AndDeletedWithTheVersion(string backend)
+    {
+        using var env = RegistryBackend.Create(backend);
+        using var registry = env.Open();
+        var (model, history, _) = Trained();
+        var v1 = registry.Register("clf", model, history, Options());
+        string file = Path.Combine(env.Directory, "model.safetensors");
+        model.Save(file, new Serialization.ModelManifest { InputShape = [-1, 4] });
+        var v2 = registry.RegisterFile("clf", file);
+
+        var curves = registry.GetTrainingCurves("clf", v1.Version);
+        Assert.Equal(history.Keys, curves.Keys);
+        foreach (var key in history.Keys)
+        {
+            Assert.Equal(2, curves[key].Count);
+            Assert.Equal(history[key], curves[key]);                 // exact: doubles round-trip through the JSON
+            Assert.Equal(v1.Metrics[key], curves[key][^1]);          // the final metric is the curve's last point
+        }
+        Assert.Empty(registry.GetTrainingCurves("clf", v2.Version));   // registered from a file: no history
+        Assert.Throws<ModelNotFoundException>(() => registry.GetTrainingCurves("clf", 9));
+        Assert.Throws<ModelNotFoundException>(() => registry.GetTrainingCurves("nope", 1));
+
+        registry.Delete("clf", v1.Version);
+        Assert.Throws<ModelNotFoundException>(() => registry.GetTrainingCurves("clf", v1.Version));
+        var v3 = registry.Register("clf", model, history, Options());
+        Assert.Equal(history.Keys, registry.GetTrainingCurves("clf", v3.Version).Keys);
+    }
+
+    [Theory, SqliteBackend, PostgresBackend]
     public void CorruptedOrMissingFiles_AreRefused_AndReportedByVerify(string backend)
     {
         using var env = RegistryBackend.Create(backend);
