@@ -87,7 +87,7 @@
   // series: [{ name, values: [y or null per x] }]; xs: the x values. Draws axes with ticks, lines and a legend.
   function lineChart(series, xs, options = {}) {
     const width = 640, height = options.height || 220;
-    const left = 56, right = 16, top = 12, bottom = 34;
+    const left = 56, right = 16, top = 28, bottom = 34;
     const finite = series.flatMap((s) => s.values.filter((v) => typeof v === "number" && Number.isFinite(v)));
     const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "line-chart", role: "img", "aria-label": options.label || "chart" });
     if (finite.length === 0 || xs.length === 0) {
@@ -122,12 +122,14 @@
         pen = true;
       });
       if (d) root.append(svg("path", { d, class: "series", stroke: color, "data-series": s.name }));
-      if (xs.length <= 60) s.values.forEach((v, i) => {
-        if (typeof v === "number" && Number.isFinite(v) && options.dots !== false)
+      // Dots on every point (when asked), and always on a point with no neighbour to draw a line to.
+      const has = (i) => typeof s.values[i] === "number" && Number.isFinite(s.values[i]);
+      s.values.forEach((v, i) => {
+        if (has(i) && (options.dots !== false || (!has(i - 1) && !has(i + 1))))
           root.append(svg("circle", { cx: px(xs[i]), cy: py(v), r: 2.5, fill: color }));
       });
-      root.append(svg("rect", { x: left + 10 + k * 130, y: top + 2, width: 10, height: 10, fill: color }));
-      root.append(svg("text", { x: left + 24 + k * 130, y: top + 11, class: "legend", text: s.name }));
+      root.append(svg("rect", { x: left + k * 130, y: 4, width: 10, height: 10, fill: color }));
+      root.append(svg("text", { x: left + 14 + k * 130, y: 13, class: "legend", text: s.name }));
     });
     return root;
   }
@@ -291,7 +293,7 @@
       xs, { min: 0, xFormat: format, label: "requests per second", dots: false, height: 180 }));
     $("live-latency-chart").replaceChildren(lineChart(
       [{ name: "p50", values: stats.series.map((p) => p.p50_ms) }, { name: "p99", values: stats.series.map((p) => p.p99_ms) }],
-      xs, { min: 0, xFormat: format, label: "latency", dots: false, height: 180, empty: "No inference requests in the last 60 s" }));
+      xs, { min: 0, xFormat: format, label: "latency", height: 180, empty: "No inference requests in the last 60 s" }));
   }
 
   function startLive() {

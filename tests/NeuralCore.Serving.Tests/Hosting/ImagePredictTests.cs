@@ -51,17 +51,23 @@ public sealed class ImagePredictTests : IAsyncLifetime
         return content;
     }
 
-    /// <summary>The first test images of the Fashion-MNIST subset in the repository, as bytes, row-major 28 × 28 each.</summary>
-    static byte[][] TestImages(int count)
+    /// <summary>The Fashion-MNIST subset kept in the repository (samples/FashionMnist/data), found above the test's folder.</summary>
+    internal static string SubsetDirectory()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         string Subset(DirectoryInfo d) => Path.Combine(d.FullName, "samples", "FashionMnist", "data", "fashion-mnist-subset");
         while (!Directory.Exists(Subset(directory))) directory = directory.Parent ?? throw new DirectoryNotFoundException("samples/FashionMnist/data not found above the test's folder.");
-        var test = new FashionMnist(Subset(directory), train: false, download: false);
+        return Subset(directory);
+    }
+
+    /// <summary>The first test images of the Fashion-MNIST subset in the repository, as bytes, row-major 28 × 28 each.</summary>
+    internal static byte[][] TestImages(int count)
+    {
+        var test = new FashionMnist(SubsetDirectory(), train: false, download: false);
         return [.. Enumerable.Range(0, count).Select(i => test[i].Input.ToArray<float>().Select(p => (byte)MathF.Round(p * 255)).ToArray())];
     }
 
-    static byte[] Png(byte[] pixels, int width, int height)
+    internal static byte[] Png(byte[] pixels, int width, int height)
     {
         using var image = SixLabors.ImageSharp.Image.LoadPixelData<L8>(pixels, width, height);
         using var buffer = new MemoryStream();
