@@ -184,7 +184,7 @@ public static class ModelServerApp
                 await using var app = ServingHost.Create(registry, options);
                 await app.StartAsync(cancellation);
                 foreach (var address in app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses)
-                    output.WriteLine($"Listening on {address}");
+                    output.WriteLine($"Listening on {address} (web console: {address.TrimEnd('/')}{WebConsole.BasePath}/)");
                 output.WriteLine($"Registry: {registry.DatabaseKind}, {registry.ListModels().Count} model(s). Ctrl+C stops.");
                 output.Flush();
                 try

@@ -46,7 +46,9 @@
 
   async function api(path, options = {}, key = sessionStorage.getItem(KEY_STORAGE)) {
     const headers = Object.assign({}, options.headers || {});
-    if (key) headers["X-API-Key"] = key;
+    // API keys (nck_...) go in X-API-Key; anything else is taken for a JWT and sent as a bearer token.
+    if (key && key.startsWith("nck_")) headers["X-API-Key"] = key;
+    else if (key) headers["Authorization"] = "Bearer " + key;
     let body = options.body;
     if (body !== undefined && !(body instanceof Blob) && typeof body !== "string") {
       body = JSON.stringify(body);

@@ -61,6 +61,7 @@ public sealed class AccessControlTests : IAsyncLifetime
         (HttpMethod.Post, "/v1/models/clf:predict", "[[1, 2, 3, 4]]", AccessVerb.Infer, HttpStatusCode.OK, null),
         (HttpMethod.Get, "/v1/models/clf", null, AccessVerb.Read, HttpStatusCode.OK, null),
         (HttpMethod.Get, "/v1/models/clf/versions/latest", null, AccessVerb.Read, HttpStatusCode.OK, null),
+        (HttpMethod.Get, "/v1/models/clf/versions/1/curves", null, AccessVerb.Read, HttpStatusCode.OK, null),
         (HttpMethod.Put, "/v1/models/clf/aliases/canary", """{"version": 2}""", AccessVerb.Manage, HttpStatusCode.OK, null),
         (HttpMethod.Delete, "/v1/models/clf/aliases/canary", null, AccessVerb.Manage, HttpStatusCode.NoContent, () => registry.SetAlias("clf", "canary", 2)),
         (HttpMethod.Put, "/v1/models/clf/versions/2/tags/owner", """{"value": "team-a"}""", AccessVerb.Manage, HttpStatusCode.OK, null),
@@ -138,6 +139,24 @@ public sealed class AccessControlTests : IAsyncLifetime
         Assert.True(registry.RevokeApiKey("all"));
         using var fresh = await Start(new ServingOptions());
         Assert.Equal(HttpStatusCode.Unauthorized, (await Send(fresh, HttpMethod.Get, "/v2/models/clf", null, apiKey: all)).Status);
+    }
+
+    [Fact]
+    public async Task Caller_DescribesAJwtAsItDoesAnApiKey_AndRefusesExpiredOrForgedTokens()
+    {
+        using var http = await Start(new ServingOptions { Jwt = new JwtOptions { SigningKey = JwtKey } });
+        var (status, body) = await Send(http, HttpMethod.Get, "/v1/caller", null, bearer: Jwt("read:clf manage:clf", DateTime.UtcNow.AddMinutes(10)));
+        Assert.Equal(HttpStatusCode.OK, status);
+        using (var json = JsonDocument.Parse(body))
+        {
+            Assert.Equal("alice", json.RootElement.GetProperty("subject").GetString());
+            Assert.Equal(["read:clf", "manage:clf"], json.RootElement.GetProperty("scopes").EnumerateArray().Select(e => e.GetString()));
+        }
+        var expired = await Send(http, HttpMethod.Get, "/v1/caller", null, bearer: Jwt("read", DateTime.UtcNow.AddMinutes(-10)));
+        Assert.Equal(HttpStatusCode.Unauthorized, expired.Status);
+        Assert.Contains("expired", expired.Body);
+        var forged = Jwt("read", DateTime.UtcNow.AddMinutes(10), key: Encoding.ASCII.GetBytes(new string('k', 48)));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Send(http, HttpMethod.Get, "/v1/caller", null, bearer: forged)).Status);
     }
 
     [Fact]
