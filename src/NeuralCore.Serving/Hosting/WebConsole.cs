@@ -92,7 +92,7 @@ public static class WebConsole
     static IResult Serve(HttpContext http, string file)
     {
         if (!Files.Value.TryGetValue(file, out var entry))
-            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"The console has no file '{file}'.");
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"The console has no file '{InferenceRequest.Clip(file)}'.");
         var headers = http.Response.Headers;
         // Scripts and styles from this host only, no inline script; images may be data: or blob: URLs (the drawing pad, dropped files).
         headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
