@@ -29,6 +29,12 @@ public static class ModelServerApp
     public const string SampleAlias = "production";
 
     /// <summary>
+    /// The environment variable read when <c>--database</c> is not given (keeps the password off the command line,
+    /// e.g. from a Kubernetes Secret).
+    /// </summary>
+    public const string DatabaseVariable = "NEURALCORE_REGISTRY_DATABASE";
+
+    /// <summary>
     /// Parses <paramref name="args"/> and runs the command: serving (until <paramref name="cancellation"/> fires or
     /// the process is stopped) or one registry verb. Returns the exit code: 0 on success, 1 when the command failed
     /// (one line on <paramref name="error"/>), 2 for a bad command line (one line).
@@ -68,7 +74,8 @@ public static class ModelServerApp
         };
         readonly Option<string?> database = new("--database")
         {
-            Description = "PostgreSQL connection string for the registry metadata (several hosts sharing one registry)",
+            Description = $"PostgreSQL connection string for the registry metadata (several hosts sharing one registry); default: the {DatabaseVariable} environment variable",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(DatabaseVariable),
             Recursive = true,
         };
 
@@ -143,6 +150,12 @@ public static class ModelServerApp
             Root.Options.Add(batchDelay);
             Root.Options.Add(concurrency);
             Root.Options.Add(timeout);
+            var refresh = new Option<double>("--registry-refresh-ms")
+            {
+                Description = "longest a resolved alias is reused when the registry sends no change notifications (SQLite, or PostgreSQL reconnecting)",
+                DefaultValueFactory = _ => ServingOptions.DefaultRegistryRefreshInterval.TotalMilliseconds,
+            };
+            Root.Options.Add(refresh);
             Root.Options.Add(epochs);
             Root.Options.Add(data);
             Root.SetAction(async (parse, cancellation) =>
@@ -168,6 +181,9 @@ public static class ModelServerApp
                 using var registry = OpenRegistry(parse);
                 if (registry.ListModels().Count == 0)
                     TrainAndRegister(registry, parse.GetValue(data)!, epochCount);
+                double refreshMs = parse.GetValue(refresh);
+                if (!(refreshMs >= 0 && refreshMs <= 3_600_000))
+                    throw new ArgumentException($"--registry-refresh-ms must be 0 to 3600000, not {refreshMs}.");
                 if (parse.GetValue(batch) < 0) throw new ArgumentException($"--max-batch-size must be 0 (no batching) or positive, not {parse.GetValue(batch)}.");
                 var options = new ServingOptions
                 {
@@ -180,6 +196,7 @@ public static class ModelServerApp
                         : null,
                     MaxConcurrencyPerModel = parse.GetValue(concurrency),
                     RequestTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                    RegistryRefreshInterval = TimeSpan.FromMilliseconds(refreshMs),
                 };
                 await using var app = ServingHost.Create(registry, options);
                 await app.StartAsync(cancellation);

@@ -43,6 +43,17 @@ public sealed record ServingOptions
 
     /// <summary>Longest an inference may wait and run before it is answered with 503; 30 s by default, null: no limit.</summary>
     public TimeSpan? RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The default <see cref="RegistryRefreshInterval"/>: one second.</summary>
+    public static readonly TimeSpan DefaultRegistryRefreshInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long the host may reuse a resolved model reference (alias, <c>latest</c>, number) when the registry sends
+    /// no change notifications: with SQLite, or while a PostgreSQL host re-opens its lost listening connection. This is
+    /// then the bound on how late another process's alias move or new version is seen. With PostgreSQL listening,
+    /// changes are seen as soon as the notification arrives. One second by default.
+    /// </summary>
+    public TimeSpan RegistryRefreshInterval { get; init; } = DefaultRegistryRefreshInterval;
 }
 
 /// <summary>
@@ -68,6 +79,8 @@ public static partial class ServingHost
             throw new ArgumentException("Batching needs a MaxBatchSize of at least 1 and a MaxQueueDelay that is not negative.", nameof(options));
         if (options.RequestTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"RequestTimeout must be positive (or null for none), not {options.RequestTimeout}.", nameof(options));
+        if (options.RegistryRefreshInterval < TimeSpan.Zero)
+            throw new ArgumentException($"RegistryRefreshInterval must not be negative, not {options.RegistryRefreshInterval}.", nameof(options));
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
@@ -173,7 +186,7 @@ public static partial class ServingHost
         using (document)
             return await GuardedAsync(async () =>
             {
-                // Resolved per request: moving an alias changes what the next request gets.
+                // Resolved through the host's cache, which a registry change (here or on another host) invalidates.
                 var model = models.Get(name, reference);
                 request.HttpContext.Items[ServingMetrics.ServedItem] = model;
                 var (id, input, binaryOutput) = InferenceRequest.Parse(document.RootElement, model.Info.Signature, binary);
