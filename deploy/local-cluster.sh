@@ -27,6 +27,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+export PATH=$PATH:/usr/sbin:/sbin   # nginx
 pg_bin=/usr/lib/postgresql/15/bin
 verb=${1:-}
 [[ -n "$verb" ]] && shift

@@ -53,6 +53,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+echo "STATE $state"
 tools/make-infer-body.sh "$state/body.json"
 export SERVING_BENCH_BODY="$state/body.json"
 
