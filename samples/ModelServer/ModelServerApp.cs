@@ -79,6 +79,15 @@ public static class ModelServerApp
             Recursive = true,
         };
 
+        // Recursive: the root command (serve) and `init` take them.
+        readonly Option<int> epochs = new("--epochs") { Description = "training epochs when the registry is empty", DefaultValueFactory = _ => 5, Recursive = true };
+        readonly Option<string> data = new("--data")
+        {
+            Description = "folder with the full Fashion-MNIST (else Debian's package, else the bundled subset)",
+            DefaultValueFactory = _ => "data",
+            Recursive = true,
+        };
+
         public RootCommand Root { get; }
 
         public Cli(TextWriter output, TextWriter error)
@@ -97,6 +106,7 @@ public static class ModelServerApp
             AddArchive();
             AddDelete();
             AddVerify();
+            AddInit();
             AddKeys();
         }
 
@@ -122,12 +132,11 @@ public static class ModelServerApp
                 Description = "where to listen, ';'-separated (port 0 picks a free port)",
                 DefaultValueFactory = _ => "http://127.0.0.1:8080",
             };
-            var epochs = new Option<int>("--epochs") { Description = "training epochs when the registry is empty", DefaultValueFactory = _ => 5 };
-            var data = new Option<string>("--data")
+            var noTrain = new Option<bool>("--no-train")
             {
-                Description = "folder with the full Fashion-MNIST (else Debian's package, else the bundled subset)",
-                DefaultValueFactory = _ => "data",
+                Description = "serve an empty registry as it is instead of training the sample model first (replicas of a cluster, seeded by `init`)",
             };
+            Root.Options.Add(noTrain);
             var anonymous = new Option<bool>("--allow-anonymous-inference")
             {
                 Description = "let callers without credentials run inference and read model metadata (management always needs a key)",
@@ -160,8 +169,7 @@ public static class ModelServerApp
             Root.Options.Add(data);
             Root.SetAction(async (parse, cancellation) =>
             {
-                int epochCount = parse.GetValue(epochs);
-                if (epochCount < 1) throw new ArgumentException($"--epochs must be at least 1, not {epochCount}.");
+                int epochCount = Epochs(parse);
                 int rate = parse.GetValue(rateLimit);
                 if (rate < 0) throw new ArgumentException($"--rate-limit must be 0 (none) or positive, not {rate}.");
                 JwtOptions? jwt = null;
@@ -179,7 +187,7 @@ public static class ModelServerApp
                     jwt = new JwtOptions { SigningKey = key, Issuer = parse.GetValue(jwtIssuer), Audience = parse.GetValue(jwtAudience) };
                 }
                 using var registry = OpenRegistry(parse);
-                if (registry.ListModels().Count == 0)
+                if (registry.ListModels().Count == 0 && !parse.GetValue(noTrain))
                     TrainAndRegister(registry, parse.GetValue(data)!, epochCount);
                 double refreshMs = parse.GetValue(refresh);
                 if (!(refreshMs >= 0 && refreshMs <= 3_600_000))
@@ -214,6 +222,25 @@ public static class ModelServerApp
                 await app.StopAsync(CancellationToken.None);
                 return 0;
             });
+        }
+
+        int Epochs(ParseResult parse) =>
+            parse.GetValue(epochs) is int n and >= 1 ? n : throw new ArgumentException($"--epochs must be at least 1, not {parse.GetValue(epochs)}.");
+
+        void AddInit()
+        {
+            var command = new Command("init", "Train the Fashion-MNIST MLP and register it as fashion-mlp (alias production) when the registry is empty; then exit.");
+            command.SetAction(parse =>
+            {
+                int epochCount = Epochs(parse);
+                using var registry = OpenRegistry(parse);
+                if (registry.ListModels().Count > 0)
+                    output.WriteLine($"The registry already holds {registry.ListModels().Count} model(s): nothing to do.");
+                else
+                    TrainAndRegister(registry, parse.GetValue(data)!, epochCount);
+                return 0;
+            });
+            Root.Subcommands.Add(command);
         }
 
         void TrainAndRegister(ModelRegistry registry, string dataDirectory, int epochs)
