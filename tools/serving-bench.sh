@@ -62,15 +62,7 @@ wait_for() {
 }
 
 # The request: the first test image of the bundled Fashion-MNIST subset, scaled to [0, 1].
-python3 - "$work/body.json" <<'PY'
-import gzip, json, sys
-with gzip.open("samples/FashionMnist/data/fashion-mnist-subset/t10k-images-idx3-ubyte.gz", "rb") as f:
-    raw = f.read()
-pixels = [b / 255 for b in raw[16:16 + 784]]
-body = {"inputs": [{"name": "input", "shape": [1, 1, 28, 28], "datatype": "FP32", "data": pixels}]}
-with open(sys.argv[1], "w") as f:
-    json.dump(body, f)
-PY
+tools/make-infer-body.sh "$work/body.json"
 export SERVING_BENCH_BODY="$work/body.json"
 infer=(-X POST -H "Content-Type: application/json" --data-binary "@$work/body.json")
 

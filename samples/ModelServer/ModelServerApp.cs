@@ -29,6 +29,12 @@ public static class ModelServerApp
     public const string SampleAlias = "production";
 
     /// <summary>
+    /// The environment variable read when <c>--database</c> is not given (keeps the password off the command line,
+    /// e.g. from a Kubernetes Secret).
+    /// </summary>
+    public const string DatabaseVariable = "NEURALCORE_REGISTRY_DATABASE";
+
+    /// <summary>
     /// Parses <paramref name="args"/> and runs the command: serving (until <paramref name="cancellation"/> fires or
     /// the process is stopped) or one registry verb. Returns the exit code: 0 on success, 1 when the command failed
     /// (one line on <paramref name="error"/>), 2 for a bad command line (one line).
@@ -68,7 +74,17 @@ public static class ModelServerApp
         };
         readonly Option<string?> database = new("--database")
         {
-            Description = "PostgreSQL connection string for the registry metadata (several hosts sharing one registry)",
+            Description = $"PostgreSQL connection string for the registry metadata (several hosts sharing one registry); default: the {DatabaseVariable} environment variable",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(DatabaseVariable),
+            Recursive = true,
+        };
+
+        // Recursive: the root command (serve) and `init` take them.
+        readonly Option<int> epochs = new("--epochs") { Description = "training epochs when the registry is empty", DefaultValueFactory = _ => 5, Recursive = true };
+        readonly Option<string> data = new("--data")
+        {
+            Description = "folder with the full Fashion-MNIST (else Debian's package, else the bundled subset)",
+            DefaultValueFactory = _ => "data",
             Recursive = true,
         };
 
@@ -90,6 +106,7 @@ public static class ModelServerApp
             AddArchive();
             AddDelete();
             AddVerify();
+            AddInit();
             AddKeys();
         }
 
@@ -115,12 +132,11 @@ public static class ModelServerApp
                 Description = "where to listen, ';'-separated (port 0 picks a free port)",
                 DefaultValueFactory = _ => "http://127.0.0.1:8080",
             };
-            var epochs = new Option<int>("--epochs") { Description = "training epochs when the registry is empty", DefaultValueFactory = _ => 5 };
-            var data = new Option<string>("--data")
+            var noTrain = new Option<bool>("--no-train")
             {
-                Description = "folder with the full Fashion-MNIST (else Debian's package, else the bundled subset)",
-                DefaultValueFactory = _ => "data",
+                Description = "serve an empty registry as it is instead of training the sample model first (replicas of a cluster, seeded by `init`)",
             };
+            Root.Options.Add(noTrain);
             var anonymous = new Option<bool>("--allow-anonymous-inference")
             {
                 Description = "let callers without credentials run inference and read model metadata (management always needs a key)",
@@ -143,12 +159,17 @@ public static class ModelServerApp
             Root.Options.Add(batchDelay);
             Root.Options.Add(concurrency);
             Root.Options.Add(timeout);
+            var refresh = new Option<double>("--registry-refresh-ms")
+            {
+                Description = "longest a resolved alias is reused when the registry sends no change notifications (SQLite, or PostgreSQL reconnecting)",
+                DefaultValueFactory = _ => ServingOptions.DefaultRegistryRefreshInterval.TotalMilliseconds,
+            };
+            Root.Options.Add(refresh);
             Root.Options.Add(epochs);
             Root.Options.Add(data);
             Root.SetAction(async (parse, cancellation) =>
             {
-                int epochCount = parse.GetValue(epochs);
-                if (epochCount < 1) throw new ArgumentException($"--epochs must be at least 1, not {epochCount}.");
+                int epochCount = Epochs(parse);
                 int rate = parse.GetValue(rateLimit);
                 if (rate < 0) throw new ArgumentException($"--rate-limit must be 0 (none) or positive, not {rate}.");
                 JwtOptions? jwt = null;
@@ -166,8 +187,11 @@ public static class ModelServerApp
                     jwt = new JwtOptions { SigningKey = key, Issuer = parse.GetValue(jwtIssuer), Audience = parse.GetValue(jwtAudience) };
                 }
                 using var registry = OpenRegistry(parse);
-                if (registry.ListModels().Count == 0)
+                if (registry.ListModels().Count == 0 && !parse.GetValue(noTrain))
                     TrainAndRegister(registry, parse.GetValue(data)!, epochCount);
+                double refreshMs = parse.GetValue(refresh);
+                if (!(refreshMs >= 0 && refreshMs <= 3_600_000))
+                    throw new ArgumentException($"--registry-refresh-ms must be 0 to 3600000, not {refreshMs}.");
                 if (parse.GetValue(batch) < 0) throw new ArgumentException($"--max-batch-size must be 0 (no batching) or positive, not {parse.GetValue(batch)}.");
                 var options = new ServingOptions
                 {
@@ -180,6 +204,7 @@ public static class ModelServerApp
                         : null,
                     MaxConcurrencyPerModel = parse.GetValue(concurrency),
                     RequestTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                    RegistryRefreshInterval = TimeSpan.FromMilliseconds(refreshMs),
                 };
                 await using var app = ServingHost.Create(registry, options);
                 await app.StartAsync(cancellation);
@@ -197,6 +222,25 @@ public static class ModelServerApp
                 await app.StopAsync(CancellationToken.None);
                 return 0;
             });
+        }
+
+        int Epochs(ParseResult parse) =>
+            parse.GetValue(epochs) is int n and >= 1 ? n : throw new ArgumentException($"--epochs must be at least 1, not {parse.GetValue(epochs)}.");
+
+        void AddInit()
+        {
+            var command = new Command("init", "Train the Fashion-MNIST MLP and register it as fashion-mlp (alias production) when the registry is empty; then exit.");
+            command.SetAction(parse =>
+            {
+                int epochCount = Epochs(parse);
+                using var registry = OpenRegistry(parse);
+                if (registry.ListModels().Count > 0)
+                    output.WriteLine($"The registry already holds {registry.ListModels().Count} model(s): nothing to do.");
+                else
+                    TrainAndRegister(registry, parse.GetValue(data)!, epochCount);
+                return 0;
+            });
+            Root.Subcommands.Add(command);
         }
 
         void TrainAndRegister(ModelRegistry registry, string dataDirectory, int epochs)

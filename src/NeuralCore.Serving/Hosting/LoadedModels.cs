@@ -107,10 +107,53 @@ public sealed class LoadedModels(ModelRegistry registry, ModelLoadLimits? limits
     /// <summary>How many versions are loaded.</summary>
     public int Count => loaded.Count(e => e.Value.IsValueCreated);
 
-    /// <summary>Resolves <paramref name="reference"/> (number, alias or <c>latest</c>) now and returns that version, loading it on first use.</summary>
+    /// <summary>
+    /// Resolves <paramref name="reference"/> (number, alias or <c>latest</c>) and returns that version, loading it on
+    /// first use. Resolutions are cached per (model, reference) and reused until the registry reports a change
+    /// (<see cref="RegistryChanges"/>: a write through this process, or a PostgreSQL notification of another host's
+    /// write); while no notifications arrive (SQLite, or the PostgreSQL listener reconnecting) a cached resolution is
+    /// reused for at most <see cref="ServingOptions.RegistryRefreshInterval"/>, and while they do for at most
+    /// <see cref="ListeningMaxAge"/>.
+    /// </summary>
     /// <exception cref="ModelNotFoundException">No such model, version or alias.</exception>
     /// <exception cref="InvalidDataException">The version's file fails verification or does not load.</exception>
-    public LoadedModel Get(string name, string reference) => Get(Registry.Resolve(name, reference));
+    public LoadedModel Get(string name, string reference) => Get(Resolve(name, reference));
+
+    /// <summary>
+    /// The longest a cached resolution is reused while change notifications arrive: a backstop for a listening
+    /// connection that died without an error.
+    /// </summary>
+    public static readonly TimeSpan ListeningMaxAge = TimeSpan.FromSeconds(60);
+
+    /// <summary>Most cached resolutions; the cache is emptied when a new one would exceed it.</summary>
+    internal const int MaxCachedResolutions = 4096;
+
+    readonly ConcurrentDictionary<(string Name, string Reference), (ModelVersionInfo Info, long Generation, long Timestamp)> resolved = new();
+    readonly TimeSpan refreshInterval = options?.RegistryRefreshInterval ?? ServingOptions.DefaultRegistryRefreshInterval;
+
+    /// <summary>Resolutions answered from the database rather than the cache (for tests and diagnostics).</summary>
+    internal long ResolveMisses => Interlocked.Read(ref resolveMisses);
+    long resolveMisses;
+
+    /// <summary>Resolves <paramref name="reference"/> through the cache described at <see cref="Get(string, string)"/>.</summary>
+    /// <exception cref="ModelNotFoundException">No such model, version or alias.</exception>
+    public ModelVersionInfo Resolve(string name, string reference)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(reference);
+        var changes = Registry.Changes;
+        changes.EnsureListening();
+        long generation = changes.Generation;   // read before the database: a change during the read leaves the entry stale
+        var key = (name, reference);
+        if (resolved.TryGetValue(key, out var entry) && entry.Generation == generation
+            && System.Diagnostics.Stopwatch.GetElapsedTime(entry.Timestamp) < (changes.Listening ? ListeningMaxAge : refreshInterval))
+            return entry.Info;
+        Interlocked.Increment(ref resolveMisses);
+        var info = Registry.Resolve(name, reference);   // not found: thrown, nothing cached
+        if (resolved.Count >= MaxCachedResolutions) resolved.Clear();
+        resolved[key] = (info, generation, System.Diagnostics.Stopwatch.GetTimestamp());
+        return info;
+    }
 
     /// <summary>Returns <paramref name="version"/>, loading it on first use.</summary>
     /// <exception cref="InvalidDataException">The version's file fails verification or does not load.</exception>

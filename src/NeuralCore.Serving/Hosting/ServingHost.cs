@@ -46,6 +46,17 @@ public sealed record ServingOptions
 
     /// <summary>Serves the web console under <c>/console/</c> and its JSON routes (<see cref="WebConsole"/>); true by default.</summary>
     public bool WebConsole { get; init; } = true;
+
+    /// <summary>The default <see cref="RegistryRefreshInterval"/>: one second.</summary>
+    public static readonly TimeSpan DefaultRegistryRefreshInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long the host may reuse a resolved model reference (alias, <c>latest</c>, number) when the registry sends
+    /// no change notifications: with SQLite, or while a PostgreSQL host re-opens its lost listening connection. This is
+    /// then the bound on how late another process's alias move or new version is seen. With PostgreSQL listening,
+    /// changes are seen as soon as the notification arrives. One second by default.
+    /// </summary>
+    public TimeSpan RegistryRefreshInterval { get; init; } = DefaultRegistryRefreshInterval;
 }
 
 /// <summary>
@@ -71,6 +82,8 @@ public static partial class ServingHost
             throw new ArgumentException("Batching needs a MaxBatchSize of at least 1 and a MaxQueueDelay that is not negative.", nameof(options));
         if (options.RequestTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"RequestTimeout must be positive (or null for none), not {options.RequestTimeout}.", nameof(options));
+        if (options.RegistryRefreshInterval < TimeSpan.Zero)
+            throw new ArgumentException($"RegistryRefreshInterval must not be negative, not {options.RegistryRefreshInterval}.", nameof(options));
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
@@ -178,7 +191,7 @@ public static partial class ServingHost
         using (document)
             return await GuardedAsync(async () =>
             {
-                // Resolved per request: moving an alias changes what the next request gets.
+                // Resolved through the host's cache, which a registry change (here or on another host) invalidates.
                 var model = models.Get(name, reference);
                 request.HttpContext.Items[ServingMetrics.ServedItem] = model;
                 var (id, input, binaryOutput) = InferenceRequest.Parse(document.RootElement, model.Info.Signature, binary);

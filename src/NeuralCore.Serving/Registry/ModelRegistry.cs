@@ -48,7 +48,11 @@ public sealed partial class ModelRegistry : IDisposable
             throw;
         }
         BlobDirectory = Path.GetFullPath(blobDirectory);
+        Changes = new RegistryChanges(database);
     }
+
+    /// <summary>Change tracking for caches over this registry (see <see cref="RegistryChanges"/>).</summary>
+    public RegistryChanges Changes { get; }
 
     /// <summary>Where the model files are stored (<c>ab/cdef...</c> by SHA-256).</summary>
     public string BlobDirectory { get; }
@@ -542,15 +546,27 @@ public sealed partial class ModelRegistry : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => database.Dispose();
+    public void Dispose()
+    {
+        Changes.Dispose();
+        database.Dispose();
+    }
 
     // ---------------------------------------------------------------- helpers
 
     T Write<T>(Func<(DbConnection Connection, DbTransaction Transaction), T> body)
     {
-        using var connection = database.Open();
-        using var transaction = database.BeginWrite(connection);
-        return body((connection, transaction));
+        try
+        {
+            using var connection = database.Open();
+            using var transaction = database.BeginWrite(connection);
+            return body((connection, transaction));
+        }
+        finally
+        {
+            // Also after a failure: a change may have committed before it; an extra bump only costs a cache refill.
+            Changes.Bump();
+        }
     }
 
     static int Exec(DbConnection c, DbTransaction? t, string sql, params (string, object?)[] parameters)

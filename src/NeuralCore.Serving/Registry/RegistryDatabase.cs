@@ -23,6 +23,17 @@ internal abstract class RegistryDatabase : IDisposable
     /// <summary>True when <paramref name="e"/> reports a primary-key or unique-constraint violation.</summary>
     public abstract bool IsUniqueViolation(DbException e);
 
+    /// <summary>
+    /// Listens for the change notifications every committed write transaction sends (PostgreSQL only): calls
+    /// <paramref name="connected"/> once listening, then <paramref name="changed"/> for each notification, until
+    /// <paramref name="cancellation"/> fires (returns) or the connection fails (throws). Returns at once, without
+    /// calling either, where the database has no such channel (SQLite).
+    /// </summary>
+    public virtual Task ListenAsync(Action connected, Action changed, CancellationToken cancellation) => Task.CompletedTask;
+
+    /// <summary>True when <see cref="ListenAsync"/> can deliver notifications.</summary>
+    public virtual bool CanListen => false;
+
     /// <inheritdoc/>
     public virtual void Dispose() { }
 
@@ -84,6 +95,15 @@ internal sealed class PostgresRegistryDatabase(string connectionString) : Regist
     // Key of the transaction-scoped advisory lock that serializes the registry's writers ("NCRG").
     const long WriteLockKey = 0x4E43_5247;
 
+    /// <summary>
+    /// The notification channel of registry changes. Its payload is the writer's schema (<c>current_schema()</c>), so
+    /// registries in different schemas of one database ignore each other's changes.
+    /// </summary>
+    internal const string ChangeChannel = "neuralcore_registry";
+
+    /// <summary>The application name of the listening connection (visible in <c>pg_stat_activity</c>).</summary>
+    internal const string ListenerApplicationName = "neuralcore-registry-listener";
+
     readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(connectionString);
 
     public override string Kind => "postgresql";
@@ -95,7 +115,9 @@ internal sealed class PostgresRegistryDatabase(string connectionString) : Regist
         var transaction = connection.BeginTransaction();
         try
         {
-            using var command = Command(connection, transaction, "SELECT pg_advisory_xact_lock(@key);", ("@key", WriteLockKey));
+            // The notification is queued now and delivered when (and only if) the transaction commits.
+            using var command = Command(connection, transaction,
+                $"SELECT pg_advisory_xact_lock(@key); SELECT pg_notify('{ChangeChannel}', current_schema());", ("@key", WriteLockKey));
             command.ExecuteNonQuery();
             return transaction;
         }
@@ -107,6 +129,39 @@ internal sealed class PostgresRegistryDatabase(string connectionString) : Regist
     }
 
     public override bool IsUniqueViolation(DbException e) => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    public override bool CanListen => true;
+
+    public override async Task ListenAsync(Action connected, Action changed, CancellationToken cancellation)
+    {
+        // A dedicated connection outside the pool: it stays in LISTEN for the registry's lifetime. Keepalive queries
+        // every 5 s make a dead connection fail WaitAsync instead of waiting forever.
+        var builder = new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            Pooling = false,
+            KeepAlive = 5,
+            ApplicationName = ListenerApplicationName,
+        };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync(cancellation).ConfigureAwait(false);
+        string schema;
+        await using (var query = new NpgsqlCommand("SELECT current_schema()", connection))
+            schema = (string)(await query.ExecuteScalarAsync(cancellation).ConfigureAwait(false))!;
+        connection.Notification += (_, e) =>
+        {
+            if (e.Channel == ChangeChannel && e.Payload == schema) changed();
+        };
+        await using (var listen = new NpgsqlCommand($"LISTEN {ChangeChannel}", connection))
+            await listen.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+        connected();
+        try
+        {
+            while (true) await connection.WaitAsync(cancellation).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+        }
+    }
 
     public override void Dispose() => dataSource.Dispose();
 }

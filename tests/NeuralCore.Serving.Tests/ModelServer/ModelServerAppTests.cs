@@ -100,6 +100,33 @@ public sealed partial class ModelServerAppTests : IDisposable
     }
 
     [Fact]
+    public async Task Init_SeedsAnEmptyRegistryOnce_AndNoTrainServesAnEmptyRegistryAsItIs()
+    {
+        string empty = Path.Combine(directory, "empty");
+        await WithServer(empty, ["--no-train", "--allow-anonymous-inference"], async (http, log) =>
+        {
+            Assert.DoesNotContain("training", log);
+            Assert.Contains("0 model(s)", log);
+            using var missing = await http.GetAsync("/v2/models/fashion-mlp/ready");
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        });
+
+        var refused = await Run(["init", "--epochs", "0", "--registry", empty]);
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("--epochs must be at least 1", refused.Error);
+
+        string seeded = Path.Combine(directory, "seeded");
+        var first = await Run(["init", "--epochs", "1", "--registry", seeded]);
+        Assert.True(first.Code == 0, first.Error);
+        Assert.Contains("Registered 'fashion-mlp' version 1 (alias 'production')", first.Output);
+        var second = await Run(["init", "--registry", seeded]);
+        Assert.Equal(0, second.Code);
+        Assert.Contains("already holds 1 model(s): nothing to do", second.Output);
+        using var registry = ModelRegistry.OpenSqlite(seeded);
+        Assert.Equal(1, Assert.Single(registry.ListModels()).VersionCount);
+    }
+
+    [Fact]
     public async Task RegistryVerbsWorkAndRefuseWithOneLine()
     {
         string registryDirectory = Path.Combine(directory, "registry");
