@@ -249,6 +249,20 @@ public class RecurrentTests
     }
 
     [Fact]
+    public void EmptyBatch_GivesEmptyOutputsAndGradients()
+    {
+        var lstm = new LSTM(4, 3, numLayers: 2, bidirectional: true);
+        var x = Tensor.Zeros(5, 0, 4).RequiresGrad_();
+        var (output, (h, c)) = lstm.Forward(x, null);
+        Assert.Equal(new Shape(5, 0, 6), output.Shape);
+        Assert.Equal(new Shape(4, 0, 3), h.Shape);
+        Assert.Equal(new Shape(4, 0, 3), c.Shape);
+        output.Sum().Backward();
+        Assert.Equal(new Shape(5, 0, 4), x.Grad!.Shape);
+        Assert.All(lstm.Parameters(), p => Assert.Equal(0f, p.Grad!.Abs().Sum().Item<float>()));
+    }
+
+    [Fact]
     public void BadInputs_GetClearErrors()
     {
         var lstm = new LSTM(4, 3, numLayers: 2);
