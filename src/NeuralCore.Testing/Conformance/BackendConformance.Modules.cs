@@ -9,7 +9,7 @@ public abstract partial class BackendConformance
     static readonly Tolerance Float64Layers = new(Atol: 1e-10, Rtol: 1e-9);
 
     /// <summary>
-    /// Layer, loss and optimizer checks: every layer kind (Linear, Conv2d with stride, padding, dilation and groups,
+    /// Layer, loss and optimizer checks: every layer kind (Linear, Conv1d and Conv2d with stride, padding, dilation and groups, RNN, LSTM, GRU,
     /// max/average/adaptive pooling, BatchNorm in training and evaluation, LayerNorm), every loss, and a few steps of
     /// every optimizer. Each compares outputs, input and parameter gradients (or updated parameters) with the CPU.
     /// Sizes are small so that slow devices (a simulator) can run them all.
@@ -199,6 +199,12 @@ public abstract partial class BackendConformance
             ModuleCase("batchnorm2d/eval", () => new BatchNorm2d(3), [4, 3, 3, 3], eval: true, prepare: TrainOnce),
             ModuleCase("batchnorm1d/train", () => new BatchNorm1d(5), [6, 5]),
             ModuleCase("layernorm", () => new LayerNorm(5), [3, 5]),
+            ModuleCase("conv1d/stride2-dilation2-groups2", () => new Conv1d(4, 4, 3, stride: 2, padding: 2, dilation: 2, groups: 2), [2, 4, 9]),
+            ModuleCase("conv1d/float64", () => new Conv1d(2, 3, 2, padding: 1), [2, 2, 5], DType.Float64),
+            ModuleCase("lstm/2-layer-bidirectional", () => new LSTM(3, 4, numLayers: 2, bidirectional: true), [5, 2, 3]),
+            ModuleCase("gru/batch-first", () => new GRU(3, 4, batchFirst: true), [2, 5, 3]),
+            ModuleCase("rnn/relu-2-layer", () => new RNN(3, 4, numLayers: 2, nonlinearity: "relu"), [5, 2, 3]),
+            ModuleCase("lstmcell", () => new LSTMCell(3, 4), [2, 3]),
             ModuleCase("activations", () => new Sequential(new Linear(4, 6), new GELU(), new Linear(6, 6), new Tanh(), new Linear(6, 4), new Softplus()), [3, 4]),
             LossCase("cross-entropy", (x, t) => Functional.CrossEntropy(x, t), [6, 5], d => Classes(d, 6, 5, 1)),
             LossCase("cross-entropy/ignore-index", (x, t) => Functional.CrossEntropy(x, t, ignoreIndex: 2), [6, 5], d => Targets(d, 2, 0, 4, 2, 1, 3)),

@@ -12,7 +12,7 @@ public sealed partial class Sequential
     /// <summary>True once <see cref="Compile(Optimizer, Training.Loss, IEnumerable{string}?)"/> was called.</summary>
     public bool IsCompiled => trainer is not null;
 
-    /// <summary>The compiled optimizer (bound to this model's parameters by the first <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?)"/>), or null before <c>Compile</c>.</summary>
+    /// <summary>The compiled optimizer (bound to this model's parameters by the first <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?, int)"/>), or null before <c>Compile</c>.</summary>
     public Optimizer? Optimizer => trainer?.Optimizer;
 
     /// <summary>The compiled loss (with "auto" logits/probabilities resolved for this model), or null before <c>Compile</c>.</summary>
@@ -73,15 +73,24 @@ public sealed partial class Sequential
     /// <param name="verbose">Console output when no <paramref name="progress"/> is given: 0 none, 1 a live progress bar (one line per epoch when output is redirected), 2 one line per epoch.</param>
     /// <param name="callbacks">Hooks called during training (<see cref="EarlyStopping"/>, <see cref="ModelCheckpoint"/>, ...).</param>
     /// <param name="progress">Receives a report after every step and at each epoch's end; replaces the console output.</param>
+    /// <param name="accumulationSteps">
+    /// Gradient accumulation: the optimizer steps once per this many consecutive batches, on the mean of their batch-mean
+    /// gradients (each batch's loss is scaled by 1/k for a group of k), so <c>batchSize: 8, accumulationSteps: 4</c>
+    /// trains as <c>batchSize: 32</c> with a quarter of the activation memory (exactly so for losses that are means
+    /// over equal batches, without batch statistics). The epoch's last group may be shorter; a group cut short by a
+    /// callback stopping training is not applied. Logged losses and metrics stay per batch.
+    /// </param>
     /// <returns>Per-epoch loss and metrics.</returns>
     /// <exception cref="InvalidOperationException"><c>Compile</c> was not called.</exception>
     /// <exception cref="ArgumentException">Both validation data and a split, a split that leaves a side empty, or empty data.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A count or fraction out of range.</exception>
     public History Fit(Dataset data, int epochs = 1, int batchSize = 32, Dataset? validationData = null, double validationSplit = 0,
-        bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null, IProgress<TrainingProgress>? progress = null)
+        bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null, IProgress<TrainingProgress>? progress = null,
+        int accumulationSteps = 1)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(accumulationSteps, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(verbose);
         if (!(validationSplit >= 0 && validationSplit < 1))
@@ -91,12 +100,12 @@ public sealed partial class Sequential
         var callbackList = callbacks?.ToArray() ?? [];
         foreach (var c in callbackList) ArgumentNullException.ThrowIfNull(c, nameof(callbacks));
         return Compiled(nameof(Fit)).Fit(data,
-            new FitOptions(epochs, batchSize, validationData, validationSplit, shuffle, verbose, callbackList, progress));
+            new FitOptions(epochs, batchSize, validationData, validationSplit, shuffle, verbose, callbackList, progress, accumulationSteps));
     }
 
     /// <summary>
     /// Trains on tensors: sample i is (<paramref name="x"/>[i], <paramref name="y"/>[i]). Otherwise as
-    /// <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?)"/>.
+    /// <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?, int)"/>.
     /// </summary>
     /// <param name="x">Inputs [N, ...].</param>
     /// <param name="y">Targets [N, ...].</param>
@@ -108,14 +117,15 @@ public sealed partial class Sequential
     /// <param name="verbose">0 silent, 1 progress bar, 2 one line per epoch.</param>
     /// <param name="callbacks">Training hooks.</param>
     /// <param name="progress">Progress receiver (replaces console output).</param>
+    /// <param name="accumulationSteps">Batches whose gradients are averaged into one optimizer step.</param>
     /// <returns>Per-epoch loss and metrics.</returns>
     /// <exception cref="ArgumentException"><paramref name="x"/> and <paramref name="y"/> differ in their number of samples.</exception>
     public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, (Tensor X, Tensor Y)? validationData = null,
         double validationSplit = 0, bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null,
-        IProgress<TrainingProgress>? progress = null) =>
+        IProgress<TrainingProgress>? progress = null, int accumulationSteps = 1) =>
         Fit(new TensorDataset(x, y), epochs, batchSize,
             validationData is var (vx, vy) ? new TensorDataset(vx, vy) : null,
-            validationSplit, shuffle, verbose, callbacks, progress);
+            validationSplit, shuffle, verbose, callbacks, progress, accumulationSteps);
 
     /// <summary>The compiled loss and metrics over <paramref name="data"/>, in evaluation mode without gradients (Keras' <c>evaluate</c>).</summary>
     /// <param name="data">Samples to measure.</param>

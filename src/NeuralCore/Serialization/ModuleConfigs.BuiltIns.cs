@@ -76,6 +76,7 @@ public static partial class ModuleConfigs
 
         RegisterConvolutionAndPooling();
         RegisterNormalization();
+        RegisterSequenceLayers();
     }
 
     static JsonArray Pair((int H, int W) v) => new(JsonValue.Create(v.H), JsonValue.Create(v.W));

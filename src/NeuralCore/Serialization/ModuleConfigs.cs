@@ -10,7 +10,7 @@ namespace NeuralCore.Serialization;
 /// configuration, and a factory creating an instance from one. Reflection-free (trimming- and AOT-safe), and
 /// loading creates only registered types: a file can never make the loader instantiate a type it names.
 /// Built in: Sequential, Linear, Dense, Flatten, Dropout, the activation modules, and the convolution, pooling and
-/// batch-norm layers. Register your own layers with <see cref="Register{T}"/>.
+/// batch-norm layers, Conv1d, and the recurrent layers and cells (RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell). Register your own layers with <see cref="Register{T}"/>.
 /// </summary>
 /// <remarks>
 /// A configuration is a JSON object with the type name under <c>"type"</c> and the layer's settings beside it, e.g.

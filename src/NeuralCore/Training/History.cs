@@ -16,7 +16,7 @@ public sealed class History
 
     /// <summary>
     /// The settings of the run that produced this history, as invariant-culture strings: <c>"epochs"</c> (requested),
-    /// <c>"batch_size"</c>, <c>"shuffle"</c>, <c>"validation_split"</c>, <c>"training_samples"</c>,
+    /// <c>"batch_size"</c>, <c>"accumulation_steps"</c>, <c>"shuffle"</c>, <c>"validation_split"</c>, <c>"training_samples"</c>,
     /// <c>"validation_samples"</c>, <c>"optimizer"</c> (type name), <c>"learning_rate"</c>, <c>"loss"</c> and
     /// <c>"metrics"</c> (comma-separated). A model registry records them with the model.
     /// </summary>

@@ -25,6 +25,7 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         {
             ["epochs"] = options.Epochs.ToString(c),
             ["batch_size"] = options.BatchSize.ToString(c),
+            ["accumulation_steps"] = options.AccumulationSteps.ToString(c),
             ["shuffle"] = options.Shuffle ? "true" : "false",
             ["validation_split"] = options.ValidationSplit.ToString("R", c),
             ["training_samples"] = trainSet.Count.ToString(c),
@@ -64,25 +65,34 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
                 model.Train();
                 foreach (var m in trainMetrics) m.Reset();
                 double lossSum = 0, penaltySum = 0;
-                int seen = 0, done = 0;
+                int seen = 0, done = 0, penaltySeen = 0;
                 var clock = Stopwatch.StartNew();
                 bool stop = false;
                 using (var batches = loader.GetEnumerator())
                     for (int step = 0; step < steps && !stop; step++)
                     {
-                        var (batchLoss, batchPenalty, batchSize) = TrainStep(batches, trainMetrics, trackPenalty);
+                        // Batches are taken in groups of AccumulationSteps (the epoch's last group may be shorter): each
+                        // adds its share of the group's mean gradient, and the last one steps the optimizer.
+                        int groupStart = step - step % options.AccumulationSteps;
+                        int groupSize = Math.Min(options.AccumulationSteps, steps - groupStart);
+                        var (batchLoss, batchPenalty, batchSize) = TrainStep(batches, trainMetrics, trackPenalty,
+                            firstInGroup: step == groupStart, lastInGroup: step == groupStart + groupSize - 1, groupSize);
                         lossSum += batchLoss * batchSize;
-                        if (trackPenalty) penaltySum += batchPenalty * batchSize;
+                        if (trackPenalty && !double.IsNaN(batchPenalty))
+                        {
+                            penaltySum += batchPenalty * batchSize;
+                            penaltySeen += batchSize;
+                        }
                         seen += batchSize;
                         done++;
-                        var running = Logs(lossSum / seen, trainMetrics, trackPenalty ? penaltySum / seen : null);
+                        var running = Logs(lossSum / seen, trainMetrics, trackPenalty ? penaltySum / Math.Max(penaltySeen, 1) : null);
                         foreach (var c in callbacks) c.OnBatchEnd(step, running);
                         stop = callbacks.Any(c => c.StopTraining);
                         if (step + 1 < steps && !stop)
                             reporter?.Report(Progress(epoch, options.Epochs, step + 1, steps, running, seen, clock.Elapsed));
                     }
 
-                var logs = Logs(lossSum / seen, trainMetrics, trackPenalty ? penaltySum / seen : null);
+                var logs = Logs(lossSum / seen, trainMetrics, trackPenalty ? penaltySum / Math.Max(penaltySeen, 1) : null);
                 if (validationSet is not null)
                 {
                     var (valLoss, valMetrics) = Measure(validationSet, options.BatchSize);
@@ -111,20 +121,22 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
     // The batch is taken inside the step's scope, so the tensors this thread makes for it are released with the step.
     // The loss, the optimizer's penalty and the metrics' running sums come back in one read: the step's only wait
     // for the device.
-    (double Loss, double Penalty, int Size) TrainStep(IEnumerator<(Tensor Inputs, Tensor Targets)> batches, Metric[] trainMetrics, bool trackPenalty)
+    // With gradient accumulation, a batch that is not the last of its group only adds to the gradients.
+    (double Loss, double Penalty, int Size) TrainStep(IEnumerator<(Tensor Inputs, Tensor Targets)> batches, Metric[] trainMetrics, bool trackPenalty,
+        bool firstInGroup, bool lastInGroup, int groupSize)
     {
         using var scope = Tensor.Scope();
         if (!batches.MoveNext()) throw new InvalidOperationException("Fit: the dataset yielded fewer batches than its size promises.");
         var (x, y) = Prepare(batches.Current);
         // Nothing outside this loop holds the previous step's gradients, so they go back to the pool now rather
         // than when the GC finalizes them (a training loop then rents no new gradient buffers step after step).
-        Optimizer.ReleaseGrads();
+        if (firstInGroup) Optimizer.ReleaseGrads();
         var output = model.Forward(x);
         var lossValue = Loss.Compute(output, y);
         if (lossValue.NumElements != 1)
             throw new InvalidOperationException($"Fit: the loss \"{Loss.Name}\" returned shape {lossValue.Shape}; a loss must return one value.");
-        lossValue.Backward();
-        Optimizer.Step();
+        (groupSize == 1 ? lossValue : lossValue * (1.0 / groupSize)).Backward();
+        if (lastInGroup) Optimizer.Step();
         using (Tensor.NoGrad())
         {
             var prediction = Loss.Activate(output.Detach());
@@ -132,9 +144,10 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         }
         int size = (int)x.Shape[0];
         // The loss, the penalty and the metrics' running sums (for the batch logs) come back in one download.
-        var penalty = trackPenalty ? Optimizer.LastPenaltyTensor() : null;
+        // A batch that did not step reports no penalty (NaN): the penalty log averages the batches that stepped.
+        var penalty = trackPenalty && lastInGroup ? Optimizer.LastPenaltyTensor() : null;
         var values = DeviceSum.ReadWith(penalty is null ? [lossValue] : [lossValue, penalty], trainMetrics.SelectMany(m => m.Sums));
-        return (values[0], penalty is not null ? values[1] : trackPenalty ? Optimizer.LastPenalty : 0, size);
+        return (values[0], !lastInGroup ? double.NaN : penalty is not null ? values[1] : trackPenalty ? Optimizer.LastPenalty : 0, size);
     }
 
     /// <summary>Mean loss and metrics of the model in evaluation mode, without gradients, over all of <paramref name="data"/>.</summary>

@@ -84,7 +84,7 @@ public sealed class SequentialFitTests
 
         Assert.Equal(new Dictionary<string, string>
         {
-            ["epochs"] = "2", ["batch_size"] = "16", ["shuffle"] = "false", ["validation_split"] = "0.2",
+            ["epochs"] = "2", ["batch_size"] = "16", ["accumulation_steps"] = "1", ["shuffle"] = "false", ["validation_split"] = "0.2",
             ["training_samples"] = "80", ["validation_samples"] = "20", ["optimizer"] = "Adam", ["learning_rate"] = "0.005",
             ["loss"] = model.Loss!.Name, ["metrics"] = "accuracy",
         }, history.Parameters);

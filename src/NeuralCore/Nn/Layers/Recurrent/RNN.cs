@@ -1,0 +1,39 @@
+namespace NeuralCore.Nn;
+
+/// <summary>
+/// A multi-layer Elman RNN, as <c>torch.nn.RNN</c>: h_t = act(W_ih x_t + b_ih + W_hh h_(t−1) + b_hh) with act tanh or
+/// ReLU. Layout, names and shapes as <see cref="RNNBase"/> with one gate (G = 1).
+/// </summary>
+public sealed class RNN : RNNBase
+{
+    /// <summary>Creates the layer stack; parameters are drawn from U(−1/√H, 1/√H).</summary>
+    /// <param name="inputSize">Features of each input step.</param>
+    /// <param name="hiddenSize">Features of the hidden state.</param>
+    /// <param name="numLayers">Stacked layers.</param>
+    /// <param name="nonlinearity">"tanh" or "relu".</param>
+    /// <param name="bias">Whether to learn biases.</param>
+    /// <param name="batchFirst">Inputs and outputs are [B, T, ·].</param>
+    /// <param name="dropout">Dropout on the outputs of every layer but the last, in training mode.</param>
+    /// <param name="bidirectional">Also run each layer from the last step to the first.</param>
+    /// <exception cref="ArgumentException">A size is not positive or the nonlinearity is unknown.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="numLayers"/> is below 1 or <paramref name="dropout"/> outside [0, 1].</exception>
+    public RNN(int inputSize, int hiddenSize, int numLayers = 1, string nonlinearity = "tanh", bool bias = true, bool batchFirst = false,
+        double dropout = 0, bool bidirectional = false)
+        : base(RecurrentCell.ParseNonlinearity(nonlinearity, nameof(RNN)), inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional)
+    {
+    }
+
+    /// <summary>"tanh" or "relu".</summary>
+    public string Nonlinearity => RecurrentCell.NonlinearityName(Mode);
+
+    /// <summary>Runs the sequence from <paramref name="h0"/> (zeros when null).</summary>
+    /// <param name="input">[T, B, I] ([B, T, I] with batchFirst) or unbatched [T, I].</param>
+    /// <param name="h0">Initial hidden states [L·D, B, H] (unbatched [L·D, H]), or null.</param>
+    /// <returns>The output [T, B, D·H] (batch first if so configured) and the final hidden states, h0's shape.</returns>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit; the message names them.</exception>
+    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0)
+    {
+        var (output, h, _) = Run(input, h0, null);
+        return (output, h);
+    }
+}

@@ -1,0 +1,188 @@
+using System.Globalization;
+using System.Text;
+
+namespace NeuralCore.Nn;
+
+/// <summary>
+/// The base of <see cref="RNN"/>, <see cref="LSTM"/> and <see cref="GRU"/>, as PyTorch's <c>RNNBase</c>: a stack of
+/// recurrent layers, each optionally bidirectional, with dropout between layers. Parameters carry PyTorch's names and
+/// layout — <c>weight_ih_l{k}</c> [G·H, I] (I = hidden·directions above the first layer), <c>weight_hh_l{k}</c> [G·H, H],
+/// <c>bias_ih_l{k}</c>, <c>bias_hh_l{k}</c> [G·H], with the suffix <c>_reverse</c> for the backward direction and G the
+/// number of gates — so state dicts interchange with PyTorch through safetensors.
+/// </summary>
+/// <remarks>
+/// Each layer and direction projects the inputs of all time steps with one GEMM, then runs the cell over time; the
+/// backward pass (through time) comes from the ops' rules. Shape (batchFirst false): input [T, B, I] or unbatched
+/// [T, I]; output [T, B, D·H] (D = 2 when bidirectional); states [L·D, B, H] (or [L·D, H]), ordered layer by layer,
+/// forward direction first. With batchFirst the input and output are [B, T, ·]; the states keep their layout.
+/// </remarks>
+public abstract class RNNBase : Module
+{
+    private protected RNNBase(RecurrentMode mode, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst, double dropout, bool bidirectional)
+    {
+        string op = GetType().Name;
+        if (inputSize < 1 || hiddenSize < 1)
+            throw new ArgumentException($"{op}: inputSize and hiddenSize must be positive, got {inputSize} and {hiddenSize}.");
+        if (numLayers < 1) throw new ArgumentOutOfRangeException(nameof(numLayers), numLayers, $"{op}: numLayers must be at least 1.");
+        if (!(dropout >= 0 && dropout <= 1))
+            throw new ArgumentOutOfRangeException(nameof(dropout), dropout, $"{op}: dropout must be in [0, 1].");
+        Mode = mode;
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        NumLayers = numLayers;
+        BatchFirst = batchFirst;
+        Dropout = dropout;
+        Bidirectional = bidirectional;
+        int gates = RecurrentCell.GateCount(mode) * hiddenSize;
+        for (int layer = 0; layer < numLayers; layer++)
+        {
+            long layerInput = layer == 0 ? inputSize : (long)hiddenSize * Directions;
+            ShapeMath.RequireTensor(op, [gates, layerInput], DType.Float32, Device.Cpu, "weight_ih");
+            ShapeMath.RequireTensor(op, [gates, hiddenSize], DType.Float32, Device.Cpu, "weight_hh");
+            for (int direction = 0; direction < Directions; direction++)
+            {
+                string suffix = Suffix(layer, direction);
+                RegisterParameter("weight_ih" + suffix, Tensor.Zeros(gates, layerInput));
+                RegisterParameter("weight_hh" + suffix, Tensor.Zeros(gates, hiddenSize));
+                if (bias)
+                {
+                    RegisterParameter("bias_ih" + suffix, Tensor.Zeros(gates));
+                    RegisterParameter("bias_hh" + suffix, Tensor.Zeros(gates));
+                }
+            }
+        }
+        HasBias = bias;
+        ResetParameters();
+    }
+
+    /// <summary>The cell run at every step.</summary>
+    public RecurrentMode Mode { get; }
+
+    /// <summary>Features of each input step.</summary>
+    public int InputSize { get; }
+
+    /// <summary>Features of the hidden state.</summary>
+    public int HiddenSize { get; }
+
+    /// <summary>Stacked recurrent layers.</summary>
+    public int NumLayers { get; }
+
+    /// <summary>Whether the layers have biases.</summary>
+    public bool HasBias { get; }
+
+    /// <summary>Whether inputs and outputs are [B, T, ·] rather than [T, B, ·].</summary>
+    public bool BatchFirst { get; }
+
+    /// <summary>Dropout probability on the outputs of every layer but the last, in training mode.</summary>
+    public double Dropout { get; }
+
+    /// <summary>Whether each layer also runs from the last step to the first.</summary>
+    public bool Bidirectional { get; }
+
+    /// <summary>1, or 2 when bidirectional.</summary>
+    public int Directions => Bidirectional ? 2 : 1;
+
+    /// <summary>The parameter of PyTorch name <paramref name="name"/> (e.g. <c>weight_hh_l1_reverse</c>), or null.</summary>
+    public Tensor? Parameter(string name) => GetParameter(name);
+
+    static string Suffix(int layer, int direction) => string.Create(CultureInfo.InvariantCulture, $"_l{layer}{(direction == 1 ? "_reverse" : "")}");
+
+    /// <summary>Re-draws every parameter from U(−1/√H, 1/√H), as PyTorch.</summary>
+    public void ResetParameters()
+    {
+        double bound = 1 / Math.Sqrt(HiddenSize);
+        foreach (var p in Parameters(recurse: false)) Init.Uniform(p, -bound, bound);
+    }
+
+    /// <summary>The output sequence for <paramref name="x"/> from zero initial states (the last layer's hidden states at every step).</summary>
+    public override Tensor Forward(Tensor x) => Run(x, null, null).Output;
+
+    // Validates, runs every layer and direction, and returns the output with the final hidden (and cell) states.
+    private protected (Tensor Output, Tensor H, Tensor? C) Run(Tensor input, Tensor? h0, Tensor? c0)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        string op = GetType().Name;
+        var weight = GetParameter("weight_ih_l0")!;
+        if (input.Dim is not (2 or 3) || input.Shape[-1] != InputSize)
+            throw new ArgumentException($"{op}: input {input.Shape} must be {(BatchFirst ? "[B, T" : "[T, B")}, {InputSize}] or unbatched [T, {InputSize}].");
+        if (input.DType != weight.DType)
+            throw new ArgumentException($"{op}: input ({input.DType}) must have the parameters' dtype ({weight.DType}).");
+        Tensor.CheckSameDevice(input, weight, op);
+        bool unbatched = input.Dim == 2;
+        var x = unbatched ? input.Unsqueeze(1) : BatchFirst ? input.Transpose(0, 1) : input;
+        long steps = x.Shape[0], batch = x.Shape[1];
+        if (steps == 0) throw new ArgumentException($"{op}: input {input.Shape} has no time steps.");
+        long[] stateShape = unbatched ? [NumLayers * Directions, HiddenSize] : [NumLayers * Directions, batch, HiddenSize];
+        var h = State(h0, stateShape, "initial hidden state", input, op);
+        var c = Mode == RecurrentMode.Lstm ? State(c0, stateShape, "initial cell state", input, op) : null;
+        if (unbatched)
+        {
+            h = h.Unsqueeze(1);
+            c = c?.Unsqueeze(1);
+        }
+
+        var hn = new List<Tensor>(NumLayers * Directions);
+        var cn = new List<Tensor>(NumLayers * Directions);
+        var layerInput = x;
+        for (int layer = 0; layer < NumLayers; layer++)
+        {
+            var outputs = new Tensor[Directions];
+            for (int direction = 0; direction < Directions; direction++)
+            {
+                int index = layer * Directions + direction;
+                var (y, hLast, cLast) = RunDirection(layerInput, Suffix(layer, direction), direction == 1, h.Select(0, index), c?.Select(0, index));
+                outputs[direction] = y;
+                hn.Add(hLast);
+                if (cLast is not null) cn.Add(cLast);
+            }
+            layerInput = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 2);
+            if (layer + 1 < NumLayers && Dropout > 0) layerInput = Functional.Dropout(layerInput, Dropout, IsTraining);
+        }
+
+        var output = unbatched ? layerInput.Squeeze(1) : BatchFirst ? layerInput.Transpose(0, 1) : layerInput;
+        var hOut = Tensor.Stack(hn, 0);
+        var cOut = cn.Count > 0 ? Tensor.Stack(cn, 0) : null;
+        return unbatched ? (output, hOut.Squeeze(1), cOut?.Squeeze(1)) : (output, hOut, cOut);
+    }
+
+    // One direction of one layer over [T, B, I]: every step's input projection in one GEMM, then the cell over time.
+    (Tensor Output, Tensor H, Tensor? C) RunDirection(Tensor x, string suffix, bool reverse, Tensor h, Tensor? c)
+    {
+        var projected = Functional.Linear(x, GetParameter("weight_ih" + suffix)!, GetParameter("bias_ih" + suffix));
+        var weightHh = GetParameter("weight_hh" + suffix)!;
+        var biasHh = GetParameter("bias_hh" + suffix);
+        int steps = (int)x.Shape[0];
+        var outputs = new Tensor[steps];
+        for (int s = 0; s < steps; s++)
+        {
+            int t = reverse ? steps - 1 - s : s;
+            (h, c) = RecurrentCell.Step(Mode, projected.Select(0, t), h, c, weightHh, biasHh);
+            outputs[t] = h;
+        }
+        return (Tensor.Stack(outputs, 0), h, c);
+    }
+
+    static Tensor State(Tensor? given, long[] shape, string what, Tensor input, string op)
+    {
+        if (given is null) return Tensor.Zeros(shape, input.DType, input.Device);
+        if (given.Shape != new Shape(shape))
+            throw new ArgumentException($"{op}: {what} {given.Shape} must be {new Shape(shape)} for input {input.Shape}.");
+        if (given.DType != input.DType)
+            throw new ArgumentException($"{op}: {what} ({given.DType}) must have the input's dtype ({input.DType}).");
+        Tensor.CheckSameDevice(input, given, op);
+        return given;
+    }
+
+    /// <inheritdoc />
+    protected override string ExtraRepr()
+    {
+        var sb = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"{InputSize}, {HiddenSize}"));
+        if (NumLayers != 1) sb.Append(CultureInfo.InvariantCulture, $", numLayers: {NumLayers}");
+        if (Mode == RecurrentMode.RnnRelu) sb.Append(", nonlinearity: relu");
+        if (!HasBias) sb.Append(", bias: False");
+        if (BatchFirst) sb.Append(", batchFirst: True");
+        if (Dropout != 0) sb.Append(CultureInfo.InvariantCulture, $", dropout: {Dropout}");
+        if (Bidirectional) sb.Append(", bidirectional: True");
+        return sb.ToString();
+    }
+}
