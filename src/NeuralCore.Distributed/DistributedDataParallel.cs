@@ -298,8 +298,7 @@ public sealed class DistributedDataParallel : IDataParallel, IDisposable
             foreach (var p in Params)
             {
                 int n = (int)p.NumElements;
-                var averaged = Tensor.FromArray(flat.AsSpan(offset, n).ToArray(), p.Shape.ToArray());
-                if (!p.Device.Equals(Device.Cpu)) averaged = averaged.To(p.Device);
+                var averaged = TensorCollectives.FromHost(flat.AsSpan(offset, n).ToArray(), p.Shape.ToArray(), p.Device);
                 if (p.Grad is { } g) g.Copy_(averaged);
                 else p.Grad = averaged.DetachFromScope();
                 offset += n;

@@ -147,7 +147,13 @@ public static class TensorCollectives
 
     static Tensor Stage<T>(Tensor tensor, long[] shape, Host host) where T : unmanaged, System.Numerics.INumber<T>
     {
-        var result = Tensor.FromArray(host.Run(tensor.ToArray<T>()), shape);
-        return tensor.Device.Equals(Device.Cpu) ? result : result.To(tensor.Device);
+        return FromHost(host.Run(tensor.ToArray<T>()), shape, tensor.Device);
+    }
+
+    /// <summary>A tensor of <paramref name="shape"/> (0-d too) on <paramref name="device"/> holding <paramref name="data"/>.</summary>
+    internal static Tensor FromHost<T>(T[] data, long[] shape, Device device) where T : unmanaged
+    {
+        var result = Tensor.FromArray(data, data.Length).Reshape(shape);
+        return device.Equals(Device.Cpu) ? result : result.To(device);
     }
 }
