@@ -13,6 +13,7 @@ namespace NeuralCore.Distributed;
 /// </summary>
 public sealed unsafe class MpiCommunicator : Communicator
 {
+    const int PollBurst = 64;
     static int created;
     readonly MpiNative mpi;
     readonly int rank, size;
@@ -85,10 +86,13 @@ public sealed unsafe class MpiCommunicator : Communicator
     {
         var clock = Stopwatch.StartNew();
         int flag = 0;
-        while (true)
+        // Progress happens inside MPI_Test, so it is called in short bursts; between bursts the thread yields, so the
+        // backward pass running beside it keeps its core.
+        for (int polls = 1; ; polls++)
         {
             Check(mpi, mpi.Test(&request, &flag, null), "MPI_Test");
             if (flag != 0) return;
+            if (polls % PollBurst != 0) continue;
             if (clock.Elapsed > Timeout) AbortJob(call);
             Thread.Yield();
         }
