@@ -53,6 +53,35 @@ internal static class Engine
             throw new ArgumentException($"Backward: gradient shape {gradient.Shape} does not match output shape {root.Shape}.");
 
         using var _ = GradMode.Disable();
+        var outer = callbacks;
+        var queued = new List<Action>();
+        callbacks = queued;
+        try
+        {
+            Sweep(root, gradient, retainGraph);
+            // Callbacks may queue more callbacks; those run in this pass too.
+            for (int i = 0; i < queued.Count; i++) queued[i]();
+        }
+        finally
+        {
+            callbacks = outer;
+        }
+    }
+
+    // Callbacks queued during the backward pass running on this thread (null when none runs).
+    [ThreadStatic] static List<Action>? callbacks;
+
+    public static void QueueCallback(Action callback)
+    {
+        if (callbacks is null)
+            throw new InvalidOperationException("QueueBackwardCallback: no backward pass is running on this thread; call it from a gradient hook.");
+        callbacks.Add(callback);
+    }
+
+    // A leaf's gradient is accumulated once per pass, when its last use in the graph has been handled, so its
+    // post-accumulate hooks see the pass's whole contribution.
+    static void Sweep(Tensor root, Tensor gradient, bool retainGraph)
+    {
         if (root.GradFn is null)
         {
             Accumulate(root, gradient);
@@ -60,25 +89,34 @@ internal static class Engine
         }
 
         var order = TopologicalOrder(root.GradFn);
+        var uses = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+        foreach (var node in order)
+            foreach (var input in node.Inputs)
+                if (input.RequiresGrad && input.GradFn is null)
+                    uses[input] = uses.GetValueOrDefault(input) + 1;
+        var leafGrads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
         var pending = new Dictionary<Node, Tensor> { [root.GradFn] = gradient };
         foreach (var node in order)
         {
-            if (!pending.Remove(node, out var grad)) continue;
             var inputs = node.Inputs;
-            var grads = node.Rule.Fn(node, grad);
+            bool reached = pending.Remove(node, out var grad);
+            Tensor?[] grads = reached ? node.Rule.Fn(node, grad!) : [];
             for (int i = 0; i < inputs.Length; i++)
             {
                 var input = inputs[i];
+                if (!input.RequiresGrad) continue;
                 var g = i < grads.Length ? grads[i] : null;
-                if (!input.RequiresGrad || g is null) continue;
-                if (g.Shape != input.Shape)
+                if (g is not null && g.Shape != input.Shape)
                     throw new InvalidOperationException($"{node.Rule.Name}Backward returned a gradient of shape {g.Shape} for input {i} of shape {input.Shape}.");
                 if (input.GradFn is { } producer)
-                    pending[producer] = pending.TryGetValue(producer, out var acc) ? acc + g : g;
-                else
-                    Accumulate(input, g);
+                {
+                    if (g is not null) pending[producer] = pending.TryGetValue(producer, out var acc) ? acc + g : g;
+                    continue;
+                }
+                if (g is not null) leafGrads[input] = leafGrads.TryGetValue(input, out var sum) ? sum + g : g;
+                if (--uses[input] == 0 && leafGrads.Remove(input, out var total)) Accumulate(input, total);
             }
-            if (!retainGraph) node.Release();
+            if (reached && !retainGraph) node.Release();
         }
     }
 
@@ -90,6 +128,8 @@ internal static class Engine
         var grad = leaf.Grad is null ? g.Clone() : leaf.Grad + g;
         grad.DetachFromScope();
         leaf.Grad = grad;
+        if (leaf.PostAccumulateGradHooks is { Count: > 0 } hooks)
+            foreach (var hook in hooks.ToArray()) hook(leaf);
     }
 
     // Reverse topological order (outputs before inputs) by an iterative depth-first search, so deep graphs

@@ -9,6 +9,22 @@ public sealed partial class Sequential
 {
     Trainer? trainer;
 
+    /// <summary>The data-parallel strategy <c>Fit</c> trains with, or null for single-process training.</summary>
+    public IDataParallel? DataParallel { get; private set; }
+
+    /// <summary>
+    /// Makes <c>Fit</c> train data-parallel with <paramref name="dataParallel"/> (see <see cref="IDataParallel"/>), or
+    /// single-process again with null.
+    /// </summary>
+    /// <param name="dataParallel">A strategy replicating this model, or null.</param>
+    /// <exception cref="ArgumentException">The strategy replicates another module.</exception>
+    public void UseDataParallel(IDataParallel? dataParallel)
+    {
+        if (dataParallel is not null && !ReferenceEquals(dataParallel.Module, this))
+            throw new ArgumentException($"UseDataParallel: the strategy replicates a {dataParallel.Module.GetType().Name}, not this model.", nameof(dataParallel));
+        DataParallel = dataParallel;
+    }
+
     /// <summary>True once <see cref="Compile(Optimizer, Training.Loss, IEnumerable{string}?)"/> was called.</summary>
     public bool IsCompiled => trainer is not null;
 

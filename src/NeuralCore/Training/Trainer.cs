@@ -43,9 +43,12 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         var (trainSet, validationSet) = Split(data, options);
         // The loader shuffles with Rng.Default, seeds per-item transforms (augmentation) reproducibly and assembles
         // batches ahead on the thread pool while this thread trains.
-        var loader = new DataLoader(trainSet, options.BatchSize, options.Shuffle);
-        var callbacks = options.Callbacks;
-        var reporter = options.Progress ?? (options.Verbose > 0 ? new ConsoleProgress(liveBar: options.Verbose == 1 ? null : false) : null);
+        // Data-parallel: each epoch this process trains on its share of the samples, in the order the strategy gives.
+        var parallel = model.DataParallel;
+        var loader = parallel is null ? new DataLoader(trainSet, options.BatchSize, options.Shuffle) : ShareLoader(parallel, trainSet, 0, options);
+        bool leader = parallel is null || parallel.Rank == 0;
+        var callbacks = leader ? options.Callbacks : options.Callbacks.Where(c => !c.RankZeroOnly).ToArray();
+        var reporter = !leader ? null : options.Progress ?? (options.Verbose > 0 ? new ConsoleProgress(liveBar: options.Verbose == 1 ? null : false) : null);
         var trainMetrics = Metrics.Select(m => m.Clone()).ToArray();
         var history = new History(RunParameters(options, trainSet, validationSet));
         bool wasTraining = model.IsTraining;
@@ -61,6 +64,11 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         {
             for (int epoch = 0; epoch < options.Epochs; epoch++)
             {
+                if (parallel is not null && epoch > 0)
+                {
+                    loader = ShareLoader(parallel, trainSet, epoch, options);
+                    steps = loader.Count;
+                }
                 foreach (var c in callbacks) c.OnEpochBegin(epoch);
                 model.Train();
                 foreach (var m in trainMetrics) m.Reset();
@@ -93,6 +101,7 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
                     }
 
                 var logs = Logs(lossSum / seen, trainMetrics, trackPenalty ? penaltySum / Math.Max(penaltySeen, 1) : null);
+                if (parallel is not null) AverageAcrossRanks(parallel, logs);
                 if (validationSet is not null)
                 {
                     var (valLoss, valMetrics) = Measure(validationSet, options.BatchSize);
@@ -131,6 +140,7 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         // Nothing outside this loop holds the previous step's gradients, so they go back to the pool now rather
         // than when the GC finalizes them (a training loop then rents no new gradient buffers step after step).
         if (firstInGroup) Optimizer.ReleaseGrads();
+        model.DataParallel?.BeforeForward();
         var output = model.Forward(x);
         var lossValue = Loss.Compute(output, y);
         if (lossValue.NumElements != 1)
@@ -272,6 +282,24 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
                 $"Fit: validationSplit {options.ValidationSplit} of {n} samples leaves {trainCount} for training and {n - trainCount} for validation; both need at least one.",
                 "validationSplit");
         return (new Subset(data, Enumerable.Range(0, trainCount)), new Subset(data, Enumerable.Range(trainCount, n - trainCount)));
+    }
+
+    static DataLoader ShareLoader(IDataParallel parallel, Dataset trainSet, int epoch, FitOptions options)
+    {
+        var indices = parallel.EpochIndices(trainSet.Count, epoch, options.Shuffle);
+        if (indices.Count == 0)
+            throw new ArgumentException($"Fit: the data-parallel share of rank {parallel.Rank} of {parallel.WorldSize} is empty ({trainSet.Count} samples).", "data");
+        return new DataLoader(new Subset(trainSet, indices), options.BatchSize, shuffle: false);
+    }
+
+    // Every process has its logs in the same key order, so the values line up.
+    static void AverageAcrossRanks(IDataParallel parallel, Dictionary<string, double> logs)
+    {
+        var keys = logs.Keys.ToArray();
+        var mean = parallel.AverageAcrossRanks(keys.Select(k => logs[k]).ToArray());
+        if (mean.Length != keys.Length)
+            throw new InvalidOperationException($"Fit: averaging {keys.Length} log values across ranks returned {mean.Length}.");
+        for (int i = 0; i < keys.Length; i++) logs[keys[i]] = mean[i];
     }
 
     static Dictionary<string, double> Logs(double loss, Metric[] metrics, double? penalty)

@@ -21,6 +21,13 @@ public abstract class Callback
     /// <exception cref="InvalidOperationException">The callback is not attached to a running <c>Fit</c>.</exception>
     public Optimizer Optimizer => optimizer ?? throw NotAttached();
 
+    /// <summary>
+    /// Whether, in data-parallel training (<see cref="IDataParallel"/>), the callback runs on rank 0 only (false by
+    /// default: it runs on every process, which all see the same averaged epoch logs). Callbacks that write files,
+    /// such as <see cref="ModelCheckpoint"/>, return true.
+    /// </summary>
+    public virtual bool RankZeroOnly => false;
+
     /// <summary>Set to true to request that training stop; <c>Fit</c> clears it when it starts.</summary>
     public bool StopTraining { get; set; }
 

@@ -44,6 +44,9 @@ public sealed partial class ModelCheckpoint : Callback
     /// <inheritdoc />
     public override void OnTrainBegin() => monitored.Reset();
 
+    /// <summary>True: in data-parallel training only rank 0 writes checkpoints.</summary>
+    public override bool RankZeroOnly => true;
+
     /// <inheritdoc />
     /// <exception cref="InvalidOperationException">With <see cref="SaveBestOnly"/>, the monitored value is not logged.</exception>
     /// <exception cref="KeyNotFoundException">The path names a placeholder that is not logged.</exception>
