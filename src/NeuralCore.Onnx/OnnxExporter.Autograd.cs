@@ -61,9 +61,16 @@ public static partial class OnnxExporter
         {
             var again = new List<Tensor>();
             var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-            foreach (var node in Topological(secondRun, out _))
+            var order = Topological(secondRun, out var outputOf);
+            var traced = order.Select(n => outputOf[n]).ToList();
+            foreach (var node in order)
                 foreach (var t in node.Inputs)
-                    if (t.GradFn is null && !ReferenceEquals(t, leaf) && ctx.StateName(t) is null && !t.RequiresGrad && seen.Add(t)) again.Add(t);
+                    if (t.GradFn is null && !t.RequiresGrad && ctx.StateName(t) is null && seen.Add(t)) traced.Add(t);
+            seen.Clear();
+            foreach (var node in order)
+                foreach (var t in node.Inputs)
+                    if (t.GradFn is null && !t.RequiresGrad && ctx.StateName(t) is null && seen.Add(t) && !traced.Any(v => ShiftDim(t, v) >= 0))
+                        again.Add(t);
             bool stable = again.Count == anonymous.Count;
             for (int i = 0; stable && i < again.Count; i++)
                 stable = again[i].Shape == anonymous[i].Shape && again[i].DType == anonymous[i].DType
@@ -104,8 +111,9 @@ public static partial class OnnxExporter
             if (ReferenceEquals(t, leaf)) return inputName;
             if (ctx.StateName(t) is not null) return ctx.Param(t, "const");
             if (constants.TryGetValue(t, out var c)) return c;
-            anonymous.Add(t);
-            string name = ShiftOf(t) ?? B.Constant(t.Detach(), stem + ".const");
+            string? shift = ShiftOf(t);
+            if (shift is null && !t.RequiresGrad) anonymous.Add(t);
+            string name = shift ?? B.Constant(t.Detach(), stem + ".const");
             constants[t] = name;
             return name;
         }
@@ -113,24 +121,25 @@ public static partial class OnnxExporter
         /// <summary>A ReduceMax of a traced value equal to <paramref name="c"/>, when <paramref name="c"/> is one.</summary>
         string? ShiftOf(Tensor c)
         {
-            if (c.DType != DType.Float32 || c.Dim == 0) return null;
             foreach (var (name, v) in values)
-            {
-                if (v.Dim != c.Dim || v.NumElements == 0) continue;
-                int dim = -1;
-                bool shapeFits = true;
-                for (int i = 0; i < v.Dim && shapeFits; i++)
-                {
-                    if (v.Shape[i] == c.Shape[i]) continue;
-                    if (c.Shape[i] == 1 && dim < 0) dim = i;
-                    else shapeFits = false;
-                }
-                if (!shapeFits || dim < 0) continue;
-                using (Tensor.NoGrad())
-                    if (!v.Max(dim, keepDim: true).Eq(c).All().Item<bool>()) continue;
-                return B.Node("ReduceMax", stem + ".max", [name], Ints("axes", dim), Int("keepdims", 1));
-            }
+                if (ShiftDim(c, v) is var dim and >= 0)
+                    return B.Node("ReduceMax", stem + ".max", [name], Ints("axes", dim), Int("keepdims", 1));
             return null;
+        }
+
+        /// <summary>The dimension along which <paramref name="c"/> is <paramref name="v"/>'s kept-dimension maximum, or −1.</summary>
+        static int ShiftDim(Tensor c, Tensor v)
+        {
+            if (c.DType != DType.Float32 || v.DType != DType.Float32 || c.Dim == 0 || v.Dim != c.Dim || v.NumElements == 0 || ReferenceEquals(c, v)) return -1;
+            int dim = -1;
+            for (int i = 0; i < v.Dim; i++)
+            {
+                if (v.Shape[i] == c.Shape[i]) continue;
+                if (c.Shape[i] == 1 && dim < 0) dim = i;
+                else return -1;
+            }
+            if (dim < 0) return -1;
+            using (Tensor.NoGrad()) return v.Max(dim, keepDim: true).Eq(c).All().Item<bool>() ? dim : -1;
         }
 
         string Unsupported(Node node, string why)

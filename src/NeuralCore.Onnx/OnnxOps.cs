@@ -16,7 +16,7 @@ internal static class OnnxOps
         "Tanh", "Sigmoid", "Relu", "Erf", "Sin", "Cos", "Softplus", "LeakyRelu", "Elu", "Identity", "Dropout", "Conv",
         "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "LayerNormalization", "Flatten", "Reshape",
         "Transpose", "Concat", "Softmax", "LogSoftmax", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Expand",
-        "Slice", "Gather", "Squeeze", "Unsqueeze",
+        "Slice", "Gather", "Squeeze", "Unsqueeze", "Constant", "Pad",
     ];
 
     /// <summary>The problems that keep <paramref name="node"/> from being imported (empty when it can be).</summary>
@@ -43,6 +43,8 @@ internal static class OnnxOps
             "BatchNormalization" => 5,
             "LayerNormalization" => 2,
             "Slice" => 3,
+            "Constant" => 0,
+            "Pad" => 2,
             _ => 1,
         };
         if (ins.Length < needed || ins.Take(needed).Any(string.IsNullOrEmpty))
@@ -99,6 +101,8 @@ internal static class OnnxOps
             "Gather" => Gather(a),
             "Squeeze" => Squeeze(a, ins),
             "Unsqueeze" => Unsqueeze(a),
+            "Constant" => Constant(a, node),
+            "Pad" => Pad(a, ins),
             _ => throw a.Fail("is not supported"),
         };
         return new CompiledNode(ins, node.Output[0], run);
@@ -115,6 +119,8 @@ internal static class OnnxOps
         public long Int(string name, long fallback) => map.TryGetValue(name, out var v) ? v.I : fallback;
 
         public float Float(string name, float fallback) => map.TryGetValue(name, out var v) ? v.F : fallback;
+
+        public AttributeProto? Get(string name) => map.GetValueOrDefault(name);
 
         public long[]? Ints(string name) => map.TryGetValue(name, out var v) ? [.. v.Ints] : null;
 
@@ -439,6 +445,50 @@ internal static class OnnxOps
             var axes = Longs(t[1]!, a, "axes");
             int rank = x.Dim + axes.Length;
             foreach (var d in axes.Select(v => Axis(v, rank, a)).Order()) x = x.Unsqueeze(d);
+            return x;
+        };
+    }
+
+    static Func<Tensor?[], Tensor> Constant(Attrs a, NodeProto node)
+    {
+        a.Only("value", "value_float", "value_floats", "value_int", "value_ints");
+        if (node.Attribute.Count != 1) throw a.Fail("needs exactly one value attribute");
+        var at = node.Attribute[0];
+        Tensor value = at.Name switch
+        {
+            "value" => OnnxTensors.FromProto(at.T ?? throw a.Fail("has an empty value")),
+            "value_float" => Tensor.Scalar(at.F),
+            "value_floats" => Tensor.FromArray(at.Floats.ToArray(), at.Floats.Count),
+            "value_int" => Tensor.Scalar(at.I, DType.Int64),
+            _ => Tensor.FromArray(at.Ints.ToArray(), at.Ints.Count),
+        };
+        return _ => value;
+    }
+
+    /// <summary>Constant-mode Pad with non-negative pads, built from concatenated constant blocks.</summary>
+    static Func<Tensor?[], Tensor> Pad(Attrs a, string[] ins)
+    {
+        a.Only("mode");
+        if (a.Str("mode") is { } mode && mode != "constant") throw a.Fail($"mode \"{mode}\" is not supported (constant only)");
+        if (ins.Length > 3 && ins[3].Length > 0) throw a.Fail("the axes input is not supported");
+        return t =>
+        {
+            var x = t[0]!;
+            var pads = Longs(t[1]!, a, "pads");
+            if (pads.Length != 2 * x.Dim) throw new ArgumentException($"{a.Where}: pads has {pads.Length} entries; input {x.Shape} needs {2 * x.Dim}.");
+            if (pads.Any(p => p < 0)) throw new ArgumentException($"{a.Where}: negative pads [{string.Join(", ", pads)}] are not supported.");
+            double fill = t.Length > 2 && t[2] is { } c ? c.To(DType.Float64).Item<double>() : 0.0;
+            for (int d = 0; d < x.Dim; d++)
+            {
+                long before = pads[d], after = pads[d + x.Dim];
+                if (before == 0 && after == 0) continue;
+                var parts = new List<Tensor>();
+                var shape = x.Shape.ToArray();
+                if (before > 0) { shape[d] = before; parts.Add(Tensor.Full(shape, fill)); }
+                parts.Add(x);
+                if (after > 0) { shape[d] = after; parts.Add(Tensor.Full(shape, fill)); }
+                x = Tensor.Cat(parts, d);
+            }
             return x;
         };
     }
