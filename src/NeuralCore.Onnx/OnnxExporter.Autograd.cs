@@ -188,7 +188,7 @@ public static partial class OnnxExporter
                 "Linear" => LinearNode(ins),
                 "Conv2d" or "Conv2dBias" => ConvNode(node, ins),
                 "MaxPool2d" or "AvgPool2d" => PoolNode(node),
-                "Reshape" => ctx.Reshape(new Value(X(), ins[0]), output, Fresh("reshape"), 0).Name,
+                "Reshape" => ctx.Reshape(new Value(X(), ins[0]), output, Fresh("reshape"), ins[0].Dim > 0 && output.Dim > 0 && ins[0].Shape[0] == output.Shape[0] ? 1 : 0).Name,
                 "Permute" => Op("Transpose", Ints("perm", node.Ints.Select(i => (long)i).ToArray())),
                 "Expand" => ExpandNode(ins[0], output),
                 "Cat" => B.Node("Concat", Fresh("concat"), ins.Select(Name).ToArray(), Int("axis", node.Ints[0])),

@@ -114,9 +114,11 @@ public sealed class OnnxModel : Module
     /// <summary>Each initializer's ONNX name, its name in this module's state dict, and whether it is trainable.</summary>
     public IReadOnlyList<(string OnnxName, string ModuleName, bool Trainable)> InitializerNames => initializers;
 
-    /// <summary>The current tensor of the initializer with ONNX name <paramref name="onnxName"/>.</summary>
-    internal Tensor Initializer(string onnxName) =>
-        StateDict()[moduleNameOf[onnxName]];
+    /// <summary>The module's current tensor (parameter or buffer) for the initializer with ONNX name <paramref name="onnxName"/>.</summary>
+    /// <exception cref="ArgumentException">The graph has no initializer of that name.</exception>
+    public Tensor Initializer(string onnxName) =>
+        moduleNameOf.TryGetValue(onnxName, out var name) ? StateDict()[name]
+        : throw new ArgumentException($"OnnxModel: the graph has no initializer \"{onnxName}\".", nameof(onnxName));
 
     internal bool IsInitializer(string onnxName) => moduleNameOf.ContainsKey(onnxName);
 
