@@ -35,14 +35,7 @@ public static class FashionMnistApp
             Console.WriteLine($"--limit {limit}: using the first {trainData.Count:N0} training and {testData.Count:N0} test images.");
 
         // 2. Model.
-        var model = options.Model == "cnn"
-            ? new Sequential(
-                new Conv2d(1, 16, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-                new Conv2d(16, 32, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-                new Flatten(),
-                new Dense(64, activation: Activation.Relu),
-                new Dense(10))
-            : FashionMnistSample.Mlp();
+        var model = options.Model == "cnn" ? FashionMnistSample.Cnn() : FashionMnistSample.Mlp();
         model.Compile(optimizer: "adam", loss: "categorical_crossentropy", metrics: new[] { "accuracy" });
         Console.WriteLine(model.Summary(1, 1, 28, 28));
         var device = DeviceOption.Resolve(options.Device);

@@ -12,24 +12,9 @@ namespace NeuralCore.Onnx.Tests;
 /// </summary>
 public class SampleModelTests
 {
-    /// <summary>The FashionMnist sample's MLP (samples/Shared/FashionMnistSample.Mlp).</summary>
-    internal static Sequential FashionMlp() => new(
-        new Flatten(),
-        new Dense(64, activation: Activation.Relu),
-        new Dense(32, activation: Activation.Relu),
-        new Dense(10));
-
-    /// <summary>The FashionMnist sample's CNN (<c>--model cnn</c>).</summary>
-    internal static Sequential FashionCnn() => new(
-        new Conv2d(1, 16, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-        new Conv2d(16, 32, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-        new Flatten(),
-        new Dense(64, activation: Activation.Relu),
-        new Dense(10));
-
     public static TheoryData<string> FashionModels() => ["mlp", "cnn"];
 
-    static Sequential Fashion(string name) => name == "mlp" ? FashionMlp() : FashionCnn();
+    static Sequential Fashion(string name) => name == "mlp" ? FashionMnistSample.Mlp() : FashionMnistSample.Cnn();
 
     [Theory]
     [MemberData(nameof(FashionModels))]
@@ -89,7 +74,7 @@ public class SampleModelTests
     public void Imported_model_trains_its_weights()
     {
         Rng.ManualSeed(14);
-        var imported = OnnxModel.FromBytes(OnnxExporter.ToBytes(FashionCnn(), Tensor.Randn(2, 1, 28, 28)));
+        var imported = OnnxModel.FromBytes(OnnxExporter.ToBytes(FashionMnistSample.Cnn(), Tensor.Randn(2, 1, 28, 28)));
         var parameters = imported.Parameters().ToList();
         Assert.True(8 == parameters.Count, string.Join(", ", imported.InitializerNames));        // 2 conv and 2 dense layers, weight and bias each
         Assert.All(parameters, p => Assert.True(p.RequiresGrad));
