@@ -51,6 +51,7 @@ internal static class OnnxTestKit
     {
         var model = OnnxExporter.Export(module, sample, options);
         OnnxChecker.Check(model);
+        Dump(model);
         module.Eval();
         foreach (var input in moreInputs.Prepend(sample))
         {
@@ -61,6 +62,17 @@ internal static class OnnxTestKit
             AssertClose(ort, expected.Contiguous().ToArray<float>(), $"{module.GetType().Name} on {input.Shape}");
         }
         return model;
+    }
+
+    /// <summary>
+    /// With NEURALCORE_ONNX_DUMP set to a folder, writes each verified export there, for checking with other tools
+    /// (such as Python's onnx.checker); off by default.
+    /// </summary>
+    static void Dump(ModelProto model)
+    {
+        if (Environment.GetEnvironmentVariable("NEURALCORE_ONNX_DUMP") is not { Length: > 0 } dir) return;
+        Directory.CreateDirectory(dir);
+        File.WriteAllBytes(Path.Combine(dir, $"{Guid.NewGuid():N}.onnx"), model.ToByteArray());
     }
 
     public static string TestData(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", name);
