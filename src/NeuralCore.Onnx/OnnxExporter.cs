@@ -31,7 +31,10 @@ public static partial class OnnxExporter
     /// <param name="sample">An input of the shape the model takes; its dimension 0 is the batch.</param>
     /// <param name="options">Names, labels and folding; defaults when null.</param>
     /// <exception cref="OnnxUnsupportedException">Some layers or ops have no ONNX mapping (all are listed).</exception>
-    /// <exception cref="ArgumentException">The sample is not a Float32 tensor with at least one dimension.</exception>
+    /// <exception cref="ArgumentException">
+    /// The sample is not a Float32 tensor with a batch dimension, the module holds tensors off the CPU, or the input
+    /// and output names are equal.
+    /// </exception>
     public static ModelProto Export(Module module, Tensor sample, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(module);
@@ -39,6 +42,8 @@ public static partial class OnnxExporter
         options ??= new OnnxExportOptions();
         if (sample.DType != DType.Float32 || sample.Dim == 0 || sample.Shape[0] < 1)
             throw new ArgumentException($"ONNX export: the sample must be a Float32 tensor with a batch dimension of at least 1, got {sample.DType} {sample.Shape}.");
+        if (module.Parameters().Concat(module.NamedBuffers().Select(b => b.Buffer)).FirstOrDefault(t => !t.Device.Equals(Device.Cpu)) is { } elsewhere)
+            throw new ArgumentException($"ONNX export: the export traces on the CPU, but the module holds tensors on {elsewhere.Device}; call module.To(Device.Cpu) first.");
         if (options.InputName == options.OutputName)
             throw new ArgumentException($"ONNX export: input and output names must differ, both are \"{options.InputName}\".");
 

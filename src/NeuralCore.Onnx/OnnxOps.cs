@@ -478,6 +478,10 @@ internal static class OnnxOps
             if (pads.Length != 2 * x.Dim) throw new ArgumentException($"{a.Where}: pads has {pads.Length} entries; input {x.Shape} needs {2 * x.Dim}.");
             if (pads.Any(p => p < 0)) throw new ArgumentException($"{a.Where}: negative pads [{string.Join(", ", pads)}] are not supported.");
             double fill = t.Length > 2 && t[2] is { } c ? c.To(DType.Float64).Item<double>() : 0.0;
+            double total = 1;
+            for (int d = 0; d < x.Dim; d++) total *= x.Shape[d] + pads[d] + pads[d + x.Dim];
+            if (total > OnnxTensors.MaxElements)
+                throw new ArgumentException($"{a.Where}: padding {x.Shape} by [{string.Join(", ", pads)}] gives more than {OnnxTensors.MaxElements} elements.");
             for (int d = 0; d < x.Dim; d++)
             {
                 long before = pads[d], after = pads[d + x.Dim];
