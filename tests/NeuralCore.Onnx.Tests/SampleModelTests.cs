@@ -93,4 +93,25 @@ public class SampleModelTests
         }
         Assert.True(last < first * 0.5, $"training the imported model should reduce the loss; it went from {first} to {last}.");
     }
+
+    [Fact]
+    public void Imported_model_nested_in_a_sequential_exports_with_prefixed_initializers()
+    {
+        Rng.ManualSeed(15);
+        var imported = OnnxModel.Load(TestData("torch_lenet.onnx"));
+        var model = new Sequential(imported, new Softmax(1));
+        var exported = ExportAndVerify(model, FashionImages(4), null, FashionImages(30));
+        Assert.Contains(exported.Graph.Initializer, t => t.Name == "0.fc1.weight");
+        Assert.Equal("Softmax", exported.Graph.Node[^1].OpType);
+    }
+
+    [Fact]
+    public void Fixed_batch_export_writes_the_sample_sizes()
+    {
+        Rng.ManualSeed(16);
+        var exported = ExportAndVerify(FashionMnistSample.Mlp(), Tensor.Randn(5, 1, 28, 28), new OnnxExportOptions { DynamicBatch = false, InputName = "pixels", OutputName = "logits" });
+        Assert.Equal(5, exported.Graph.Input[0].Type.TensorType.Shape.Dim[0].DimValue);
+        Assert.Equal("pixels", exported.Graph.Input[0].Name);
+        Assert.Equal("logits", exported.Graph.Output[0].Name);
+    }
 }
