@@ -5,11 +5,13 @@
 //   dotnet run --project samples/FashionMnist -c Release -- [--model mlp|cnn] [--epochs N] [--batch-size N]
 //                                                          [--data DIR] [--subset] [--download] [--seed N] [--out DIR]
 //                                                          [--device cpu|best|gpu|cuda|simulator] [--limit N]
+//                                                          [--export-onnx PATH]
 using System.Diagnostics;
 using System.Text.Json;
 using NeuralCore;
 using NeuralCore.Data;
 using NeuralCore.Nn;
+using NeuralCore.Onnx;
 using NeuralCore.Training;
 using NeuralCore.Vision;
 
@@ -33,14 +35,7 @@ public static class FashionMnistApp
             Console.WriteLine($"--limit {limit}: using the first {trainData.Count:N0} training and {testData.Count:N0} test images.");
 
         // 2. Model.
-        var model = options.Model == "cnn"
-            ? new Sequential(
-                new Conv2d(1, 16, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-                new Conv2d(16, 32, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-                new Flatten(),
-                new Dense(64, activation: Activation.Relu),
-                new Dense(10))
-            : FashionMnistSample.Mlp();
+        var model = options.Model == "cnn" ? FashionMnistSample.Cnn() : FashionMnistSample.Mlp();
         model.Compile(optimizer: "adam", loss: "categorical_crossentropy", metrics: new[] { "accuracy" });
         Console.WriteLine(model.Summary(1, 1, 28, 28));
         var device = DeviceOption.Resolve(options.Device);
@@ -69,7 +64,21 @@ public static class FashionMnistApp
         Console.WriteLine($"saved {weights}; reloaded model agrees on the first 8 images: " +
                           $"{again.Predict(test.Images[..8]).ArgMax(dim: 1).Eq(probabilities.ArgMax(dim: 1).To(Device.Cpu)).All().Item<bool>()}");
 
-        // 5. Training curves: PNG plot plus CSV and JSON history.
+        // 5. Optionally, the trained model as ONNX (opset 17, dynamic batch, class labels in the metadata), read back
+        //    to check that the imported graph predicts the same classes.
+        if (options.ExportOnnx is string onnxPath)
+        {
+            model.To(Device.Cpu);
+            var images = test.Images[..8];
+            OnnxExporter.Save(model, images, onnxPath, new OnnxExportOptions { ClassLabels = test.Classes });
+            var imported = OnnxModel.Load(onnxPath);
+            Tensor onnxClasses;
+            using (Tensor.NoGrad()) onnxClasses = imported.Forward(images).ArgMax(dim: 1);
+            Console.WriteLine($"exported {onnxPath} (ONNX opset {OnnxOpset.Version}); the imported graph agrees on the first 8 images: " +
+                              $"{onnxClasses.Eq(probabilities.ArgMax(dim: 1).To(Device.Cpu)).All().Item<bool>()}");
+        }
+
+        // 6. Training curves: PNG plot plus CSV and JSON history.
         string stem = Path.Combine(options.Out, $"fashion-{options.Model}-history");
         TrainingPlot.WritePng(stem + ".png", history.Values);
         TrainingPlot.WriteCsv(stem + ".csv", history.Values);
@@ -87,7 +96,7 @@ public static class FashionMnistApp
 }
 
 /// <summary>Command-line options of the FashionMnist sample.</summary>
-public sealed record FashionMnistOptions(string Model, int Epochs, int BatchSize, string Data, bool Subset, bool Download, long Seed, string Out, string Device = "best", int? Limit = null)
+public sealed record FashionMnistOptions(string Model, int Epochs, int BatchSize, string Data, bool Subset, bool Download, long Seed, string Out, string Device = "best", int? Limit = null, string? ExportOnnx = null)
 {
     /// <summary>Parses the command line; unknown options raise an ArgumentException listing the valid ones.</summary>
     public static FashionMnistOptions Parse(string[] args)
@@ -107,8 +116,9 @@ public sealed record FashionMnistOptions(string Model, int Epochs, int BatchSize
                 "--seed" => o with { Seed = long.Parse(Next()) },
                 "--out" => o with { Out = Next() },
                 "--device" => o with { Device = Next() },
+                "--export-onnx" => o with { ExportOnnx = Next() },
                 "--limit" => o with { Limit = int.Parse(Next()) is var n and > 0 ? n : throw new ArgumentException("--limit needs a positive count.") },
-                _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --model mlp|cnn, --epochs N, --batch-size N, --data DIR, --subset, --download, --seed N, --out DIR, --device " + DeviceOption.Names + ", --limit N."),
+                _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --model mlp|cnn, --epochs N, --batch-size N, --data DIR, --subset, --download, --seed N, --out DIR, --device " + DeviceOption.Names + ", --limit N, --export-onnx PATH."),
             };
         }
         return o;

@@ -41,4 +41,12 @@ internal static class FashionMnistSample
         new Dense(64, activation: Activation.Relu),
         new Dense(32, activation: Activation.Relu),
         new Dense(10));
+
+    /// <summary>The sample's small CNN (<c>--model cnn</c>): two 3×3 conv + ReLU + 2×2 max-pool blocks, then Dense 64 relu → Dense 10.</summary>
+    public static Sequential Cnn() => new(
+        new Conv2d(1, 16, 3, padding: 1), new ReLU(), new MaxPool2d(2),
+        new Conv2d(16, 32, 3, padding: 1), new ReLU(), new MaxPool2d(2),
+        new Flatten(),
+        new Dense(64, activation: Activation.Relu),
+        new Dense(10));
 }

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(NeuralCore.Onnx.Benchmarks.InferenceBenchmarks).Assembly).Run(args);

@@ -1,0 +1,112 @@
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+using NeuralCore.Onnx.Protos;
+
+namespace NeuralCore.Onnx;
+
+/// <summary>Converts between NeuralCore tensors and ONNX <see cref="TensorProto"/> values (little-endian raw data).</summary>
+public static class OnnxTensors
+{
+    /// <summary>The most elements one imported tensor may hold (2³¹ − 1, the largest .NET array).</summary>
+    public const long MaxElements = int.MaxValue;
+
+    /// <summary>Encodes a Float32 or Int64 tensor (any device) as an ONNX tensor named <paramref name="name"/>.</summary>
+    /// <exception cref="NotSupportedException">The dtype is neither Float32 nor Int64.</exception>
+    public static TensorProto ToProto(Tensor tensor, string name)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        var cpu = tensor.Device.Equals(Device.Cpu) ? tensor : tensor.To(Device.Cpu);
+        var p = new TensorProto { Name = name };
+        p.Dims.AddRange(cpu.Shape.ToArray());
+        switch (cpu.DType)
+        {
+            case DType.Float32:
+                p.DataType = (int)TensorProto.Types.DataType.Float;
+                p.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(cpu.Contiguous().ToArray<float>().AsSpan()));
+                break;
+            case DType.Int64:
+                p.DataType = (int)TensorProto.Types.DataType.Int64;
+                p.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(cpu.Contiguous().ToArray<long>().AsSpan()));
+                break;
+            default:
+                throw new NotSupportedException($"ONNX export: tensor \"{name}\" has dtype {cpu.DType}; only Float32 and Int64 tensors are written.");
+        }
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw data is little-endian; this machine is not.");
+        return p;
+    }
+
+    /// <summary>An Int64 vector constant.</summary>
+    public static TensorProto Int64Vector(string name, params long[] values)
+    {
+        var p = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        p.Dims.Add(values.Length);
+        p.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan()));
+        return p;
+    }
+
+    /// <summary>
+    /// Decodes an ONNX tensor to a CPU tensor: FLOAT (and DOUBLE, converted) to Float32, INT64 and INT32 to Int64,
+    /// from raw_data or the typed repeated field.
+    /// </summary>
+    /// <exception cref="OnnxFormatException">
+    /// The data type is unsupported, the data is external, a dimension is negative, the element count exceeds
+    /// <see cref="MaxElements"/>, or the data length does not match the shape.
+    /// </exception>
+    public static Tensor FromProto(TensorProto proto)
+    {
+        ArgumentNullException.ThrowIfNull(proto);
+        string what = $"tensor \"{proto.Name}\"";
+        if (proto.DataLocation == TensorProto.Types.DataLocation.External)
+            throw new OnnxFormatException($"ONNX import: {what} stores its data in an external file, which is not supported.");
+        long count = 1;
+        foreach (var d in proto.Dims)
+        {
+            if (d < 0) throw new OnnxFormatException($"ONNX import: {what} has a negative dimension {d}.");
+            count = d == 0 ? 0 : (count > MaxElements / d ? MaxElements + 1 : count * d);
+        }
+        if (count > MaxElements) throw new OnnxFormatException($"ONNX import: {what} has more than {MaxElements} elements (dims [{string.Join(", ", proto.Dims)}]).");
+        long[] shape = [.. proto.Dims];
+        int n = (int)count;
+        var type = (TensorProto.Types.DataType)proto.DataType;
+        switch (type)
+        {
+            case TensorProto.Types.DataType.Float:
+            {
+                float[] data = proto.RawData.Length > 0 ? Raw<float>(proto, n, what) : Typed(proto.FloatData, n, what);
+                return Tensor.FromArray(data, shape);
+            }
+            case TensorProto.Types.DataType.Double:
+            {
+                double[] data = proto.RawData.Length > 0 ? Raw<double>(proto, n, what) : Typed(proto.DoubleData, n, what);
+                return Tensor.FromArray(Array.ConvertAll(data, v => (float)v), shape);
+            }
+            case TensorProto.Types.DataType.Int64:
+            {
+                long[] data = proto.RawData.Length > 0 ? Raw<long>(proto, n, what) : Typed(proto.Int64Data, n, what);
+                return Tensor.FromArray(data, shape);
+            }
+            case TensorProto.Types.DataType.Int32:
+            {
+                int[] data = proto.RawData.Length > 0 ? Raw<int>(proto, n, what) : Typed(proto.Int32Data, n, what);
+                return Tensor.FromArray(Array.ConvertAll(data, v => (long)v), shape);
+            }
+            default:
+                throw new OnnxFormatException($"ONNX import: {what} has data type {type}; FLOAT, DOUBLE, INT64 and INT32 are supported.");
+        }
+    }
+
+    static T[] Raw<T>(TensorProto proto, int n, string what) where T : unmanaged
+    {
+        int size = Marshal.SizeOf<T>();
+        if (proto.RawData.Length != (long)n * size)
+            throw new OnnxFormatException($"ONNX import: {what} has {proto.RawData.Length} bytes of raw data; its shape needs {(long)n * size}.");
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw data is little-endian; this machine is not.");
+        return MemoryMarshal.Cast<byte, T>(proto.RawData.Span).ToArray();
+    }
+
+    static T[] Typed<T>(IList<T> values, int n, string what)
+    {
+        if (values.Count != n) throw new OnnxFormatException($"ONNX import: {what} has {values.Count} values; its shape needs {n}.");
+        return [.. values];
+    }
+}
