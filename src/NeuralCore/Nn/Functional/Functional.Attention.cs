@@ -63,6 +63,12 @@ public static partial class Functional
         if (dropoutP == 0 && query.Backend is IFusedAttentionKernels kernels && (additive is null || !additive.RequiresGrad))
             return FusedAttention(kernels, query, key, value, additive, isCausal, s);
 
+        if (lk == 0)
+        {
+            var empty = query.Shape.ToArray();
+            empty[^1] = value.Shape[r - 1];
+            return Tensor.Zeros(empty, query.DType, query.Device);
+        }
         var scores = query.MatMul(key.Transpose(-1, -2)) * s;
         if (additive is not null) scores = scores + additive;
         if (isCausal) scores = scores + AdditiveMask(CausalMask(lq, lk, query.Device), query, lq, lk, op);

@@ -99,7 +99,7 @@ public static partial class Functional
     static void Renorm(Tensor weight, Tensor flatIndex, double maxNorm, string op)
     {
         long v = weight.Shape[0];
-        var seen = new HashSet<long>();
+        var seen = new SortedSet<long>();
         foreach (long i in flatIndex.To(DType.Int64).ToArray<long>())
         {
             if (i < 0 || i >= v) throw new ArgumentException($"{op}: index {i} is out of range for {v} embeddings.");
@@ -108,12 +108,15 @@ public static partial class Functional
         if (seen.Count == 0) return;
         using (Tensor.NoGrad())
         {
-            var unique = Tensor.FromArray(seen.Order().ToArray(), seen.Count).To(weight.Device);
-            var rows = weight.IndexSelect(0, unique);
-            var norms = rows.Square().Sum(1, keepDim: true).Sqrt();
-            // PyTorch's renorm adds 1e-7 to the norm; rows within the bound are left untouched (factor 1).
-            var factor = Tensor.Where(norms.Gt(maxNorm), (norms + 1e-7).Reciprocal() * maxNorm, 1.0);
-            weight.IndexAdd(0, unique, rows * (factor - 1));
+            var unique = Tensor.FromArray(seen.ToArray(), seen.Count).To(weight.Device);
+            var norms = weight.IndexSelect(0, unique).To(DType.Float64).Square().Sum(1).Sqrt().ToArray<double>();
+            int j = 0;
+            foreach (long i in seen)
+            {
+                // PyTorch's renorm: rows over the bound are scaled by maxNorm / (norm + 1e-7); the others are untouched.
+                if (norms[j] > maxNorm) weight.Select(0, i).Mul_(maxNorm / (norms[j] + 1e-7));
+                j++;
+            }
         }
     }
 
@@ -130,20 +133,20 @@ public static partial class Functional
         if (dim < 0 || dim % 2 != 0)
             throw new ArgumentOutOfRangeException(nameof(dim), $"SinusoidalPositions: dim must be even and non-negative, got {dim}.");
         var angles = Angles(start, length, dim, 10000);
-        // Interleave sin and cos: [L, d/2, 2] viewed as [L, d].
-        var pe = Tensor.Stack([angles.Sin(), angles.Cos()], 2).Reshape(length, dim);
+        // Interleave sin and cos: [L, d/2, 2] viewed as [L, d]; computed in Float64, stored as Float32.
+        var pe = Tensor.Stack([angles.Sin(), angles.Cos()], 2).Reshape(length, dim).To(DType.Float32);
         return device is Device d && d != pe.Device ? pe.To(d) : pe;
     }
 
-    // angle[p, i] = p / base^(2i/d) for positions start..start+length−1 and i < d/2, computed in Float64, as Float32.
+    // angle[p, i] = p / base^(2i/d) for positions start..start+length−1 and i < d/2, as Float64.
     static Tensor Angles(long start, long length, int dim, double theta)
     {
         int half = dim / 2;
         var freq = new double[half];
         for (int i = 0; i < half; i++) freq[i] = Math.Pow(theta, -2.0 * i / dim);
-        var data = new float[checked(length * half)];
+        var data = new double[checked(length * half)];
         for (long p = 0; p < length; p++)
-            for (int i = 0; i < half; i++) data[p * half + i] = (float)((start + p) * freq[i]);
+            for (int i = 0; i < half; i++) data[p * half + i] = (start + p) * freq[i];
         return Tensor.FromArray(data, length, half);
     }
 
@@ -163,8 +166,8 @@ public static partial class Functional
         if (!(theta > 0)) throw new ArgumentOutOfRangeException(nameof(theta), $"ApplyRotaryEmbedding: theta must be positive, got {theta}.");
         long len = x.Shape[^2];
         int d = (int)x.Shape[^1], half = d / 2;
-        var angles = Angles(start, len, d, theta).To(x.DType).To(x.Device);
-        Tensor cos = angles.Cos(), sin = angles.Sin();
+        var angles = Angles(start, len, d, theta);
+        Tensor cos = angles.Cos().To(x.DType).To(x.Device), sin = angles.Sin().To(x.DType).To(x.Device);
         var x1 = x.Narrow(-1, 0, half);
         var x2 = x.Narrow(-1, half, half);
         return Tensor.Cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], -1);
