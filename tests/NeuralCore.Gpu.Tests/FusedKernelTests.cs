@@ -52,6 +52,41 @@ public sealed class FusedKernelTests
         Same(cpuGrad, gpuGrad, tol, "gradient");
     }
 
+    [Theory]
+    [InlineData(DType.Float32, false)]
+    [InlineData(DType.Float64, true)]
+    public void AttentionMatchesTheCpu_WithStridedOperandsAndABroadcastMask(DType dtype, bool causal)
+    {
+        // Heads split from [B, L, H, D] (strided views), 70 keys (more than one CPU key block), a key padding mask
+        // broadcast over heads and queries, and in the causal case some fully masked rows.
+        var g = new Generator(8);
+        var q = Tensor.Randn([2, 9, 2, 4], dtype, g).Transpose(1, 2);
+        var k = Tensor.Randn([2, 70, 2, 4], dtype, g).Transpose(1, 2);
+        var v = Tensor.Randn([2, 70, 2, 3], dtype, g).Transpose(1, 2);
+        var keep = Tensor.Rand([2, 1, 1, 70], DType.Float32, g).Gt(causal ? 0.7 : 0.2);
+        var dy = Tensor.Randn([2, 2, 9, 3], dtype, g);
+
+        (Tensor Y, Tensor Dq, Tensor Dk, Tensor Dv) Run(Device device)
+        {
+            Tensor Leaf(Tensor t) => t.To(device).Detach().RequiresGrad_();
+            Tensor ql = Leaf(q), kl = Leaf(k), vl = Leaf(v);
+            var y = F.ScaledDotProductAttention(ql, kl, vl, keep.To(device), isCausal: causal);
+            y.Backward(dy.To(device));
+            return (y.Detach(), ql.Grad!, kl.Grad!, vl.Grad!);
+        }
+
+        long before = Simulator.Backend.FusedCalls("AttentionForward");
+        var cpu = Run(Device.Cpu);
+        var gpu = Run(Simulator.Device);
+        Assert.True(Simulator.Backend.FusedCalls("AttentionForward") > before);
+        Assert.True(Simulator.Backend.FusedCalls("AttentionBackward") > 0);
+        double tol = dtype == DType.Float32 ? 2e-5 : 1e-12;
+        Same(cpu.Y, gpu.Y, tol, "output");
+        Same(cpu.Dq, gpu.Dq, tol, "dq");
+        Same(cpu.Dk, gpu.Dk, tol, "dk");
+        Same(cpu.Dv, gpu.Dv, tol, "dv");
+    }
+
     [Fact]
     public void ConvolutionBiasGradientReducesLongChannelsOnTheDevice()
     {

@@ -64,6 +64,8 @@ internal static class AttentionSpecs
         yield return new("mask-key-padding-4d", [M([2, 2, 3, 4]), M([2, 2, 5, 4]), M([2, 2, 5, 2]), Mask([2, 1, 1, 5])]) { Ints = [0] };
         yield return new("mask-full-4d-causal", [M([1, 2, 4, 3]), M([1, 2, 4, 3]), M([1, 2, 4, 3]), Mask([1, 2, 4, 4])]) { Ints = [1] };
         yield return new("mask-batch-3d", [M([3, 2, 4]), M([3, 5, 4]), M([3, 5, 4]), Mask([3, 2, 5])]) { Ints = [0] };
+        yield return new("noncontig-expanded-mask", [SampleTensors.Make([1, 2, 3, 4], t, rng, ValueDomain.Standard, SampleLayout.Transposed),
+            M([1, 2, 5, 4]), M([1, 2, 5, 4]), Mask([1, 1, 1, 5]).Expand(1, 2, 3, 5)]) { Ints = [0] };
         yield return new("mask-fully-masked", [M([1, 2, 3]), M([1, 4, 3]), M([1, 4, 3]), Tensor.Zeros([2, 4], DType.Bool)]) { Ints = [0] };
     }
 
