@@ -35,7 +35,7 @@ public static class TextTask
         Console.WriteLine($"Data: {file}, {ids.Length:N0} characters, {tokenizer.VocabSize} distinct; {split:N0} train, {ids.Length - split:N0} validation.");
 
         // 2. Model.
-        int width = o.Width ?? 128, layers = o.Layers ?? 4, epochs = o.Epochs ?? 5, steps = o.Steps ?? 200, batch = o.BatchSize ?? 32;
+        int width = o.Width ?? 128, layers = o.Layers ?? 3, epochs = o.Epochs ?? 4, steps = o.Steps ?? 150, batch = o.BatchSize ?? 32;
         var model = new GptModel(tokenizer.VocabSize, context, width, o.Heads, layers, dropout: 0.1);
         Console.WriteLine($"Model: GPT, {layers} layers, width {width}, {o.Heads} heads, context {context}, {model.ParameterCount:N0} parameters.");
 

@@ -39,7 +39,7 @@ public sealed record TinyGptOptions
     public int Heads { get; init; } = 4;
 
     /// <summary>Context length (text task).</summary>
-    public int Context { get; init; } = 128;
+    public int Context { get; init; } = 64;
 
     /// <summary>Share of the 10,000 pairs used for training (addition task).</summary>
     public double TrainFraction { get; init; } = 0.8;
