@@ -62,7 +62,7 @@ public sealed record TinyGptOptions
     /// <summary>Output folder.</summary>
     public string Out { get; init; } = "output";
 
-    const string Help = "Options: --task add|text, --text FILE, --generate PROMPT, --model FILE, --epochs N, --steps N, --batch-size N, --lr X, "
+    const string Help = "Options: --task add|text, --text [FILE], --generate PROMPT, --model FILE, --epochs N, --steps N, --batch-size N, --lr X, "
         + "--width N, --layers N, --heads N, --context N, --train-fraction X, --max-tokens N, --temperature X, --top-k N, --top-p X, --seed N, --out DIR.";
 
     /// <summary>Parses the command line; unknown options raise an ArgumentException listing the valid ones.</summary>
@@ -77,7 +77,8 @@ public sealed record TinyGptOptions
             o = args[i] switch
             {
                 "--task" => o with { Task = Next() switch { "add" => "add", "text" => "text", var t => throw new ArgumentException($"--task must be add or text, got {t}.") } },
-                "--text" => o with { Task = "text", TextFile = Next() },
+                // The file is optional: "--text" alone (or followed by another option) trains on the bundled text.
+                "--text" => o with { Task = "text", TextFile = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : null },
                 "--generate" => o with { Prompt = Next() },
                 "--model" => o with { ModelPath = Next() },
                 "--epochs" => o with { Epochs = Int() },
