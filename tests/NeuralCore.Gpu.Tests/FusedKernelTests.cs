@@ -88,6 +88,27 @@ public sealed class FusedKernelTests
     }
 
     [Fact]
+    public void GptModelMatchesTheCpu_ForwardBackwardAndCachedDecoding()
+    {
+        var cpuModel = new GptModel(7, 8, dModel: 8, nhead: 2, numLayers: 1, dropout: 0, positions: PositionEncoding.Rotary);
+        var gpuModel = new GptModel(7, 8, dModel: 8, nhead: 2, numLayers: 1, dropout: 0, positions: PositionEncoding.Rotary);
+        gpuModel.LoadStateDict(cpuModel.StateDict());
+        gpuModel.To(Simulator.Device);
+        var tokens = Tensor.FromArray(new long[] { 1, 5, 2, 6, 0, 3 }, 2, 3);
+        var cpuLogits = cpuModel.Forward(tokens);
+        var gpuLogits = gpuModel.Forward(tokens.To(Simulator.Device));
+        Same(cpuLogits.Detach(), gpuLogits.Detach(), 1e-5, "logits");
+        cpuLogits.Square().Sum().Backward();
+        gpuLogits.Square().Sum().Backward();
+        Same(cpuModel.StateDict()["wte.weight"].Grad!, gpuModel.StateDict()["wte.weight"].Grad!, 1e-4, "embedding gradient");
+
+        var cache = gpuModel.NewCache();
+        var first = gpuModel.Forward(tokens.Narrow(1, 0, 2).To(Simulator.Device), cache);
+        var next = gpuModel.Forward(tokens.Narrow(1, 2, 1).To(Simulator.Device), cache);
+        Same(cpuLogits.Detach(), Tensor.Cat([first.To(Device.Cpu), next.To(Device.Cpu)], 1).Detach(), 1e-5, "cached logits");
+    }
+
+    [Fact]
     public void ConvolutionBiasGradientReducesLongChannelsOnTheDevice()
     {
         // 3 images of 9×9 outputs: 243 values per channel, above the one-thread-per-row limit of the reduction.
