@@ -52,6 +52,62 @@ public sealed class FusedKernelTests
         Same(cpuGrad, gpuGrad, tol, "gradient");
     }
 
+    [Theory]
+    [InlineData(DType.Float32, false)]
+    [InlineData(DType.Float64, true)]
+    public void AttentionMatchesTheCpu_WithStridedOperandsAndABroadcastMask(DType dtype, bool causal)
+    {
+        // Heads split from [B, L, H, D] (strided views), 70 keys (more than one CPU key block), a key padding mask
+        // broadcast over heads and queries, and in the causal case some fully masked rows.
+        var g = new Generator(8);
+        var q = Tensor.Randn([2, 9, 2, 4], dtype, g).Transpose(1, 2);
+        var k = Tensor.Randn([2, 70, 2, 4], dtype, g).Transpose(1, 2);
+        var v = Tensor.Randn([2, 70, 2, 3], dtype, g).Transpose(1, 2);
+        var keep = Tensor.Rand([2, 1, 1, 70], DType.Float32, g).Gt(causal ? 0.7 : 0.2);
+        var dy = Tensor.Randn([2, 2, 9, 3], dtype, g);
+
+        (Tensor Y, Tensor Dq, Tensor Dk, Tensor Dv) Run(Device device)
+        {
+            Tensor Leaf(Tensor t) => t.To(device).Detach().RequiresGrad_();
+            Tensor ql = Leaf(q), kl = Leaf(k), vl = Leaf(v);
+            var y = F.ScaledDotProductAttention(ql, kl, vl, keep.To(device), isCausal: causal);
+            y.Backward(dy.To(device));
+            return (y.Detach(), ql.Grad!, kl.Grad!, vl.Grad!);
+        }
+
+        long before = Simulator.Backend.FusedCalls("AttentionForward");
+        var cpu = Run(Device.Cpu);
+        var gpu = Run(Simulator.Device);
+        Assert.True(Simulator.Backend.FusedCalls("AttentionForward") > before);
+        Assert.True(Simulator.Backend.FusedCalls("AttentionBackward") > 0);
+        double tol = dtype == DType.Float32 ? 2e-5 : 1e-12;
+        Same(cpu.Y, gpu.Y, tol, "output");
+        Same(cpu.Dq, gpu.Dq, tol, "dq");
+        Same(cpu.Dk, gpu.Dk, tol, "dk");
+        Same(cpu.Dv, gpu.Dv, tol, "dv");
+    }
+
+    [Fact]
+    public void GptModelMatchesTheCpu_ForwardBackwardAndCachedDecoding()
+    {
+        var cpuModel = new GptModel(7, 8, dModel: 8, nhead: 2, numLayers: 1, dropout: 0, positions: PositionEncoding.Rotary);
+        var gpuModel = new GptModel(7, 8, dModel: 8, nhead: 2, numLayers: 1, dropout: 0, positions: PositionEncoding.Rotary);
+        gpuModel.LoadStateDict(cpuModel.StateDict());
+        gpuModel.To(Simulator.Device);
+        var tokens = Tensor.FromArray(new long[] { 1, 5, 2, 6, 0, 3 }, 2, 3);
+        var cpuLogits = cpuModel.Forward(tokens);
+        var gpuLogits = gpuModel.Forward(tokens.To(Simulator.Device));
+        Same(cpuLogits.Detach(), gpuLogits.Detach(), 1e-5, "logits");
+        cpuLogits.Square().Sum().Backward();
+        gpuLogits.Square().Sum().Backward();
+        Same(cpuModel.StateDict()["wte.weight"].Grad!, gpuModel.StateDict()["wte.weight"].Grad!, 1e-4, "embedding gradient");
+
+        var cache = gpuModel.NewCache();
+        var first = gpuModel.Forward(tokens.Narrow(1, 0, 2).To(Simulator.Device), cache);
+        var next = gpuModel.Forward(tokens.Narrow(1, 2, 1).To(Simulator.Device), cache);
+        Same(cpuLogits.Detach(), Tensor.Cat([first.To(Device.Cpu), next.To(Device.Cpu)], 1).Detach(), 1e-5, "cached logits");
+    }
+
     [Fact]
     public void ConvolutionBiasGradientReducesLongChannelsOnTheDevice()
     {

@@ -42,6 +42,7 @@ public sealed class PtxCodeGenerationTests(ITestOutputHelper output)
         {
             ("OptimizerKernels.Adam", 2), ("OptimizerKernels.Sgd", 2), ("PoolKernels.MaxValues", 2),
             ("LossKernels.RowForward", 4), ("LossKernels.Total", 4), ("LossKernels.Backward", 4),
+            ("AttentionKernels.Forward", 2), ("AttentionKernels.BackwardQuery", 2), ("AttentionKernels.BackwardKey", 2),
         })
             Assert.True(loaded.Count(k => k == kernel) == variants, $"Warmup loaded {loaded.Count(k => k == kernel)} variants of {kernel}, expected {variants}.");
 

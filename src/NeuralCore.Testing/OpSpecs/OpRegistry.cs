@@ -23,7 +23,8 @@ public static class OpRegistry
 
     static IReadOnlyList<OpSpec> Build()
     {
-        var specs = ElementwiseSpecs.All().Concat(ReductionSpecs.All()).Concat(MovementSpecs.All()).Concat(LinalgSpecs.All()).ToList();
+        var specs = ElementwiseSpecs.All().Concat(ReductionSpecs.All()).Concat(MovementSpecs.All()).Concat(LinalgSpecs.All())
+            .Concat(AttentionSpecs.All()).ToList();
         var duplicate = specs.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new InvalidOperationException($"OpRegistry: two specs are named '{duplicate.Key}'.");
         return specs;

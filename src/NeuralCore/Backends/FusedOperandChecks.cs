@@ -2,7 +2,7 @@ namespace NeuralCore.Backends;
 
 /// <summary>
 /// Operand validation of the optional fused capabilities (<see cref="IFusedOptimizerKernels"/>,
-/// <see cref="IFusedLossKernels"/>, <see cref="IConvBiasFusion"/>), shared by every backend that implements them
+/// <see cref="IFusedLossKernels"/>, <see cref="IConvBiasFusion"/>, <see cref="IFusedAttentionKernels"/>), shared by every backend that implements them
 /// so that all reject the same operands with the same messages.
 /// </summary>
 internal static class FusedOperandChecks
@@ -67,5 +67,41 @@ internal static class FusedOperandChecks
         if (!gradBias.IsContiguous) throw new ArgumentException("Conv2dBiasGrad: the destination must be contiguous.");
         if (gradOutput.DType is not (DType.Float32 or DType.Float64))
             throw new ArgumentException($"Conv2dBiasGrad: needs Float32 or Float64 operands, got {gradOutput.DType}.");
+    }
+
+    /// <summary>
+    /// The operands of a fused attention pass (see <see cref="IFusedAttentionKernels"/>); returns (B, H, Lq, Lk, D, Dv).
+    /// </summary>
+    public static (int B, int H, int Lq, int Lk, int D, int Dv) Attention(string op, BufferView q, BufferView k, BufferView v,
+        BufferView? mask, BufferView output, BufferView logSumExp)
+    {
+        if (q.Rank != 4 || k.Rank != 4 || v.Rank != 4)
+            throw new ArgumentException($"{op}: query, key and value must be [B, H, L, D], got ranks {q.Rank}, {k.Rank}, {v.Rank}.");
+        if (q.DType is not (DType.Float32 or DType.Float64) || k.DType != q.DType || v.DType != q.DType)
+            throw new ArgumentException($"{op}: query, key and value must share a Float32/Float64 dtype, got {q.DType}, {k.DType}, {v.DType}.");
+        int b = q.Shape[0], h = q.Shape[1], lq = q.Shape[2], d = q.Shape[3], lk = k.Shape[2], dv = v.Shape[3];
+        if (k.Shape[0] != b || k.Shape[1] != h || k.Shape[3] != d || v.Shape[0] != b || v.Shape[1] != h || v.Shape[2] != lk)
+            throw new ArgumentException($"{op}: query [{string.Join(", ", q.Shape)}], key [{string.Join(", ", k.Shape)}] and value [{string.Join(", ", v.Shape)}] do not fit [B, H, Lq, D], [B, H, Lk, D], [B, H, Lk, Dv].");
+        RequireUnitLastStride(op, "query", q);
+        RequireUnitLastStride(op, "key", k);
+        RequireUnitLastStride(op, "value", v);
+        if (mask is BufferView m && (m.Rank != 4 || m.Shape[0] != b || m.Shape[1] != h || m.Shape[2] != lq || m.Shape[3] != lk || m.DType != q.DType))
+            throw new ArgumentException($"{op}: the mask must be viewed as [{b}, {h}, {lq}, {lk}] of {q.DType}, got [{string.Join(", ", m.Shape)}] of {m.DType}.");
+        RequireDense(op, "output", output, q.DType, b * h * lq * dv);
+        RequireDense(op, "logSumExp", logSumExp, q.DType, b * h * lq);
+        return (b, h, lq, lk, d, dv);
+    }
+
+    /// <summary>A dense operand of the given dtype and element count.</summary>
+    public static void RequireDense(string op, string name, BufferView view, DType dtype, int count)
+    {
+        if (!view.IsContiguous || view.DType != dtype || view.Count != count)
+            throw new ArgumentException($"{op}: {name} must be dense {dtype} with {count} elements, got {view.DType} with {view.Count}.");
+    }
+
+    static void RequireUnitLastStride(string op, string name, BufferView view)
+    {
+        if (view.Shape[3] > 1 && view.Strides[3] != 1)
+            throw new ArgumentException($"{op}: {name} must have unit stride in its last dimension, got strides [{string.Join(", ", view.Strides)}].");
     }
 }

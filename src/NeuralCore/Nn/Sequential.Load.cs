@@ -26,37 +26,5 @@ public sealed partial class Sequential
     /// message starts with the path and names the problem (for a limit: the layer, the setting, the value, the limit
     /// and how to raise it).
     /// </exception>
-    public static Sequential Load(string path, ModelLoadLimits? limits = null)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        limits ??= ModelLoadLimits.Default;
-        string shown = MessageText.Clip(path);
-        var (file, manifest) = ModelFile.Read(path, limits, (manifest, elements) =>
-        {
-            if (manifest?.Architecture is not { } architecture)
-                throw new InvalidDataException("the file has no NeuralCore manifest with an architecture; build the model in code and call LoadWeights.");
-            ModuleConfigs.Check(architecture, elements, limits);
-        });
-        Module model;
-        try
-        {
-            model = ModuleConfigs.Create(manifest!.Architecture!, file.Tensors.Values.Sum(t => t.NumElements), limits);
-        }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException)
-        {
-            throw new InvalidDataException($"{shown}: {e.Message}", e);
-        }
-        if (model is not Sequential sequential)
-            throw new InvalidDataException($"{shown}: the architecture describes a {model.GetType().Name}, not a Sequential.");
-        ModelFile.CheckVersion1DTypes(path, file, manifest, sequential);
-        try
-        {
-            sequential.LoadStateDict(file.Tensors, strict: true);
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"{shown}: the weights do not match the architecture in the manifest. {e.Message}", e);
-        }
-        return sequential;
-    }
+    public static Sequential Load(string path, ModelLoadLimits? limits = null) => ModuleLoader.Load<Sequential>(path, limits).Model;
 }

@@ -27,6 +27,11 @@ public sealed partial record ModelManifest
                 w.WritePropertyName("architecture");
                 Architecture.WriteTo(w);
             }
+            if (Tokenizer is not null)
+            {
+                w.WritePropertyName("tokenizer");
+                Tokenizer.WriteTo(w);
+            }
             if (WeightsSha256 is not null) w.WriteString("weightsSha256", WeightsSha256);
             WriteShape(w, "inputShape", InputShape);
             WriteShape(w, "outputShape", OutputShape);
@@ -67,6 +72,7 @@ public sealed partial record ModelManifest
         }
         foreach (var k in Metrics?.Keys ?? []) ManifestJson.CheckString(k, what);
         if (Architecture is not null) ManifestJson.CheckNode(Architecture, ModelLoadLimits.MaxRecursionDepth - 1, "manifest's architecture");
+        if (Tokenizer is not null) ManifestJson.CheckNode(Tokenizer, ModelLoadLimits.MaxRecursionDepth - 1, "manifest's tokenizer");
     }
 
     static void WriteShape(Utf8JsonWriter w, string name, IReadOnlyList<long>? shape)
@@ -108,6 +114,13 @@ public sealed partial record ModelManifest
             _ => throw Invalid("'architecture' must be an object"),
         };
         root.Remove("architecture");                              // detaches it, so the manifest can own it
+        var tokenizer = Node(root, "tokenizer") switch
+        {
+            null => null,
+            JsonObject o => o,
+            _ => throw Invalid("'tokenizer' must be an object"),
+        };
+        root.Remove("tokenizer");
         return new ModelManifest
         {
             FormatVersion = (int)formatVersion,
@@ -115,6 +128,7 @@ public sealed partial record ModelManifest
             Version = Text(root, "version") ?? throw Invalid("'version' is missing"),
             CreatedUtc = ParseTime(Text(root, "createdUtc") ?? throw Invalid("'createdUtc' is missing")),
             Architecture = architecture,
+            Tokenizer = tokenizer,
             WeightsSha256 = Sha(Text(root, "weightsSha256")),
             InputShape = Shape(root, "inputShape", limits),
             OutputShape = Shape(root, "outputShape", limits),

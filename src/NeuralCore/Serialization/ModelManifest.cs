@@ -40,6 +40,12 @@ public sealed partial record ModelManifest
     public JsonObject? Architecture { get; init; }
 
     /// <summary>
+    /// The tokenizer the model reads, as <see cref="Text.ITokenizer.ToJson"/> writes it (rebuilt by
+    /// <see cref="Text.Tokenizers.FromJson"/>), or null for models that take no text.
+    /// </summary>
+    public JsonObject? Tokenizer { get; init; }
+
+    /// <summary>
     /// Lower-case hex SHA-256 of everything that decides what a model file loads; checked on load when present.
     /// From format version 2 it covers the architecture, the safetensors tensor table (names, dtypes, shapes, data
     /// offsets) and the data buffer; in version 1 files, the data buffer only. <see cref="Nn.Module.Save"/> always

@@ -66,7 +66,8 @@ public static partial class ModuleConfigs
         RegisterBuiltIn<ReLU>("ReLU", _ => [], _ => new ReLU(), NoParameters());
         RegisterBuiltIn<Sigmoid>("Sigmoid", _ => [], _ => new Sigmoid(), NoParameters());
         RegisterBuiltIn<Tanh>("Tanh", _ => [], _ => new Tanh(), NoParameters());
-        RegisterBuiltIn<GELU>("GELU", _ => [], _ => new GELU(), NoParameters());
+        RegisterBuiltIn<GELU>("GELU", g => new JsonObject { ["approximate"] = g.Approximate },
+            c => new GELU(c.Has("approximate") ? c.GetString("approximate") : "none"), NoParameters());
         RegisterBuiltIn<Softplus>("Softplus", _ => [], _ => new Softplus(), NoParameters());
         RegisterBuiltIn<LeakyReLU>("LeakyReLU", l => new JsonObject { ["negativeSlope"] = l.NegativeSlope },
             c => new LeakyReLU(c.GetDouble("negativeSlope", 0.01)!.Value), NoParameters("negativeSlope"));
@@ -77,6 +78,7 @@ public static partial class ModuleConfigs
         RegisterConvolutionAndPooling();
         RegisterNormalization();
         RegisterSequenceLayers();
+        RegisterRecurrentLayers();
     }
 
     static JsonArray Pair((int H, int W) v) => new(JsonValue.Create(v.H), JsonValue.Create(v.W));

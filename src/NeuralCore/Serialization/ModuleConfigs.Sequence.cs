@@ -3,123 +3,210 @@ using NeuralCore.Nn;
 
 namespace NeuralCore.Serialization;
 
-// The recurrent layers and cells, and Conv1d: settings under the constructor parameter names.
+// Sequence layers: embeddings, positions, RMSNorm, SiLU, attention, transformer blocks and stacks, GptModel.
 public static partial class ModuleConfigs
 {
     static void RegisterSequenceLayers()
     {
-        RegisterBuiltIn<RNN>("RNN",
-            r => DescribeRecurrent(r, withNonlinearity: true),
-            c => new RNN(c.GetInt32("inputSize"), c.GetInt32("hiddenSize"), c.GetInt32("numLayers", 1), NonlinearityOf(c), c.GetBoolean("bias", true),
-                c.GetBoolean("batchFirst", false), c.GetDouble("dropout", 0)!.Value, c.GetBoolean("bidirectional", false)),
+        RegisterBuiltIn<SiLU>("SiLU", _ => [], _ => new SiLU(), NoParameters());
+
+        RegisterBuiltIn<Embedding>("Embedding",
+            e => new JsonObject
+            {
+                ["numEmbeddings"] = e.NumEmbeddings,
+                ["embeddingDim"] = e.EmbeddingDim,
+                ["paddingIdx"] = e.PaddingIdx,
+                ["maxNorm"] = e.MaxNorm,
+            },
+            c => new Embedding(c.GetInt32("numEmbeddings"), c.GetInt32("embeddingDim"), c.GetOptionalInt32("paddingIdx"), c.GetDouble("maxNorm", null)),
             c =>
             {
-                NonlinearityOf(c);
-                return CheckRecurrent(c, gates: 1);
+                c.GetOptionalInt32("paddingIdx");
+                c.GetDouble("maxNorm", null);
+                return Elements(Features(c, "numEmbeddings"), Features(c, "embeddingDim"));
             });
-        RegisterBuiltIn<LSTM>("LSTM",
-            l => DescribeRecurrent(l, withNonlinearity: false),
-            c => new LSTM(c.GetInt32("inputSize"), c.GetInt32("hiddenSize"), c.GetInt32("numLayers", 1), c.GetBoolean("bias", true),
-                c.GetBoolean("batchFirst", false), c.GetDouble("dropout", 0)!.Value, c.GetBoolean("bidirectional", false)),
-            c => CheckRecurrent(c, gates: 4));
-        RegisterBuiltIn<GRU>("GRU",
-            g => DescribeRecurrent(g, withNonlinearity: false),
-            c => new GRU(c.GetInt32("inputSize"), c.GetInt32("hiddenSize"), c.GetInt32("numLayers", 1), c.GetBoolean("bias", true),
-                c.GetBoolean("batchFirst", false), c.GetDouble("dropout", 0)!.Value, c.GetBoolean("bidirectional", false)),
-            c => CheckRecurrent(c, gates: 3));
 
-        RegisterBuiltIn<RNNCell>("RNNCell",
-            r => new JsonObject { ["inputSize"] = r.InputSize, ["hiddenSize"] = r.HiddenSize, ["bias"] = r.BiasIh is not null, ["nonlinearity"] = r.Nonlinearity },
-            c => new RNNCell(c.GetInt32("inputSize"), c.GetInt32("hiddenSize"), c.GetBoolean("bias", true), NonlinearityOf(c)),
-            c =>
-            {
-                NonlinearityOf(c);
-                return CheckCell(c, gates: 1);
-            });
-        RegisterBuiltIn<LSTMCell>("LSTMCell",
-            l => new JsonObject { ["inputSize"] = l.InputSize, ["hiddenSize"] = l.HiddenSize, ["bias"] = l.BiasIh is not null },
-            c => new LSTMCell(c.GetInt32("inputSize"), c.GetInt32("hiddenSize"), c.GetBoolean("bias", true)),
-            c => CheckCell(c, gates: 4));
-        RegisterBuiltIn<GRUCell>("GRUCell",
-            g => new JsonObject { ["inputSize"] = g.InputSize, ["hiddenSize"] = g.HiddenSize, ["bias"] = g.BiasIh is not null },
-            c => new GRUCell(c.GetInt32("inputSize"), c.GetInt32("hiddenSize"), c.GetBoolean("bias", true)),
-            c => CheckCell(c, gates: 3));
-
-        RegisterBuiltIn<Conv1d>("Conv1d",
+        RegisterBuiltIn<RMSNorm>("RMSNorm",
             l => new JsonObject
             {
-                ["inChannels"] = l.InChannels,
-                ["outChannels"] = l.OutChannels,
-                ["kernelSize"] = l.KernelSize,
-                ["stride"] = l.Stride,
-                ["padding"] = l.Padding,
-                ["dilation"] = l.Dilation,
-                ["groups"] = l.Groups,
-                ["bias"] = l.Bias is not null,
+                ["normalizedShape"] = new JsonArray(l.NormalizedShape.Select(d => (JsonNode)(int)d).ToArray()),
+                ["eps"] = l.Eps,
+                ["elementwiseAffine"] = l.Weight is not null,
             },
-            c => new Conv1d(c.GetInt32("inChannels"), c.GetInt32("outChannels"), c.GetInt32("kernelSize"), c.GetInt32("stride", 1),
-                c.GetInt32("padding", 0), c.GetInt32("dilation", 1), c.GetInt32("groups", 1), c.GetBoolean("bias", true)),
+            c => new RMSNorm(c.GetInt32Array("normalizedShape"), c.GetDouble("eps", null), c.GetBoolean("elementwiseAffine", true)),
             c =>
             {
-                var limits = c.Limits;
-                int inChannels = c.GetInt32("inChannels"), outChannels = c.GetInt32("outChannels"), groups = c.GetInt32("groups", 1);
-                int kernel = c.GetInt32("kernelSize");
-                c.CheckLimit("inChannels", inChannels, limits.MaxChannels, nameof(ModelLoadLimits.MaxChannels));
-                c.CheckLimit("outChannels", outChannels, limits.MaxChannels, nameof(ModelLoadLimits.MaxChannels));
-                c.CheckLimit("kernelSize", kernel, limits.MaxKernelSize, nameof(ModelLoadLimits.MaxKernelSize));
-                c.CheckLimit("stride", c.GetInt32("stride", 1), limits.MaxStride, nameof(ModelLoadLimits.MaxStride));
-                c.CheckLimit("padding", c.GetInt32("padding", 0), limits.MaxPadding, nameof(ModelLoadLimits.MaxPadding));
-                c.CheckLimit("dilation", c.GetInt32("dilation", 1), limits.MaxDilation, nameof(ModelLoadLimits.MaxDilation));
-                bool bias = c.GetBoolean("bias", true);
-                if (groups < 1) throw new ArgumentException($"groups must be positive, got {groups}");
-                return Elements(outChannels, inChannels / groups, kernel) + (bias ? Math.Max(outChannels, 0) : 0);
+                var shape = c.GetInt32Array("normalizedShape");
+                c.CheckLimit("normalizedShape (its number of dimensions)", shape.Length, c.Limits.MaxShapeRank, nameof(ModelLoadLimits.MaxShapeRank));
+                foreach (var d in shape) c.CheckLimit("normalizedShape", d, c.Limits.MaxFeatures, nameof(ModelLoadLimits.MaxFeatures));
+                c.GetDouble("eps", null);
+                return c.GetBoolean("elementwiseAffine", true) ? Elements(shape) : 0;
+            });
+
+        RegisterBuiltIn<LearnedPositionalEmbedding>("LearnedPositionalEmbedding",
+            p => new JsonObject { ["maxLength"] = p.MaxLength, ["embeddingDim"] = p.EmbeddingDim },
+            c => new LearnedPositionalEmbedding(c.GetInt32("maxLength"), c.GetInt32("embeddingDim")),
+            c => Elements(Features(c, "maxLength"), Features(c, "embeddingDim")));
+
+        // The sinusoid table is a non-persistent buffer: it is rebuilt, not loaded, but it is still allocated.
+        RegisterBuiltIn<SinusoidalPositionalEncoding>("SinusoidalPositionalEncoding",
+            p => new JsonObject { ["embeddingDim"] = p.EmbeddingDim, ["maxLength"] = p.MaxLength },
+            c => new SinusoidalPositionalEncoding(c.GetInt32("embeddingDim"), c.GetInt32("maxLength", 5000)),
+            c =>
+            {
+                Features(c, "embeddingDim");
+                c.CheckLimit("maxLength", c.GetInt32("maxLength", 5000), c.Limits.MaxFeatures, nameof(ModelLoadLimits.MaxFeatures));
+                return 0;
+            });
+
+        RegisterBuiltIn<RotaryEmbedding>("RotaryEmbedding",
+            r => new JsonObject { ["dim"] = r.Dim, ["theta"] = r.Theta },
+            c => new RotaryEmbedding(c.GetInt32("dim"), c.GetDouble("theta", 10000)!.Value),
+            c =>
+            {
+                Features(c, "dim");
+                c.GetDouble("theta", 10000);
+                return 0;
+            });
+
+        RegisterBuiltIn<MultiheadAttention>("MultiheadAttention",
+            m => new JsonObject
+            {
+                ["embedDim"] = m.EmbedDim,
+                ["numHeads"] = m.NumHeads,
+                ["dropout"] = m.Dropout,
+                ["bias"] = m.InProjBias is not null,
+                ["batchFirst"] = m.BatchFirst,
+                ["rotary"] = m.Rotary is not null,
+            },
+            c => new MultiheadAttention(c.GetInt32("embedDim"), c.GetInt32("numHeads"), c.GetDouble("dropout", 0)!.Value,
+                c.GetBoolean("bias", true), c.GetBoolean("batchFirst", false), c.GetBoolean("rotary", false)),
+            c =>
+            {
+                int e = Features(c, "embedDim");
+                Features(c, "numHeads");
+                c.GetDouble("dropout", 0);
+                c.GetBoolean("batchFirst", false);
+                c.GetBoolean("rotary", false);
+                return AttentionElements(e, c.GetBoolean("bias", true));
+            });
+
+        RegisterBuiltIn<TransformerEncoderLayer>("TransformerEncoderLayer",
+            l => DescribeLayerSettings(l.Settings),
+            c => CreateLayerSettings(c, s => new TransformerEncoderLayer(s.DModel, s.Nhead, s.DimFeedforward, s.Dropout, s.Activation,
+                s.LayerNormEps, s.BatchFirst, s.NormFirst, s.Bias, s.Rotary)),
+            c => BlockElements(CheckLayerSettings(c), 1));
+
+        RegisterBuiltIn<TransformerDecoderLayer>("TransformerDecoderLayer",
+            l => DescribeLayerSettings(l.Settings),
+            c => CreateLayerSettings(c, s => new TransformerDecoderLayer(s.DModel, s.Nhead, s.DimFeedforward, s.Dropout, s.Activation,
+                s.LayerNormEps, s.BatchFirst, s.NormFirst, s.Bias, s.Rotary)),
+            c => BlockElements(CheckLayerSettings(c), 2));
+
+        RegisterBuiltIn<TransformerEncoder>("TransformerEncoder",
+            t => StackDescription(t.Layers[0].Settings, t.Layers.Count, t.Norm),
+            c => CreateLayerSettings(c, s => new TransformerEncoder(new TransformerEncoderLayer(s.DModel, s.Nhead, s.DimFeedforward, s.Dropout,
+                s.Activation, s.LayerNormEps, s.BatchFirst, s.NormFirst, s.Bias, s.Rotary), c.GetInt32("numLayers"), StackNorm(c, s))),
+            c => StackElements(c, 1));
+
+        RegisterBuiltIn<TransformerDecoder>("TransformerDecoder",
+            t => StackDescription(t.Layers[0].Settings, t.Layers.Count, t.Norm),
+            c => CreateLayerSettings(c, s => new TransformerDecoder(new TransformerDecoderLayer(s.DModel, s.Nhead, s.DimFeedforward, s.Dropout,
+                s.Activation, s.LayerNormEps, s.BatchFirst, s.NormFirst, s.Bias, s.Rotary), c.GetInt32("numLayers"), StackNorm(c, s))),
+            c => StackElements(c, 2));
+
+        RegisterBuiltIn<GptModel>("GptModel",
+            g => new JsonObject
+            {
+                ["vocabSize"] = g.VocabSize,
+                ["contextLength"] = g.ContextLength,
+                ["dModel"] = g.DModel,
+                ["nhead"] = g.Nhead,
+                ["numLayers"] = g.NumLayers,
+                ["dimFeedforward"] = g.DimFeedforward,
+                ["dropout"] = g.DropoutP,
+                ["positions"] = g.Positions.ToString(),
+                ["tieWeights"] = g.TieWeights,
+            },
+            c => new GptModel(c.GetInt32("vocabSize"), c.GetInt32("contextLength"), c.GetInt32("dModel"), c.GetInt32("nhead"),
+                c.GetInt32("numLayers"), c.GetInt32("dimFeedforward"), c.GetDouble("dropout", 0.1)!.Value,
+                c.GetEnum("positions", PositionEncoding.Learned), c.GetBoolean("tieWeights", true)),
+            c =>
+            {
+                int v = Features(c, "vocabSize"), ctx = Features(c, "contextLength"), d = Features(c, "dModel"), ff = Features(c, "dimFeedforward");
+                Features(c, "nhead");
+                int n = c.GetInt32("numLayers");
+                c.CheckLimit("numLayers", n, c.Limits.MaxLayers, nameof(ModelLoadLimits.MaxLayers));
+                c.GetDouble("dropout", 0.1);
+                var positions = c.GetEnum("positions", PositionEncoding.Learned);
+                long elements = Elements(v, d);
+                if (positions == PositionEncoding.Learned) elements = Add(elements, Elements(ctx, d));
+                if (!c.GetBoolean("tieWeights", true)) elements = Add(elements, Elements(v, d));
+                var block = Add(AttentionElements(d, true), Add(LinearElements(d, ff, true), Add(LinearElements(ff, d, true), Elements(4, d))));
+                return Add(elements, Add(Mul(block, Math.Max(n, 0)), Elements(2, d)));
             });
     }
 
-    static JsonObject DescribeRecurrent(RNNBase r, bool withNonlinearity)
+    static JsonObject DescribeLayerSettings(TransformerLayerSettings s) => new()
     {
-        var json = new JsonObject
-        {
-            ["inputSize"] = r.InputSize,
-            ["hiddenSize"] = r.HiddenSize,
-            ["numLayers"] = r.NumLayers,
-        };
-        if (withNonlinearity) json["nonlinearity"] = ((RNN)r).Nonlinearity;
-        json["bias"] = r.HasBias;
-        json["batchFirst"] = r.BatchFirst;
-        json["dropout"] = r.Dropout;
-        json["bidirectional"] = r.Bidirectional;
-        return json;
+        ["dModel"] = s.DModel,
+        ["nhead"] = s.Nhead,
+        ["dimFeedforward"] = s.DimFeedforward,
+        ["dropout"] = s.Dropout,
+        ["activation"] = s.Activation,
+        ["layerNormEps"] = s.LayerNormEps,
+        ["batchFirst"] = s.BatchFirst,
+        ["normFirst"] = s.NormFirst,
+        ["bias"] = s.Bias,
+        ["rotary"] = s.Rotary,
+    };
+
+    static TransformerLayerSettings ReadLayerSettings(ModuleConfig c) => new(c.GetInt32("dModel"), c.GetInt32("nhead"),
+        c.GetInt32("dimFeedforward", 2048), c.GetDouble("dropout", 0.1)!.Value, c.Has("activation") ? c.GetString("activation") : "relu",
+        c.GetDouble("layerNormEps", 1e-5)!.Value, c.GetBoolean("batchFirst", false), c.GetBoolean("normFirst", false),
+        c.GetBoolean("bias", true), c.GetBoolean("rotary", false));
+
+    static T CreateLayerSettings<T>(ModuleConfig c, Func<TransformerLayerSettings, T> create) => create(ReadLayerSettings(c));
+
+    // Validates the settings against the limits; returns them with the sizes checked.
+    static TransformerLayerSettings CheckLayerSettings(ModuleConfig c)
+    {
+        Features(c, "dModel");
+        Features(c, "nhead");
+        if (c.Has("dimFeedforward")) Features(c, "dimFeedforward");
+        return ReadLayerSettings(c);
     }
 
-    static string NonlinearityOf(ModuleConfig c) => c.Has("nonlinearity") ? c.GetString("nonlinearity") : "tanh";
-
-    // Parameter elements of a recurrent stack: per layer and direction G·H·(layer input + H) weights and 2·G·H biases.
-    static long CheckRecurrent(ModuleConfig c, int gates)
+    static JsonObject StackDescription(TransformerLayerSettings s, int numLayers, LayerNorm? norm)
     {
-        int input = Features(c, "inputSize"), hidden = Features(c, "hiddenSize");
-        int layers = c.GetInt32("numLayers", 1);
-        c.CheckLimit("numLayers", layers, c.Limits.MaxLayers, nameof(ModelLoadLimits.MaxLayers));
-        bool bias = c.GetBoolean("bias", true), bidirectional = c.GetBoolean("bidirectional", false);
-        c.GetBoolean("batchFirst", false);
-        c.GetDouble("dropout", 0);
-        int directions = bidirectional ? 2 : 1;
-        long total = 0;
-        for (int layer = 0; layer < Math.Max(layers, 0); layer++)
-        {
-            long layerInput = layer == 0 ? input : (long)hidden * directions;
-            long one = Saturating(Elements(gates, hidden), Math.Max(layerInput, 0) + Math.Max(hidden, 0)) + (bias ? Elements(2, gates, hidden) : 0);
-            total = Math.Min(long.MaxValue / 2, total) + Math.Min(long.MaxValue / 4, Saturating(one, directions));
-        }
-        return total;
+        var o = DescribeLayerSettings(s);
+        o["numLayers"] = numLayers;
+        o["norm"] = norm is not null;
+        return o;
     }
 
-    static long CheckCell(ModuleConfig c, int gates)
+    static LayerNorm? StackNorm(ModuleConfig c, TransformerLayerSettings s) =>
+        c.GetBoolean("norm", false) ? new LayerNorm([s.DModel], s.LayerNormEps) : null;
+
+    static long StackElements(ModuleConfig c, int attentions)
     {
-        int input = Features(c, "inputSize"), hidden = Features(c, "hiddenSize");
-        bool bias = c.GetBoolean("bias", true);
-        return Elements(gates, hidden, input) + Elements(gates, hidden, hidden) + (bias ? Elements(2, gates, hidden) : 0);
+        var s = CheckLayerSettings(c);
+        int n = c.GetInt32("numLayers");
+        c.CheckLimit("numLayers", n, c.Limits.MaxLayers, nameof(ModelLoadLimits.MaxLayers));
+        long total = Mul(BlockElements(s, attentions), Math.Max(n, 0));
+        return c.GetBoolean("norm", false) ? Add(total, Elements(2, s.DModel)) : total;
     }
 
-    static long Saturating(long a, long b) => a == 0 || b == 0 ? 0 : a > long.MaxValue / b ? long.MaxValue : a * b;
+    // A block: its attentions, the two feed-forward linears and one LayerNorm (weight and bias) per sublayer.
+    static long BlockElements(TransformerLayerSettings s, int attentions) =>
+        Add(Mul(AttentionElements(s.DModel, s.Bias), attentions),
+            Add(LinearElements(s.DModel, s.DimFeedforward, s.Bias),
+                Add(LinearElements(s.DimFeedforward, s.DModel, s.Bias), Elements(2 * (attentions + 1), s.DModel))));
+
+    // in_proj_weight [3E, E], out_proj.weight [E, E], and the biases [3E] and [E].
+    static long AttentionElements(int e, bool bias) => Add(Mul(Elements(e, e), 4), bias ? Elements(4, e) : 0);
+
+    static long Add(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
+
+    static long Mul(long a, long b) => b != 0 && a > long.MaxValue / b ? long.MaxValue : a * b;
 }

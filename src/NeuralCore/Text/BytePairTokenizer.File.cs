@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace NeuralCore.Text;
 
@@ -11,34 +12,39 @@ public sealed partial class BytePairTokenizer
     /// <summary>The largest tokenizer file <see cref="Load"/> reads.</summary>
     public const int MaxFileBytes = 64 << 20;
 
+    /// <summary>The <c>"type"</c> name in <see cref="ToJson"/>.</summary>
+    public const string TypeName = "bpe";
+
     /// <summary>
-    /// Writes the tokenizer to <paramref name="path"/> as UTF-8 JSON:
-    /// <c>{"format": "NeuralCore.BytePairTokenizer", "version": 1, "preTokenizer": "gpt2", "merges": [[l, r], ...],
-    /// "specialTokens": ["...", ...]}</c>. Merge k (0-based) joins ids l and r into id 256 + k, so l and r are below
-    /// 256 + k; ids 0–255 are the bytes; special token i has id 256 + merges + i.
+    /// The tokenizer as JSON, as <see cref="Save"/> writes it and a model file's manifest records it:
+    /// <c>{"type": "bpe", "format": "NeuralCore.BytePairTokenizer", "version": 1, "preTokenizer": "gpt2",
+    /// "merges": [[l, r], ...], "specialTokens": ["...", ...]}</c>. Merge k (0-based) joins ids l and r into id 256 + k,
+    /// so l and r are below 256 + k; ids 0–255 are the bytes; special token i has id 256 + merges + i.
     /// </summary>
+    public JsonObject ToJson()
+    {
+        var mergeArray = new JsonArray();
+        foreach (var (l, r) in merges) mergeArray.Add((JsonNode)new JsonArray(JsonValue.Create(l), JsonValue.Create(r)));
+        var specialArray = new JsonArray();
+        foreach (var s in specials) specialArray.Add((JsonNode?)JsonValue.Create(s));
+        return new JsonObject
+        {
+            ["type"] = TypeName,
+            ["format"] = FormatName,
+            ["version"] = 1,
+            ["preTokenizer"] = PreTokenizerName,
+            ["merges"] = mergeArray,
+            ["specialTokens"] = specialArray,
+        };
+    }
+
+    /// <summary>Writes <see cref="ToJson"/> to <paramref name="path"/> as UTF-8 JSON.</summary>
     public void Save(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         using var stream = File.Create(path);
         using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false });
-        writer.WriteStartObject();
-        writer.WriteString("format", FormatName);
-        writer.WriteNumber("version", 1);
-        writer.WriteString("preTokenizer", PreTokenizerName);
-        writer.WriteStartArray("merges");
-        foreach (var (l, r) in merges)
-        {
-            writer.WriteStartArray();
-            writer.WriteNumberValue(l);
-            writer.WriteNumberValue(r);
-            writer.WriteEndArray();
-        }
-        writer.WriteEndArray();
-        writer.WriteStartArray("specialTokens");
-        foreach (var s in specials) writer.WriteStringValue(s);
-        writer.WriteEndArray();
-        writer.WriteEndObject();
+        ToJson().WriteTo(writer);
     }
 
     /// <summary>Reads a tokenizer written by <see cref="Save"/>, validating it before building anything.</summary>
@@ -55,28 +61,40 @@ public sealed partial class BytePairTokenizer
         JsonDocument doc;
         try { doc = JsonDocument.Parse(stream, new JsonDocumentOptions { MaxDepth = 8 }); }
         catch (JsonException e) { throw new InvalidDataException($"BytePairTokenizer: {path} is not valid JSON: {e.Message}", e); }
-        using (doc)
+        using (doc) return FromElement(doc.RootElement, path);
+    }
+
+    /// <summary>Rebuilds the tokenizer from <see cref="ToJson"/>'s output (as recorded in a model file's manifest).</summary>
+    /// <exception cref="InvalidDataException">The description is malformed (the same checks as <see cref="Load"/>).</exception>
+    public static BytePairTokenizer FromJson(JsonObject json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        using var doc = JsonDocument.Parse(json.ToJsonString(), new JsonDocumentOptions { MaxDepth = 8 });
+        return FromElement(doc.RootElement, "the tokenizer description");
+    }
+
+    static BytePairTokenizer FromElement(JsonElement root, string path)
+    {
+        if (root.ValueKind != JsonValueKind.Object) throw Invalid(path, "the root is not a JSON object");
+        if (root.TryGetProperty("type", out var type) && (type.ValueKind != JsonValueKind.String || type.GetString() != TypeName))
+            throw Invalid(path, $"\"type\" is not \"{TypeName}\"");
+        if (String(root, "format", path) != FormatName) throw Invalid(path, $"\"format\" is not \"{FormatName}\"");
+        if (!root.TryGetProperty("version", out var version) || version.ValueKind != JsonValueKind.Number || !version.TryGetInt32(out int v) || v != 1)
+            throw Invalid(path, "\"version\" must be 1");
+        if (String(root, "preTokenizer", path) != PreTokenizerName) throw Invalid(path, $"\"preTokenizer\" is not \"{PreTokenizerName}\"");
+        var merges = ReadMerges(Array(root, "merges", path), path);
+        var specialJson = Array(root, "specialTokens", path);
+        var specials = new List<string>();
+        foreach (var s in specialJson.EnumerateArray())
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw Invalid(path, "the root is not a JSON object");
-            if (String(root, "format", path) != FormatName) throw Invalid(path, $"\"format\" is not \"{FormatName}\"");
-            if (!root.TryGetProperty("version", out var version) || version.ValueKind != JsonValueKind.Number || !version.TryGetInt32(out int v) || v != 1)
-                throw Invalid(path, "\"version\" must be 1");
-            if (String(root, "preTokenizer", path) != PreTokenizerName) throw Invalid(path, $"\"preTokenizer\" is not \"{PreTokenizerName}\"");
-            var merges = ReadMerges(Array(root, "merges", path), path);
-            var specialJson = Array(root, "specialTokens", path);
-            var specials = new List<string>();
-            foreach (var s in specialJson.EnumerateArray())
-            {
-                if (s.ValueKind != JsonValueKind.String) throw Invalid(path, "a special token is not a string");
-                specials.Add(s.GetString()!);
-                if (specials.Count > MaxSpecialTokens) break;
-            }
-            CheckSpecialTokens([.. specials], m => Invalid(path, m));
-            if (256L + merges.Count + specials.Count > MaxVocabSize)
-                throw Invalid(path, $"the vocabulary of {256L + merges.Count + specials.Count} tokens exceeds {MaxVocabSize}");
-            return new BytePairTokenizer(merges, specials);
+            if (s.ValueKind != JsonValueKind.String) throw Invalid(path, "a special token is not a string");
+            specials.Add(s.GetString()!);
+            if (specials.Count > MaxSpecialTokens) break;
         }
+        CheckSpecialTokens([.. specials], m => Invalid(path, m));
+        if (256L + merges.Count + specials.Count > MaxVocabSize)
+            throw Invalid(path, $"the vocabulary of {256L + merges.Count + specials.Count} tokens exceeds {MaxVocabSize}");
+        return new BytePairTokenizer(merges, specials);
     }
 
     static List<(int, int)> ReadMerges(JsonElement array, string path)

@@ -106,7 +106,23 @@ public sealed class BytePairTokenizerTests : IDisposable
         Assert.Equal(tokenizer.SpecialTokens, loaded.SpecialTokens);
         Assert.Equal(tokenizer.VocabSize, loaded.VocabSize);
         foreach (var text in RandomTexts(50, 3)) Assert.Equal(tokenizer.Encode(text), loaded.Encode(text));
-        Assert.StartsWith("{\"format\":\"NeuralCore.BytePairTokenizer\",\"version\":1,\"preTokenizer\":\"gpt2\",\"merges\":[[", File.ReadAllText(path));
+        Assert.StartsWith("{\"type\":\"bpe\",\"format\":\"NeuralCore.BytePairTokenizer\",\"version\":1,\"preTokenizer\":\"gpt2\",\"merges\":[[", File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void ToJson_RebuildsThroughTokenizersFromJson()
+    {
+        var tokenizer = BytePairTokenizer.Train(Corpus, vocabSize: 320, specialTokens: ["<|end|>"]);
+        var rebuilt = Assert.IsType<BytePairTokenizer>(Tokenizers.FromJson(tokenizer.ToJson()));
+
+        Assert.Equal(tokenizer.Merges, rebuilt.Merges);
+        Assert.Equal(tokenizer.SpecialTokens, rebuilt.SpecialTokens);
+        foreach (var text in RandomTexts(30, 5)) Assert.Equal(tokenizer.Encode(text), rebuilt.Encode(text));
+
+        var tampered = tokenizer.ToJson();
+        tampered["merges"]!.AsArray()[0] = new System.Text.Json.Nodes.JsonArray(5000, 1);
+        var e = Assert.Throws<InvalidDataException>(() => Tokenizers.FromJson(tampered));
+        Assert.Contains("merge 0", e.Message);
     }
 
     [Fact]

@@ -55,11 +55,34 @@ public sealed class Tanh : Module
     public override Tensor Forward(Tensor x) => x.Tanh();
 }
 
-/// <summary>GELU (exact erf form) as a module.</summary>
+/// <summary>GELU as a module: the exact erf form, or the tanh approximation (see <see cref="Functional.Gelu(Tensor, string)"/>).</summary>
 public sealed class GELU : Module
 {
+    /// <summary>Creates the layer.</summary>
+    /// <param name="approximate">"none" (exact, the default) or "tanh".</param>
+    /// <exception cref="ArgumentException"><paramref name="approximate"/> is neither "none" nor "tanh".</exception>
+    public GELU(string approximate = "none")
+    {
+        if (approximate is not ("none" or "tanh"))
+            throw new ArgumentException($"GELU: approximate must be \"none\" or \"tanh\", got \"{approximate}\".", nameof(approximate));
+        Approximate = approximate;
+    }
+
+    /// <summary>"none" or "tanh".</summary>
+    public string Approximate { get; }
+
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x) => x.Gelu();
+    public override Tensor Forward(Tensor x) => Functional.Gelu(x, Approximate);
+
+    /// <inheritdoc />
+    protected override string ExtraRepr() => Approximate == "none" ? "" : $"approximate: {Approximate}";
+}
+
+/// <summary>SiLU (swish) x·sigmoid(x) as a module.</summary>
+public sealed class SiLU : Module
+{
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor x) => Functional.Silu(x);
 }
 
 /// <summary>x for x &gt; 0, else negativeSlope·x, as a module.</summary>

@@ -1,0 +1,2 @@
+// TinyGpt sample entry point: see TinyGptApp.cs.
+return NeuralCore.Samples.TinyGptApp.Run(args);

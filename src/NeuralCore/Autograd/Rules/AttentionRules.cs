@@ -1,0 +1,28 @@
+using NeuralCore.Backends;
+
+namespace NeuralCore.Autograd.Rules;
+
+/// <summary>Backward rule of the fused attention.</summary>
+internal static class AttentionRules
+{
+    /// <summary>
+    /// Fused scaled dot-product attention (inputs q, k, v and optionally the additive mask, which gets no gradient;
+    /// output saved; saved: log Σ exp per query row; A: scale; Ints[0]: causal): the backend recomputes the weights
+    /// block by block (see <see cref="IFusedAttentionKernels.AttentionBackward"/>).
+    /// </summary>
+    public static readonly BackwardRule ScaledDotProduct = new("ScaledDotProductAttention", (n, g) =>
+    {
+        Tensor q = n.Inputs[0], k = n.Inputs[1], v = n.Inputs[2];
+        Tensor? mask = n.Inputs.Length > 3 ? n.Inputs[3] : null;
+        var kernels = (IFusedAttentionKernels)q.Backend;
+        var dO = g.DType == q.DType && (g.Buf.Shape[^1] <= 1 || g.Buf.Strides[^1] == 1) ? g : g.To(q.DType).Contiguous();
+        var dq = Tensor.Empty([.. q.Buf.Shape], q.DType, q.Backend);
+        var dk = Tensor.Empty([.. k.Buf.Shape], q.DType, q.Backend);
+        var dv = Tensor.Empty([.. v.Buf.Shape], q.DType, q.Backend);
+        kernels.AttentionBackward(q.Buf, k.Buf, v.Buf, mask?.Buf, n.Ints[0] != 0, n.A, n.Output.Buf, n.Saved!.Buf, dO.Buf,
+            dq.Buf, dk.Buf, dv.Buf);
+        return mask is null
+            ? [n.NeedsGrad(0) ? dq : null, n.NeedsGrad(1) ? dk : null, n.NeedsGrad(2) ? dv : null]
+            : [n.NeedsGrad(0) ? dq : null, n.NeedsGrad(1) ? dk : null, n.NeedsGrad(2) ? dv : null, null];
+    });
+}
