@@ -83,11 +83,7 @@ public static class TinyGptApp
         return loss.Item<float>();
     }
 
-    /// <summary>AdamW over the model's parameters with weight decay on matrices only (not on norms, biases or embeddings' positions).</summary>
-    internal static Optimizer NewOptimizer(GptModel model, double lr)
-    {
-        var decay = model.NamedParameters().Where(p => p.Parameter.Dim >= 2).Select(p => p.Parameter).ToList();
-        var noDecay = model.NamedParameters().Where(p => p.Parameter.Dim < 2).Select(p => p.Parameter).ToList();
-        return new AdamW([new ParamGroup(decay) { WeightDecay = 0.1 }, new ParamGroup(noDecay) { WeightDecay = 0 }], lr: lr, betas: (0.9, 0.98));
-    }
+    /// <summary>AdamW with weight decay 0.1 on the weight matrices and embeddings, none on norms and biases.</summary>
+    internal static Optimizer NewOptimizer(GptModel model, double lr) =>
+        new AdamW(WeightDecayGroups.Split(model, 0.1), lr: lr, betas: (0.9, 0.98));
 }

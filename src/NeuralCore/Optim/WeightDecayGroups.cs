@@ -11,8 +11,8 @@ public static class WeightDecayGroups
     /// <summary>
     /// Splits <paramref name="module"/>'s parameters into a group that decays and one that does not. A parameter does not
     /// decay when it has fewer than 2 dimensions (biases, the scales and shifts of LayerNorm, RMSNorm and similar
-    /// layers), when its name starts with "bias" (<c>bias</c>, <c>bias_ih_l0</c>), or when it belongs to a batch- or
-    /// layer-normalization module; every other parameter (Linear and convolution weights, recurrent weights,
+    /// layers), when its name starts with "bias" (<c>bias</c>, <c>bias_ih_l0</c>), or when it belongs to a batch-, layer-
+    /// or RMS-normalization module; every other parameter (Linear and convolution weights, recurrent weights,
     /// embeddings) decays. Empty groups are left out.
     /// </summary>
     /// <param name="module">The model.</param>
@@ -27,7 +27,7 @@ public static class WeightDecayGroups
         var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         foreach (var (_, owner) in module.NamedModules())
         {
-            bool normalization = owner is BatchNormBase or LayerNorm;
+            bool normalization = owner is BatchNormBase or LayerNorm or RMSNorm;
             foreach (var (name, p) in owner.NamedParameters(recurse: false))
             {
                 // A parameter shared by two modules (tied weights) belongs to one group only.
