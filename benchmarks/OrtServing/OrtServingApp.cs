@@ -63,6 +63,7 @@ public static class OrtServingApp
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
         var session = new InferenceSession(modelPath, options);
+        var runOptions = new RunOptions();
         builder.Services.AddSingleton(session);
         var app = builder.Build();
 
@@ -84,14 +85,18 @@ public static class OrtServingApp
                 return Error(StatusCodes.Status400BadRequest, $"The shape holds {count} values (at most {MaxElements}), the data {input.Data.Length}.");
 
             using var tensor = OrtValue.CreateTensorValueFromMemory(input.Data, input.Shape);
-            using var results = session.Run(null, [inputName], [tensor], [outputName]);
+            using var results = session.Run(runOptions, [inputName], [tensor], [outputName]);
             var output = results[0];
             long[] shape = output.GetTensorTypeAndShape().Shape;
             float[] data = output.GetTensorDataAsSpan<float>().ToArray();
             return Results.Json(new InferResponse(modelName, "1", request.Id, [new InferOutput(outputName, "FP32", shape, data)]),
                 OrtServingJson.Default.InferResponse);
         });
-        app.Lifetime.ApplicationStopped.Register(session.Dispose);
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            runOptions.Dispose();
+            session.Dispose();
+        });
         return app;
     }
 
