@@ -47,7 +47,8 @@ public sealed class OnnxModel : Module
         var trainable = new HashSet<string>(StringComparer.Ordinal);
         foreach (var node in graph.Node)
             for (int i = 0; i < node.Input.Count; i++)
-                if (WeightConsumers.Contains(node.OpType) || (node.OpType == "BatchNormalization" && i is 1 or 2))
+                if (WeightConsumers.Contains(node.OpType) || (node.OpType == "BatchNormalization" && i is 1 or 2)
+                    || (OnnxOps.RecurrentOps.Contains(node.OpType) && i is 1 or 2 or 3))
                     trainable.Add(node.Input[i]);
         var taken = new HashSet<string>(StringComparer.Ordinal);
         foreach (var init in graph.Initializer)
