@@ -121,6 +121,9 @@ public sealed class OnnxModel : Module
         moduleNameOf.TryGetValue(onnxName, out var name) ? StateDict()[name]
         : throw new ArgumentException($"OnnxModel: the graph has no initializer \"{onnxName}\".", nameof(onnxName));
 
+    /// <summary>The number of graph nodes.</summary>
+    public int NodeCount => nodes.Count;
+
     internal bool IsInitializer(string onnxName) => moduleNameOf.ContainsKey(onnxName);
 
     /// <inheritdoc />
