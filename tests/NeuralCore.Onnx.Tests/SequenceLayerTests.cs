@@ -118,3 +118,140 @@ public class SequenceLayerTests
         Assert.True(last < 0.8 * first, $"loss went from {first} to {last}");
     }
 }
+
+/// <summary>
+/// Recurrent graphs the exporter does not write — reverse direction, initial states, GRU with linear_before_reset 0 —
+/// built directly and imported, against ONNX Runtime.
+/// </summary>
+public class RecurrentImportTests
+{
+    static ModelProtoBuilder Graph(string op, string direction, int hidden, long input, long batch, bool initial, long? linearBeforeReset, bool bias = true)
+    {
+        int dirs = direction == "bidirectional" ? 2 : 1;
+        int gates = op switch { "LSTM" => 4, "GRU" => 3, _ => 1 };
+        var b = new ModelProtoBuilder("X", [null, batch, input], "Y", [null, dirs, batch, hidden]);
+        var inputs = new List<string> { "X", b.Init("W", Tensor.Randn(dirs, gates * hidden, input) * 0.5), b.Init("R", Tensor.Randn(dirs, gates * hidden, hidden) * 0.5) };
+        inputs.Add(bias ? b.Init("B", Tensor.Randn(dirs, 2 * gates * hidden) * 0.5) : "");
+        if (initial)
+        {
+            inputs.Add("");
+            inputs.Add(b.Init("initial_h", Tensor.Randn(dirs, batch, hidden)));
+            if (op == "LSTM") inputs.Add(b.Init("initial_c", Tensor.Randn(dirs, batch, hidden)));
+        }
+        var attributes = new List<Protos.AttributeProto> { ModelProtoBuilder.Int("hidden_size", hidden), ModelProtoBuilder.Str("direction", direction) };
+        if (linearBeforeReset is { } lbr) attributes.Add(ModelProtoBuilder.Int("linear_before_reset", lbr));
+        b.Node(op, [.. inputs], ["Y"], [.. attributes]);
+        return b;
+    }
+
+    [Theory]
+    [InlineData("LSTM", "reverse", true, null, true)]
+    [InlineData("LSTM", "bidirectional", true, null, false)]
+    [InlineData("GRU", "forward", true, 0L, true)]
+    [InlineData("GRU", "bidirectional", false, 0L, true)]
+    [InlineData("GRU", "reverse", true, 1L, true)]
+    [InlineData("RNN", "reverse", true, null, true)]
+    [InlineData("RNN", "bidirectional", false, null, false)]
+    public void Imported_recurrent_node_matches_onnx_runtime(string op, string direction, bool initial, long? linearBeforeReset, bool bias)
+    {
+        Rng.ManualSeed(37);
+        var model = Graph(op, direction, 5, 4, 3, initial, linearBeforeReset, bias).Model;
+        OnnxChecker.Check(model);
+        var imported = new OnnxModel(model);
+        foreach (long steps in new long[] { 6, 1 })
+        {
+            var x = Tensor.Randn(steps, 3, 4);
+            Tensor ours;
+            using (Tensor.NoGrad()) ours = imported.Forward(x);
+            var ort = OnnxTestKit.RunOrt(model, x, out var shape);
+            Assert.Equal(shape, ours.Shape.ToArray());
+            OnnxTestKit.AssertClose(ort, ours.Contiguous().ToArray<float>(), $"{op} {direction} T={steps}");
+        }
+        // The imported graph exports again to the same nodes and initializer values.
+        var again = OnnxExporter.Export(imported, Tensor.Randn(2, 3, 4));
+        Assert.Equal(model.Graph.Node.Single().Attribute, again.Graph.Node.Single(n => n.OpType == op).Attribute);
+        foreach (var init in model.Graph.Initializer)
+            Assert.Equal(OnnxTensors.FromProto(init).ToArray<float>(), OnnxTensors.FromProto(again.Graph.Initializer.Single(t => t.Name == init.Name)).ToArray<float>());
+    }
+
+    [Fact]
+    public void Unsupported_recurrent_features_are_named()
+    {
+        void Refused(Action<Protos.NodeProto> change, string expected)
+        {
+            var b = Graph("LSTM", "forward", 5, 4, 3, initial: false, linearBeforeReset: null);
+            change(b.Model.Graph.Node[0]);
+            var e = Assert.Throws<OnnxFormatException>(() => new OnnxModel(b.Model));
+            Assert.Contains(expected, e.Message);
+        }
+        Refused(n => n.Output.Add("Y_h"), "only the output sequence Y is supported");
+        Refused(n => n.Attribute.Add(ModelProtoBuilder.Float("clip", 3)), "clip is not supported");
+        Refused(n => n.Attribute.Add(ModelProtoBuilder.Int("layout", 1)), "layout 1");
+        Refused(n => n.Attribute.Add(ModelProtoBuilder.Strs("activations", "Relu", "Tanh", "Tanh")), "activations [Relu, Tanh, Tanh] are not supported");
+        Refused(n => n.Attribute.Add(ModelProtoBuilder.Int("linear_before_reset", 1)), "linear_before_reset applies to GRU only");
+        Refused(n => { n.Input.Add(""); n.Input.Add(""); n.Input[4] = "W"; }, "sequence_lens");
+        Refused(n => n.Attribute[0].I = 0, "positive hidden_size");
+        Refused(n => n.Attribute[1].S = Google.Protobuf.ByteString.CopyFromUtf8("sideways"), "direction \"sideways\"");
+
+        var wrong = Graph("GRU", "forward", 5, 4, 3, initial: false, linearBeforeReset: 1);
+        wrong.Model.Graph.Input[0].Type.TensorType.Shape.Dim[2] = new Protos.TensorShapeProto.Types.Dimension { DimParam = "features" };
+        var imported = new OnnxModel(wrong.Model);
+        var error = Assert.Throws<ArgumentException>(() => imported.Forward(Tensor.Randn(2, 3, 6)));
+        Assert.Contains("W is [1, 15, 4], expected [1, 15, 6]", error.Message);
+    }
+}
+
+/// <summary>A one-node (or few-node) ONNX model written by hand, opset 17.</summary>
+internal sealed class ModelProtoBuilder
+{
+    public ModelProtoBuilder(string input, long?[] inputShape, string output, long?[] outputShape)
+    {
+        Model = new Protos.ModelProto { IrVersion = OnnxOpset.IrVersion, Graph = new Protos.GraphProto { Name = "hand" } };
+        Model.OpsetImport.Add(new Protos.OperatorSetIdProto { Domain = "", Version = OnnxOpset.Version });
+        Model.Graph.Input.Add(Info(input, inputShape));
+        Model.Graph.Output.Add(Info(output, outputShape));
+    }
+
+    public Protos.ModelProto Model { get; }
+
+    public string Init(string name, Tensor value)
+    {
+        Model.Graph.Initializer.Add(OnnxTensors.ToProto(value.Contiguous(), name));
+        return name;
+    }
+
+    public void Node(string op, string[] inputs, string[] outputs, params Protos.AttributeProto[] attributes)
+    {
+        var node = new Protos.NodeProto { OpType = op, Name = $"{op}_{Model.Graph.Node.Count}" };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(outputs);
+        node.Attribute.AddRange(attributes);
+        Model.Graph.Node.Add(node);
+    }
+
+    public static Protos.AttributeProto Int(string name, long value) => new() { Name = name, Type = Protos.AttributeProto.Types.AttributeType.Int, I = value };
+
+    public static Protos.AttributeProto Float(string name, float value) => new() { Name = name, Type = Protos.AttributeProto.Types.AttributeType.Float, F = value };
+
+    public static Protos.AttributeProto Str(string name, string value) =>
+        new() { Name = name, Type = Protos.AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8(value) };
+
+    public static Protos.AttributeProto Strs(string name, params string[] values)
+    {
+        var a = new Protos.AttributeProto { Name = name, Type = Protos.AttributeProto.Types.AttributeType.Strings };
+        a.Strings.AddRange(values.Select(Google.Protobuf.ByteString.CopyFromUtf8));
+        return a;
+    }
+
+    static Protos.ValueInfoProto Info(string name, long?[] shape)
+    {
+        var s = new Protos.TensorShapeProto();
+        foreach (var d in shape)
+            s.Dim.Add(d is { } v ? new Protos.TensorShapeProto.Types.Dimension { DimValue = v } : new Protos.TensorShapeProto.Types.Dimension { DimParam = "steps" });
+        return new Protos.ValueInfoProto
+        {
+            Name = name,
+            Type = new Protos.TypeProto { TensorType = new Protos.TypeProto.Types.Tensor { ElemType = (int)Protos.TensorProto.Types.DataType.Float, Shape = s } },
+        };
+    }
+}
