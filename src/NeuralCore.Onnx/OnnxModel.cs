@@ -144,7 +144,9 @@ public sealed class OnnxModel : Module
             var args = new Tensor?[node.Inputs.Length];
             for (int i = 0; i < args.Length; i++)
                 args[i] = node.Inputs[i].Length == 0 ? null : env[node.Inputs[i]];
-            env[node.Output] = node.Run(args);
+            var results = node.Run(args);
+            for (int i = 0; i < node.Outputs.Length; i++)
+                if (node.Outputs[i].Length > 0) env[node.Outputs[i]] = results[i];
         }
         return env[OutputName];
     }

@@ -4,11 +4,12 @@ internal static partial class OnnxOps
 {
     /// <summary>
     /// ONNX LSTM, GRU and RNN (layout 0, default activations, no clip, peepholes or sequence lengths): X [T, B, I],
-    /// W [D, G·H, I], R [D, G·H, H], optional B [D, 2·G·H], initial_h and initial_c [D, B, H]; output Y [T, D, B, H].
+    /// W [D, G·H, I], R [D, G·H, H], optional B [D, 2·G·H], initial_h and initial_c [D, B, H]; outputs Y [T, D, B, H]
+    /// and the final states Y_h (and Y_c for LSTM) [D, B, H].
     /// Gates in ONNX order — LSTM (i, o, f, c), GRU (z, r, h) with either linear_before_reset — computed with
     /// NeuralCore ops, so gradients reach every weight.
     /// </summary>
-    static Func<Tensor?[], Tensor> RecurrentOp(Attrs a, string op, string[] ins)
+    static Func<Tensor?[], Tensor[]> RecurrentOp(Attrs a, string op, string[] ins)
     {
         a.Only("hidden_size", "direction", "activations", "clip", "input_forget", "layout", "linear_before_reset", "activation_alpha", "activation_beta");
         long hidden = a.Int("hidden_size", 0);
@@ -55,6 +56,8 @@ internal static partial class OnnxOps
             if (c0 is not null) Expect(c0, [dirs, batch, hidden], "initial_c", a);
             if (steps == 0) throw new ArgumentException($"{a.Where}: X {x.Shape} has no time steps.");
             var perDirection = new Tensor[dirs];
+            var finalH = new Tensor[dirs];
+            var finalC = new Tensor[dirs];
             for (int d = 0; d < dirs; d++)
             {
                 var wd = w.Select(0, d);
@@ -110,8 +113,11 @@ internal static partial class OnnxOps
                     outputs[step] = state;
                 }
                 perDirection[d] = Tensor.Stack(outputs, 0);
+                finalH[d] = state;
+                if (cell is not null) finalC[d] = cell;
             }
-            return Tensor.Stack(perDirection, 1);
+            var y = Tensor.Stack(perDirection, 1);
+            return op == "LSTM" ? [y, Tensor.Stack(finalH, 0), Tensor.Stack(finalC, 0)] : [y, Tensor.Stack(finalH, 0)];
         };
     }
 

@@ -4,8 +4,8 @@ using F = NeuralCore.Nn.Functional;
 
 namespace NeuralCore.Onnx;
 
-/// <summary>One imported node: its input names ("" for an omitted optional input), output name and kernel.</summary>
-internal sealed record CompiledNode(string[] Inputs, string Output, Func<Tensor?[], Tensor> Run);
+/// <summary>One imported node: its input names ("" for an omitted optional input), output names ("" for an unused optional output) and kernel.</summary>
+internal sealed record CompiledNode(string[] Inputs, string[] Outputs, Func<Tensor?[], Tensor[]> Run);
 
 /// <summary>ONNX operator semantics on NeuralCore tensors; attributes are checked when a node is compiled.</summary>
 internal static partial class OnnxOps
@@ -54,9 +54,13 @@ internal static partial class OnnxOps
         if (ins.Length < needed || ins.Take(needed).Any(string.IsNullOrEmpty))
             throw a.Fail($"needs at least {needed} inputs, got {ins.Length}");
         if (node.OpType == "Dropout" && node.Output.Count > 1 && node.Output[1].Length > 0) throw a.Fail("the mask output is not supported");
-        if (node.Output[0].Length == 0) throw a.Fail("has an empty first output");
-        if (RecurrentOps.Contains(node.OpType) && node.Output.Skip(1).Any(o => o.Length > 0))
-            throw a.Fail("uses the final-state outputs Y_h/Y_c; only the output sequence Y is supported");
+        if (node.Output[0].Length == 0 && !RecurrentOps.Contains(node.OpType)) throw a.Fail("has an empty first output");
+        if (RecurrentOps.Contains(node.OpType))
+        {
+            int most = node.OpType == "LSTM" ? 3 : 2;
+            if (node.Output.Count > most) throw a.Fail($"has {node.Output.Count} outputs; {node.OpType} has at most {most} (Y, Y_h{(most == 3 ? ", Y_c" : "")})");
+            return new CompiledNode(ins, [.. node.Output], RecurrentOp(a, node.OpType, ins));
+        }
         if (node.OpType is not ("Dropout" or "BatchNormalization" or "LayerNormalization" or "LSTM" or "GRU" or "RNN") && node.Output.Count > 1)
             throw a.Fail($"has {node.Output.Count} outputs; one is supported");
         if (node.OpType is "BatchNormalization" or "LayerNormalization" && node.Output.Skip(1).Any(o => o.Length > 0))
@@ -110,10 +114,9 @@ internal static partial class OnnxOps
             "Unsqueeze" => Unsqueeze(a),
             "Constant" => Constant(a, node),
             "Pad" => Pad(a, ins),
-            "LSTM" or "GRU" or "RNN" => RecurrentOp(a, node.OpType, ins),
             _ => throw a.Fail("is not supported"),
         };
-        return new CompiledNode(ins, node.Output[0], run);
+        return new CompiledNode(ins, [node.Output[0]], t => [run(t)]);
     }
 
     sealed class Attrs(NodeProto node)

@@ -174,6 +174,37 @@ public class RecurrentImportTests
             Assert.Equal(OnnxTensors.FromProto(init).ToArray<float>(), OnnxTensors.FromProto(again.Graph.Initializer.Single(t => t.Name == init.Name)).ToArray<float>());
     }
 
+    [Theory]
+    [InlineData("LSTM", "bidirectional", "Y_h")]
+    [InlineData("LSTM", "reverse", "Y_c")]
+    [InlineData("GRU", "bidirectional", "Y_h")]
+    [InlineData("RNN", "forward", "Y_h")]
+    public void Final_state_outputs_match_onnx_runtime(string op, string direction, string output)
+    {
+        Rng.ManualSeed(41);
+        int dirs = direction == "bidirectional" ? 2 : 1;
+        var b = Graph(op, direction, 5, 4, 3, initial: true, linearBeforeReset: op == "GRU" ? 1 : null);
+        var node = b.Model.Graph.Node[0];
+        node.Output.Clear();
+        // The sequence output left unnamed, the final states named as PyTorch names them.
+        node.Output.Add(op == "LSTM" ? ["", "Y_h", "Y_c"] : ["", "Y_h"]);
+        b.Model.Graph.Output[0].Name = output;
+        var dims = b.Model.Graph.Output[0].Type.TensorType.Shape.Dim;
+        dims.Clear();
+        foreach (long d in new long[] { dirs, 3, 5 }) dims.Add(new Protos.TensorShapeProto.Types.Dimension { DimValue = d });
+        OnnxChecker.Check(b.Model);
+        var imported = new OnnxModel(b.Model);
+        foreach (long steps in new long[] { 5, 1 })
+        {
+            var x = Tensor.Randn(steps, 3, 4);
+            Tensor ours;
+            using (Tensor.NoGrad()) ours = imported.Forward(x);
+            var ort = OnnxTestKit.RunOrt(b.Model, x, out var shape);
+            Assert.Equal(shape, ours.Shape.ToArray());
+            OnnxTestKit.AssertClose(ort, ours.Contiguous().ToArray<float>(), $"{op} {direction} {output} T={steps}");
+        }
+    }
+
     [Fact]
     public void Unsupported_recurrent_features_are_named()
     {
@@ -184,7 +215,7 @@ public class RecurrentImportTests
             var e = Assert.Throws<OnnxFormatException>(() => new OnnxModel(b.Model));
             Assert.Contains(expected, e.Message);
         }
-        Refused(n => n.Output.Add("Y_h"), "only the output sequence Y is supported");
+        Refused(n => n.Output.Add(["Y_h", "Y_c", "Y_more"]), "has 4 outputs; LSTM has at most 3 (Y, Y_h, Y_c)");
         Refused(n => n.Attribute.Add(ModelProtoBuilder.Float("clip", 3)), "clip is not supported");
         Refused(n => n.Attribute.Add(ModelProtoBuilder.Int("layout", 1)), "layout 1");
         Refused(n => n.Attribute.Add(ModelProtoBuilder.Strs("activations", "Relu", "Tanh", "Tanh")), "activations [Relu, Tanh, Tanh] are not supported");
