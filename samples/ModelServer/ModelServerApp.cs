@@ -307,7 +307,7 @@ public static class ModelServerApp
         void AddRegister()
         {
             var name = new Argument<string>("name") { Description = "the model" };
-            var file = new Argument<string>("file") { Description = "a model file written by Module.Save" };
+            var file = new Argument<string>("file") { Description = "a model file written by Module.Save, or an ONNX model" };
             var aliases = new Option<string[]>("--alias") { Description = "an alias to point at the new version (repeatable)", AllowMultipleArgumentsPerToken = false };
             var description = new Option<string?>("--description") { Description = "the version's description" };
             var parent = new Option<int?>("--parent") { Description = "the version it was derived from" };

@@ -24,6 +24,15 @@ public static partial class OnnxExporter
                 }
                 case Conv2d c:
                     return Conv(x, c.Weight, c.Bias, c.Stride, c.Padding, c.Dilation, c.Groups, Run(m, x.Sample), stem);
+                case Conv1d c:
+                {
+                    string w = Param(c.Weight, stem + ".weight");
+                    string[] inputs = c.Bias is null ? [x.Name, w] : [x.Name, w, Param(c.Bias, stem + ".bias")];
+                    return new(Builder.Node("Conv", stem, inputs, Ints("kernel_shape", c.KernelSize), Ints("strides", c.Stride),
+                        Ints("pads", c.Padding, c.Padding), Ints("dilations", c.Dilation), Int("group", c.Groups)), Run(m, x.Sample));
+                }
+                case RNNBase r:
+                    return Recurrent(r, path, x, stem);
                 case MaxPool2d p:
                     return new(Builder.Node("MaxPool", stem, [x.Name], Ints("kernel_shape", p.KernelSize.H, p.KernelSize.W),
                         Ints("strides", p.Stride.H, p.Stride.W), Ints("pads", p.Padding.H, p.Padding.W, p.Padding.H, p.Padding.W),
@@ -84,9 +93,9 @@ public static partial class OnnxExporter
 
         Value Linear(Value x, Tensor weight, Tensor? bias, Tensor y, string stem)
         {
-            string w = Param(weight, stem + ".weight");
             if (x.Sample.Dim == 2)
             {
+                string w = Param(weight, stem + ".weight");
                 string[] inputs = bias is null ? [x.Name, w] : [x.Name, w, Param(bias, stem + ".bias")];
                 return new(Builder.Node("Gemm", stem, inputs, Int("transB", 1)), y);
             }

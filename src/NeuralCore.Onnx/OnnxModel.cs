@@ -47,7 +47,8 @@ public sealed class OnnxModel : Module
         var trainable = new HashSet<string>(StringComparer.Ordinal);
         foreach (var node in graph.Node)
             for (int i = 0; i < node.Input.Count; i++)
-                if (WeightConsumers.Contains(node.OpType) || (node.OpType == "BatchNormalization" && i is 1 or 2))
+                if (WeightConsumers.Contains(node.OpType) || (node.OpType == "BatchNormalization" && i is 1 or 2)
+                    || (OnnxOps.RecurrentOps.Contains(node.OpType) && i is 1 or 2 or 3))
                     trainable.Add(node.Input[i]);
         var taken = new HashSet<string>(StringComparer.Ordinal);
         foreach (var init in graph.Initializer)
@@ -120,6 +121,9 @@ public sealed class OnnxModel : Module
         moduleNameOf.TryGetValue(onnxName, out var name) ? StateDict()[name]
         : throw new ArgumentException($"OnnxModel: the graph has no initializer \"{onnxName}\".", nameof(onnxName));
 
+    /// <summary>The number of graph nodes.</summary>
+    public int NodeCount => nodes.Count;
+
     internal bool IsInitializer(string onnxName) => moduleNameOf.ContainsKey(onnxName);
 
     /// <inheritdoc />
@@ -140,7 +144,9 @@ public sealed class OnnxModel : Module
             var args = new Tensor?[node.Inputs.Length];
             for (int i = 0; i < args.Length; i++)
                 args[i] = node.Inputs[i].Length == 0 ? null : env[node.Inputs[i]];
-            env[node.Output] = node.Run(args);
+            var results = node.Run(args);
+            for (int i = 0; i < node.Outputs.Length; i++)
+                if (node.Outputs[i].Length > 0) env[node.Outputs[i]] = results[i];
         }
         return env[OutputName];
     }

@@ -4,11 +4,11 @@ using F = NeuralCore.Nn.Functional;
 
 namespace NeuralCore.Onnx;
 
-/// <summary>One imported node: its input names ("" for an omitted optional input), output name and kernel.</summary>
-internal sealed record CompiledNode(string[] Inputs, string Output, Func<Tensor?[], Tensor> Run);
+/// <summary>One imported node: its input names ("" for an omitted optional input), output names ("" for an unused optional output) and kernel.</summary>
+internal sealed record CompiledNode(string[] Inputs, string[] Outputs, Func<Tensor?[], Tensor[]> Run);
 
 /// <summary>ONNX operator semantics on NeuralCore tensors; attributes are checked when a node is compiled.</summary>
-internal static class OnnxOps
+internal static partial class OnnxOps
 {
     public static readonly HashSet<string> Supported =
     [
@@ -16,8 +16,11 @@ internal static class OnnxOps
         "Tanh", "Sigmoid", "Relu", "Erf", "Sin", "Cos", "Softplus", "LeakyRelu", "Elu", "Identity", "Dropout", "Conv",
         "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "LayerNormalization", "Flatten", "Reshape",
         "Transpose", "Concat", "Softmax", "LogSoftmax", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Expand",
-        "Slice", "Gather", "Squeeze", "Unsqueeze", "Constant", "Pad",
+        "Slice", "Gather", "Squeeze", "Unsqueeze", "Constant", "Pad", "LSTM", "GRU", "RNN",
     ];
+
+    /// <summary>The recurrent operators; their inputs W, R and B (1 to 3) are weights.</summary>
+    public static readonly HashSet<string> RecurrentOps = ["LSTM", "GRU", "RNN"];
 
     /// <summary>The problems that keep <paramref name="node"/> from being imported (empty when it can be).</summary>
     public static IEnumerable<string> Problems(NodeProto node)
@@ -45,12 +48,20 @@ internal static class OnnxOps
             "Slice" => 3,
             "Constant" => 0,
             "Pad" => 2,
+            "LSTM" or "GRU" or "RNN" => 3,
             _ => 1,
         };
         if (ins.Length < needed || ins.Take(needed).Any(string.IsNullOrEmpty))
             throw a.Fail($"needs at least {needed} inputs, got {ins.Length}");
         if (node.OpType == "Dropout" && node.Output.Count > 1 && node.Output[1].Length > 0) throw a.Fail("the mask output is not supported");
-        if (node.OpType != "Dropout" && node.OpType != "BatchNormalization" && node.OpType != "LayerNormalization" && node.Output.Count > 1)
+        if (node.Output[0].Length == 0 && !RecurrentOps.Contains(node.OpType)) throw a.Fail("has an empty first output");
+        if (RecurrentOps.Contains(node.OpType))
+        {
+            int most = node.OpType == "LSTM" ? 3 : 2;
+            if (node.Output.Count > most) throw a.Fail($"has {node.Output.Count} outputs; {node.OpType} has at most {most} (Y, Y_h{(most == 3 ? ", Y_c" : "")})");
+            return new CompiledNode(ins, [.. node.Output], RecurrentOp(a, node.OpType, ins));
+        }
+        if (node.OpType is not ("Dropout" or "BatchNormalization" or "LayerNormalization" or "LSTM" or "GRU" or "RNN") && node.Output.Count > 1)
             throw a.Fail($"has {node.Output.Count} outputs; one is supported");
         if (node.OpType is "BatchNormalization" or "LayerNormalization" && node.Output.Skip(1).Any(o => o.Length > 0))
             throw a.Fail("only the first output (inference) is supported");
@@ -105,7 +116,7 @@ internal static class OnnxOps
             "Pad" => Pad(a, ins),
             _ => throw a.Fail("is not supported"),
         };
-        return new CompiledNode(ins, node.Output[0], run);
+        return new CompiledNode(ins, [node.Output[0]], t => [run(t)]);
     }
 
     sealed class Attrs(NodeProto node)
@@ -125,6 +136,10 @@ internal static class OnnxOps
         public long[]? Ints(string name) => map.TryGetValue(name, out var v) ? [.. v.Ints] : null;
 
         public string? Str(string name) => map.TryGetValue(name, out var v) ? v.S.ToStringUtf8() : null;
+
+        public string[]? Strs(string name) => map.TryGetValue(name, out var v) ? v.Strings.Select(b => b.ToStringUtf8()).ToArray() : null;
+
+        public bool Has(string name) => map.ContainsKey(name);
 
         public void Only(params string[] allowed)
         {
@@ -198,21 +213,53 @@ internal static class OnnxOps
     static int Checked(long v, Attrs a, string name) =>
         v is >= 0 and <= int.MaxValue ? (int)v : throw a.Fail($"{name} entry {v} is out of range");
 
+    /// <summary>
+    /// Conv over 1 or 2 spatial axes. The rank comes from kernel_shape (or the other per-axis attributes) and otherwise
+    /// from the weight; pads must be symmetric per axis.
+    /// </summary>
     static Func<Tensor?[], Tensor> Conv(Attrs a)
     {
         a.Only("kernel_shape", "strides", "pads", "dilations", "group", "auto_pad");
-        var pads = Pads(a);
-        var strides = Pair(a, "strides", (1, 1));
-        var dilations = Pair(a, "dilations", (1, 1));
-        var kernel = a.Ints("kernel_shape");
-        if (kernel is not null && kernel.Length != 2) throw a.Fail("only 2-d convolutions are supported");
+        if (a.Str("auto_pad") is { } autoPad && autoPad != "NOTSET") throw a.Fail($"auto_pad {autoPad} is not supported (use explicit pads)");
+        long[]? kernel = a.Ints("kernel_shape"), strides = a.Ints("strides"), pads = a.Ints("pads"), dilations = a.Ints("dilations");
+        int? rank = kernel?.Length ?? strides?.Length ?? dilations?.Length ?? (pads is null ? null : pads.Length / 2);
+        if (rank is not (null or 1 or 2)) throw a.Fail($"only 1-d and 2-d convolutions are supported, the attributes give {rank} spatial axes");
         int groups = Checked(a.Int("group", 1), a, "group");
+        if (groups < 1) throw a.Fail($"group {groups} must be at least 1");
+        if (rank is { } r) PerAxis(a, r, strides, dilations, pads, kernel);
         return t =>
         {
-            if (kernel is not null && (t[1]!.Dim != 4 || t[1]!.Shape[2] != kernel[0] || t[1]!.Shape[3] != kernel[1]))
-                throw new ArgumentException($"{a.Where}: weight {t[1]!.Shape} does not match kernel_shape [{string.Join(", ", kernel)}].");
-            return F.Conv2d(t[0]!, t[1]!, t.Length > 2 ? t[2] : null, strides, pads, dilations, groups);
+            var w = t[1]!;
+            int k = rank ?? w.Dim - 2;
+            if (w.Dim != k + 2 || k is not (1 or 2))
+                throw new ArgumentException($"{a.Where}: weight {w.Shape} does not fit a {(k is 1 or 2 ? $"{k}-d" : "1-d or 2-d")} convolution.");
+            var (s, d, p) = PerAxis(a, k, strides, dilations, pads, kernel);
+            if (kernel is not null && !w.Shape.ToArray()[2..].SequenceEqual(kernel))
+                throw new ArgumentException($"{a.Where}: weight {w.Shape} does not match kernel_shape [{string.Join(", ", kernel)}].");
+            var bias = t.Length > 2 ? t[2] : null;
+            return k == 1
+                ? F.Conv1d(t[0]!, w, bias, s[0], p[0], d[0], groups)
+                : F.Conv2d(t[0]!, w, bias, (s[0], s[1]), (p[0], p[1]), (d[0], d[1]), groups);
         };
+    }
+
+    /// <summary>Strides, dilations (default 1) and symmetric pads (default 0) for <paramref name="rank"/> spatial axes.</summary>
+    static (int[] Strides, int[] Dilations, int[] Pads) PerAxis(Attrs a, int rank, long[]? strides, long[]? dilations, long[]? pads, long[]? kernel)
+    {
+        int[] Each(long[]? v, string name, int fallback, int length)
+        {
+            if (v is null) return Enumerable.Repeat(fallback, rank).ToArray();
+            if (v.Length != length) throw a.Fail($"{name} has {v.Length} entries; a {rank}-d convolution needs {length}");
+            return v.Select(x => Checked(x, a, name)).ToArray();
+        }
+        if (kernel is not null && kernel.Length != rank) throw a.Fail($"kernel_shape has {kernel.Length} entries; the weight is {rank}-d");
+        var s = Each(strides, "strides", 1, rank);
+        var d = Each(dilations, "dilations", 1, rank);
+        var p = Each(pads, "pads", 0, 2 * rank);
+        for (int i = 0; i < rank; i++)
+            if (p[i] != p[i + rank]) throw a.Fail($"asymmetric pads [{string.Join(", ", p)}] are not supported");
+        if (s.Any(v => v < 1) || d.Any(v => v < 1)) throw a.Fail("strides and dilations must be positive");
+        return (s, d, p[..rank]);
     }
 
     static Func<Tensor?[], Tensor> Pool(Attrs a, bool max)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using NeuralCore.Nn;
+using NeuralCore.Onnx;
 using NeuralCore.Serialization;
 using NeuralCore.Training;
 
@@ -128,12 +129,15 @@ public sealed partial class ModelRegistry : IDisposable
     }
 
     /// <summary>
-    /// Registers a model file written by <see cref="Module.Save"/> as the next version of <paramref name="name"/>. The
-    /// file is copied first and the copy is loaded with <see cref="Sequential.Load"/> (all its checks and
-    /// <paramref name="limits"/>) before anything is recorded; the signature's input shape defaults to the manifest's.
+    /// Registers a model file written by <see cref="Module.Save"/>, or an ONNX model, as the next version of
+    /// <paramref name="name"/>. The file is copied first and the copy is loaded with <see cref="Sequential.Load"/> (all its
+    /// checks and <paramref name="limits"/>) or imported with <see cref="OnnxModel"/> (the format is told by content)
+    /// before anything is recorded. The signature's input shape defaults to the manifest's, or to the ONNX graph input's
+    /// (batch −1) when its other dimensions are fixed; an ONNX model's <c>class_labels</c> metadata gives the class names
+    /// when none are set. Loading a stored ONNX version serves the imported graph as a one-layer <see cref="Sequential"/>.
     /// </summary>
     /// <returns>The new version.</returns>
-    /// <exception cref="InvalidDataException">The file does not load (see <see cref="Sequential.Load"/>).</exception>
+    /// <exception cref="InvalidDataException">The file does not load (see <see cref="Sequential.Load"/>), is not an ONNX model NeuralCore imports, or exceeds <paramref name="limits"/>.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
     /// <exception cref="ArgumentException">A name or option is invalid.</exception>
     public ModelVersionInfo RegisterFile(string name, string path, RegisterOptions? options = null, ModelLoadLimits? limits = null)
@@ -146,13 +150,20 @@ public sealed partial class ModelRegistry : IDisposable
         {
             File.Copy(path, staged);
             Sequential model;
+            OnnxModel? onnx;
             try
             {
-                model = Sequential.Load(staged, limits);
+                model = ModelFiles.Load(staged, limits, out onnx);
             }
             catch (InvalidDataException e)
             {
                 throw new InvalidDataException($"{path}: cannot be registered: {e.Message}", e);
+            }
+            if (onnx is not null)
+            {
+                var onnxSignature = Signature(model, options.InputShape ?? ModelFiles.InputShape(onnx),
+                    options.ClassNames is null && onnx.ClassLabels is { } labels ? options with { ClassNames = labels } : options);
+                return Store(name, staged, onnxSignature, null, options);
             }
             var manifest = ModelManifest.FromMetadata(SafeTensors.LoadMetadata(staged), limits)!;
             var signature = Signature(model, options.InputShape ?? manifest.InputShape, options);
@@ -339,8 +350,9 @@ public sealed partial class ModelRegistry : IDisposable
 
     /// <summary>
     /// Loads a version (resolved as by <see cref="Resolve"/>) in evaluation mode. The stored file's SHA-256 is
-    /// recomputed and compared with the registry's record first, then <see cref="Sequential.Load"/> applies its own
-    /// checks and <paramref name="limits"/>; nothing is returned unless both pass.
+    /// recomputed and compared with the registry's record first, then <see cref="Sequential.Load"/> (or, for an ONNX
+    /// model, <see cref="OnnxModel"/>'s import) applies its own checks and <paramref name="limits"/>; nothing is returned
+    /// unless both pass.
     /// </summary>
     /// <exception cref="ModelNotFoundException">No such model, version or alias.</exception>
     /// <exception cref="InvalidDataException">The stored file is missing, does not match its recorded hash, or fails to load; the message names the model and version.</exception>
@@ -361,7 +373,7 @@ public sealed partial class ModelRegistry : IDisposable
                 $"{what}: the stored file {path} has SHA-256 {actual}, but the registry recorded {version.Sha256}; the file was altered or corrupted, and the version is refused.");
         try
         {
-            var model = Sequential.Load(path, limits);
+            var model = ModelFiles.Load(path, limits, out _);
             model.Eval();
             return model;
         }
