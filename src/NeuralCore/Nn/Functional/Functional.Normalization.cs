@@ -96,16 +96,8 @@ public static partial class Functional
     public static Tensor LayerNorm(Tensor x, long[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
         const string op = nameof(LayerNorm);
-        ArgumentNullException.ThrowIfNull(x);
-        ArgumentNullException.ThrowIfNull(normalizedShape);
-        var expected = new Shape(normalizedShape);
+        var expected = CheckNormalizedShape(op, x, normalizedShape, weight);
         int k = normalizedShape.Length;
-        if (k == 0) throw new ArgumentException($"{op}: normalizedShape must have at least one dimension.");
-        if (!x.DType.IsFloatingPoint()) throw new ArgumentException($"{op}: input must be floating point, got {x.DType}.");
-        if (x.Dim < k || new Shape(x.Shape.Skip(x.Dim - k).ToArray()) != expected)
-            throw new ArgumentException($"{op}: input shape {x.Shape} does not end with normalizedShape {expected}.");
-        if (weight is not null && weight.Shape != expected)
-            throw new ArgumentException($"{op}: weight shape {weight.Shape} must equal normalizedShape {expected}.");
         if (bias is not null && bias.Shape != expected)
             throw new ArgumentException($"{op}: bias shape {bias.Shape} must equal normalizedShape {expected}.");
 
@@ -121,5 +113,22 @@ public static partial class Functional
     {
         if (t is not null && (t.Dim != 1 || t.Shape[0] != channels))
             throw new ArgumentException($"BatchNorm: {name} must have shape [{channels}] (one entry per channel of input {x.Shape}), got {t.Shape}.");
+    }
+
+    // The checks LayerNorm and RmsNorm share: a floating-point input whose trailing dimensions are normalizedShape, and a
+    // weight of that shape. Returns normalizedShape as a Shape.
+    internal static Shape CheckNormalizedShape(string op, Tensor x, long[] normalizedShape, Tensor? weight)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(normalizedShape);
+        var expected = new Shape(normalizedShape);
+        int k = normalizedShape.Length;
+        if (k == 0) throw new ArgumentException($"{op}: normalizedShape must have at least one dimension.");
+        if (!x.DType.IsFloatingPoint()) throw new ArgumentException($"{op}: input must be floating point, got {x.DType}.");
+        if (x.Dim < k || new Shape(x.Shape.Skip(x.Dim - k).ToArray()) != expected)
+            throw new ArgumentException($"{op}: input shape {x.Shape} does not end with normalizedShape {expected}.");
+        if (weight is not null && weight.Shape != expected)
+            throw new ArgumentException($"{op}: weight shape {weight.Shape} must equal normalizedShape {expected}.");
+        return expected;
     }
 }

@@ -37,16 +37,8 @@ public static partial class Functional
     public static Tensor RmsNorm(Tensor x, long[] normalizedShape, Tensor? weight = null, double? eps = null)
     {
         const string op = nameof(RmsNorm);
-        ArgumentNullException.ThrowIfNull(x);
-        ArgumentNullException.ThrowIfNull(normalizedShape);
-        var expected = new Shape(normalizedShape);
+        CheckNormalizedShape(op, x, normalizedShape, weight);
         int k = normalizedShape.Length;
-        if (k == 0) throw new ArgumentException($"{op}: normalizedShape must have at least one dimension.");
-        if (!x.DType.IsFloatingPoint()) throw new ArgumentException($"{op}: input must be floating point, got {x.DType}.");
-        if (x.Dim < k || new Shape(x.Shape.Skip(x.Dim - k).ToArray()) != expected)
-            throw new ArgumentException($"{op}: input shape {x.Shape} does not end with normalizedShape {expected}.");
-        if (weight is not null && weight.Shape != expected)
-            throw new ArgumentException($"{op}: weight shape {weight.Shape} must equal normalizedShape {expected}.");
         double e = eps ?? (x.DType == DType.Float64 ? 2.220446049250313e-16 : 1.1920928955078125e-07);
         if (!(e >= 0)) throw new ArgumentOutOfRangeException(nameof(eps), $"{op}: eps must be non-negative, got {e}.");
         var dims = Enumerable.Range(x.Dim - k, k).ToArray();
