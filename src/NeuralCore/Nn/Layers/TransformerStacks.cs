@@ -17,16 +17,8 @@ public sealed class TransformerEncoder : Module
     public TransformerEncoder(TransformerEncoderLayer encoderLayer, int numLayers, LayerNorm? norm = null)
     {
         ArgumentNullException.ThrowIfNull(encoderLayer);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numLayers);
-        var s = encoderLayer.Settings;
-        var state = encoderLayer.StateDict();
-        layers = new TransformerEncoderLayer[numLayers];
-        for (int i = 0; i < numLayers; i++)
-        {
-            layers[i] = new TransformerEncoderLayer(s.DModel, s.Nhead, s.DimFeedforward, s.Dropout, s.Activation, s.LayerNormEps,
-                s.BatchFirst, s.NormFirst, s.Bias, s.Rotary);
-            layers[i].LoadStateDict(state);
-        }
+        layers = TransformerStack.Copies(encoderLayer, encoderLayer.Settings, numLayers, s => new TransformerEncoderLayer(s.DModel,
+            s.Nhead, s.DimFeedforward, s.Dropout, s.Activation, s.LayerNormEps, s.BatchFirst, s.NormFirst, s.Bias, s.Rotary));
         RegisterModule("layers", new Sequential(layers));
         if (norm is not null) RegisterModule("norm", norm);
         Norm = norm;
@@ -74,16 +66,8 @@ public sealed class TransformerDecoder : Module
     public TransformerDecoder(TransformerDecoderLayer decoderLayer, int numLayers, LayerNorm? norm = null)
     {
         ArgumentNullException.ThrowIfNull(decoderLayer);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numLayers);
-        var s = decoderLayer.Settings;
-        var state = decoderLayer.StateDict();
-        layers = new TransformerDecoderLayer[numLayers];
-        for (int i = 0; i < numLayers; i++)
-        {
-            layers[i] = new TransformerDecoderLayer(s.DModel, s.Nhead, s.DimFeedforward, s.Dropout, s.Activation, s.LayerNormEps,
-                s.BatchFirst, s.NormFirst, s.Bias, s.Rotary);
-            layers[i].LoadStateDict(state);
-        }
+        layers = TransformerStack.Copies(decoderLayer, decoderLayer.Settings, numLayers, s => new TransformerDecoderLayer(s.DModel,
+            s.Nhead, s.DimFeedforward, s.Dropout, s.Activation, s.LayerNormEps, s.BatchFirst, s.NormFirst, s.Bias, s.Rotary));
         RegisterModule("layers", new Sequential(layers));
         if (norm is not null) RegisterModule("norm", norm);
         Norm = norm;
@@ -107,5 +91,24 @@ public sealed class TransformerDecoder : Module
         var x = tgt;
         foreach (var layer in layers) x = layer.Forward(x, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal);
         return Norm is null ? x : Norm.Forward(x);
+    }
+}
+
+// What both stacks do at construction: numLayers fresh layers with the template's settings, each loaded with the
+// template's weights (PyTorch's deep copy).
+static class TransformerStack
+{
+    internal static T[] Copies<T>(T template, TransformerLayerSettings settings, int numLayers, Func<TransformerLayerSettings, T> create)
+        where T : Module
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numLayers);
+        var state = template.StateDict();
+        var layers = new T[numLayers];
+        for (int i = 0; i < numLayers; i++)
+        {
+            layers[i] = create(settings);
+            layers[i].LoadStateDict(state);
+        }
+        return layers;
     }
 }
