@@ -51,6 +51,16 @@ public sealed class Generator
         _offset = 0;
     }
 
+    /// <summary>Creates a generator positioned at <paramref name="offset"/>: the state a generator reports through
+    /// <see cref="Seed"/> and <see cref="Offset"/>, so a saved generator resumes exactly where it stopped.</summary>
+    /// <param name="seed">The seed; all 64 bits are used as the Philox key.</param>
+    /// <param name="offset">The index of the next unused 128-bit block.</param>
+    public Generator(long seed, ulong offset)
+    {
+        _seed = seed;
+        _offset = offset;
+    }
+
     /// <summary>The seed this generator was created or last reseeded with.</summary>
     public long Seed => Volatile.Read(ref _seed);
 
