@@ -127,22 +127,34 @@ public sealed partial class FederatedCoordinator
 
     async Task<(float[] Delta, long Examples)> ReceivePlainAsync(ClientConnection client, int tag, CancellationToken ct)
     {
-        var delta = new float[parameterCount];
-        long received = 0;
+        var (delta, examples) = await ReceiveChunksAsync(client, tag, checked((int)parameterCount), c => c.Values, c => c.Masked.Count, ct)
+            .ConfigureAwait(false);
+        if (examples < 1)
+            throw new ClientFailedException($"client {client.Id} reported {examples} examples");
+        foreach (float v in delta)
+            if (!float.IsFinite(v)) throw new ClientFailedException($"client {client.Id} sent a non-finite update");
+        return (delta, examples);
+    }
+
+    /// <summary>Assembles one update from its chunks: in order, of exactly <paramref name="length"/> values, of one kind.</summary>
+    static async Task<(T[] Values, long Examples)> ReceiveChunksAsync<T>(ClientConnection client, int tag, int length,
+        Func<UpdateChunk, Google.Protobuf.Collections.RepeatedField<T>> payload, Func<UpdateChunk, int> otherKindCount, CancellationToken ct)
+    {
+        var result = new T[length];
+        int received = 0;
         while (true)
         {
             var chunk = await client.ReadAsync(tag, m => m.KindCase == ClientMessage.KindOneofCase.Update ? (m.Update.Round, m.Update) : (RoundOf(m), null), ct)
                 .ConfigureAwait(false);
-            if (chunk.Offset != received || received + chunk.Values.Count > parameterCount || chunk.Masked.Count != 0)
-                throw new ClientFailedException($"client {client.Id} sent a malformed update chunk (offset {chunk.Offset}, {chunk.Values.Count} values)");
-            chunk.Values.CopyTo(delta, (int)received);
-            received += chunk.Values.Count;
+            var values = payload(chunk);
+            if (chunk.Offset != received || values.Count > length - received || otherKindCount(chunk) != 0)
+                throw new ClientFailedException($"client {client.Id} sent a malformed update chunk (offset {chunk.Offset}, {values.Count} values)");
+            values.CopyTo(result, received);
+            received += values.Count;
             if (!chunk.Last) continue;
-            if (received != parameterCount || chunk.ExampleCount < 1)
-                throw new ClientFailedException($"client {client.Id} sent {received} of {parameterCount} values with {chunk.ExampleCount} examples");
-            foreach (float v in delta)
-                if (!float.IsFinite(v)) throw new ClientFailedException($"client {client.Id} sent a non-finite update");
-            return (delta, chunk.ExampleCount);
+            if (received != length)
+                throw new ClientFailedException($"client {client.Id} sent {received} of {length} values");
+            return (result, chunk.ExampleCount);
         }
     }
 

@@ -96,22 +96,6 @@ public sealed partial class FederatedCoordinator
             throw new ClientFailedException($"client {client} revealed no 32-byte self-mask seed");
     }
 
-    async Task<uint[]> ReceiveMaskedAsync(ClientConnection client, int tag, int length, CancellationToken ct)
-    {
-        var masked = new uint[length];
-        int received = 0;
-        while (true)
-        {
-            var chunk = await client.ReadAsync(tag, m => m.KindCase == ClientMessage.KindOneofCase.Update ? (m.Update.Round, m.Update) : (RoundOf(m), null), ct)
-                .ConfigureAwait(false);
-            if (chunk.Offset != received || received + chunk.Masked.Count > length || chunk.Values.Count != 0)
-                throw new ClientFailedException($"client {client.Id} sent a malformed masked chunk (offset {chunk.Offset}, {chunk.Masked.Count} words)");
-            chunk.Masked.CopyTo(masked, received);
-            received += chunk.Masked.Count;
-            if (!chunk.Last) continue;
-            if (received != length)
-                throw new ClientFailedException($"client {client.Id} sent {received} of {length} masked words");
-            return masked;
-        }
-    }
+    async Task<uint[]> ReceiveMaskedAsync(ClientConnection client, int tag, int length, CancellationToken ct) =>
+        (await ReceiveChunksAsync(client, tag, length, c => c.Masked, c => c.Values.Count, ct).ConfigureAwait(false)).Values;
 }

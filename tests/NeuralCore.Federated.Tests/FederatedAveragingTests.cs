@@ -164,4 +164,25 @@ public class FederatedAveragingTests
         Assert.Equal(Grpc.Core.StatusCode.FailedPrecondition, e.StatusCode);
         Assert.Contains("14 parameters", e.Status.Detail);
     }
+
+    [Fact]
+    public async Task ModelLargerThanTheMessageLimit_TravelsInChunks()
+    {
+        // 1,000,003 parameters: 4 MB of floats, more than the 4 MiB message limit once framed.
+        static Module Wide() => new Sequential(new Linear(FederatedRun.Features, 100_000), new ReLU(), new Linear(100_000, FederatedRun.Classes));
+        var data = FederatedRun.Data(ShardSize * 2, seed: 8);
+        var results = new List<float[]>();
+        foreach (bool secure in new[] { false, true })
+        {
+            await using var run = await FederatedRun.StartAsync(FullBatch with { MinClients = 2, SecureAggregation = secure }, factory: Wide);
+            Assert.True(ModelVector.Count(run.Coordinator.Model) * 4 > (4 << 20) - 1000);
+            await run.AddClientAsync(Shard(data, 0));
+            await run.AddClientAsync(Shard(data, 1));
+            var round = Assert.Single(await run.Coordinator.RunAsync(1));
+            Assert.Equal(RoundStatus.Completed, round.Status);
+            Assert.True(round.UpdateNorm > 0);
+            results.Add(run.Coordinator.GlobalWeights);
+        }
+        AssertClose(results[0], results[1], 2 * Math.Pow(2, -21) * 1.5 + 1e-6);
+    }
 }

@@ -17,7 +17,9 @@ internal sealed class FederatedRun : IAsyncDisposable
     public FederatedCoordinator Coordinator { get; }
     public List<FederatedClient> Clients { get; } = [];
 
-    FederatedRun(FederatedCoordinator coordinator) => Coordinator = coordinator;
+    readonly Func<Module> factory;
+
+    FederatedRun(FederatedCoordinator coordinator, Func<Module> factory) => (Coordinator, this.factory) = (coordinator, factory);
 
     public static Module NewModel() => new Sequential(new Linear(Features, 5), new ReLU(), new Linear(5, Classes));
 
@@ -33,19 +35,20 @@ internal sealed class FederatedRun : IAsyncDisposable
         return new TensorDataset(Tensor.FromArray(x, count, Features), Tensor.FromArray(y, count));
     }
 
-    public static async Task<FederatedRun> StartAsync(CoordinatorOptions options, long modelSeed = 11)
+    public static async Task<FederatedRun> StartAsync(CoordinatorOptions options, long modelSeed = 11, Func<Module>? factory = null)
     {
         Rng.ManualSeed(modelSeed);
-        var coordinator = new FederatedCoordinator(NewModel, options with { Port = 0 });
+        factory ??= NewModel;
+        var coordinator = new FederatedCoordinator(factory, options with { Port = 0 });
         await coordinator.StartAsync();
-        return new FederatedRun(coordinator);
+        return new FederatedRun(coordinator, factory);
     }
 
     /// <summary>Starts a well-behaved client and waits until the coordinator has registered it (so ids follow call order).</summary>
     public async Task AddClientAsync(Dataset shard)
     {
         int before = Coordinator.ConnectedClients.Count;
-        var client = new FederatedClient(NewModel(), shard, Coordinator.Port, $"client{Clients.Count}");
+        var client = new FederatedClient(factory(), shard, Coordinator.Port, $"client{Clients.Count}");
         Clients.Add(client);
         clientTasks.Add(Task.Run(() => client.RunAsync(stop.Token)));
         await Coordinator.WaitForClientsAsync(before + 1, TimeSpan.FromSeconds(30));
@@ -59,7 +62,7 @@ internal sealed class FederatedRun : IAsyncDisposable
         var call = new Federation.FederationClient(channel).Session(cancellationToken: stop.Token);
         await call.RequestStream.WriteAsync(new ClientMessage
         {
-            Hello = new Hello { Name = "raw", ExampleCount = examples, ParameterCount = ModelVector.Count(NewModel()) },
+            Hello = new Hello { Name = "raw", ExampleCount = examples, ParameterCount = ModelVector.Count(factory()) },
         });
         clientTasks.Add(Task.Run(async () =>
         {
