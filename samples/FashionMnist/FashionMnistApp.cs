@@ -5,7 +5,7 @@
 //   dotnet run --project samples/FashionMnist -c Release -- [--model mlp|cnn] [--epochs N] [--batch-size N]
 //                                                          [--data DIR] [--subset] [--download] [--seed N] [--out DIR]
 //                                                          [--device cpu|best|gpu|cuda|simulator] [--limit N]
-//                                                          [--export-onnx PATH]
+//                                                          [--export-onnx PATH] [--explain N]
 using System.Diagnostics;
 using System.Text.Json;
 using NeuralCore;
@@ -78,7 +78,12 @@ public static class FashionMnistApp
                               $"{onnxClasses.Eq(probabilities.ArgMax(dim: 1).To(Device.Cpu)).All().Item<bool>()}");
         }
 
-        // 6. Training curves: PNG plot plus CSV and JSON history.
+        // 6. Optionally, explanations of the first N test images as heatmaps (integrated gradients with its
+        //    completeness check, SmoothGrad, occlusion and, for the CNN, Grad-CAM).
+        if (options.Explain is int explainCount)
+            FashionMnistExplain.Run(model, test, Math.Min(explainCount, test.Count), options.Out, options.Model == "cnn");
+
+        // 7. Training curves: PNG plot plus CSV and JSON history.
         string stem = Path.Combine(options.Out, $"fashion-{options.Model}-history");
         TrainingPlot.WritePng(stem + ".png", history.Values);
         TrainingPlot.WriteCsv(stem + ".csv", history.Values);
@@ -96,7 +101,7 @@ public static class FashionMnistApp
 }
 
 /// <summary>Command-line options of the FashionMnist sample.</summary>
-public sealed record FashionMnistOptions(string Model, int Epochs, int BatchSize, string Data, bool Subset, bool Download, long Seed, string Out, string Device = "best", int? Limit = null, string? ExportOnnx = null)
+public sealed record FashionMnistOptions(string Model, int Epochs, int BatchSize, string Data, bool Subset, bool Download, long Seed, string Out, string Device = "best", int? Limit = null, string? ExportOnnx = null, int? Explain = null)
 {
     /// <summary>Parses the command line; unknown options raise an ArgumentException listing the valid ones.</summary>
     public static FashionMnistOptions Parse(string[] args)
@@ -117,8 +122,9 @@ public sealed record FashionMnistOptions(string Model, int Epochs, int BatchSize
                 "--out" => o with { Out = Next() },
                 "--device" => o with { Device = Next() },
                 "--export-onnx" => o with { ExportOnnx = Next() },
+                "--explain" => o with { Explain = int.Parse(Next()) is var e and > 0 ? e : throw new ArgumentException("--explain needs a positive count.") },
                 "--limit" => o with { Limit = int.Parse(Next()) is var n and > 0 ? n : throw new ArgumentException("--limit needs a positive count.") },
-                _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --model mlp|cnn, --epochs N, --batch-size N, --data DIR, --subset, --download, --seed N, --out DIR, --device " + DeviceOption.Names + ", --limit N, --export-onnx PATH."),
+                _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --model mlp|cnn, --epochs N, --batch-size N, --data DIR, --subset, --download, --seed N, --out DIR, --device " + DeviceOption.Names + ", --limit N, --export-onnx PATH, --explain N."),
             };
         }
         return o;
