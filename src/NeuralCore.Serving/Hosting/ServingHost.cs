@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -176,12 +178,9 @@ public static partial class ServingHost
 
     static async Task<IResult> Infer(LoadedModels models, string name, string reference, HttpRequest request)
     {
-        LoadedModel model;
-        string? id;
-        Tensor input;
-        bool binaryOutput;
+        LoadedModel? model = null;
         JsonDocument? document;
-        IResult? error;
+        IResult? error = null;
         byte[] binary = [];
         if (request.Headers.TryGetValue(InferenceHeaderLength, out var declared))
         {
@@ -194,14 +193,62 @@ public static partial class ServingHost
             (document, error) = ParseJson(body.AsMemory(0, length));
             binary = body[length..];
         }
-        else (document, error) = await ReadJsonAsync(request);
+        else
+        {
+            // The common form is read straight from the body's bytes (InferenceRequest.TryParseFlat); anything else goes
+            // through a JsonDocument, which also names what is wrong with a bad request.
+            var reader = request.BodyReader;
+            ReadResult read;
+            try
+            {
+                while (!(read = await reader.ReadAsync(request.HttpContext.RequestAborted)).IsCompleted)
+                    reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return TooLarge(e);
+            }
+            IResult? notFound = null;
+            string? flatId = null;
+            Tensor? flat = null;
+            try
+            {
+                try
+                {
+                    // Resolved through the host's cache, which a registry change (here or on another host) invalidates.
+                    model = models.Get(name, reference);
+                }
+                catch (Exception e) when (ProblemFor(e) is { } problem)
+                {
+                    notFound = problem;   // answered once the body is known to be JSON, as for binary requests
+                }
+                if (model is not null && InferenceRequest.TryParseFlat(read.Buffer, model.Info.Signature, out flatId, out flat)) document = null;
+                else (document, error) = ParseJson(read.Buffer);
+            }
+            finally
+            {
+                reader.AdvanceTo(read.Buffer.End);
+            }
+            if (flat is not null)
+            {
+                request.HttpContext.Items[ServingMetrics.ServedItem] = model;
+                return await Answer(model!, flatId, flat, binaryOutput: false, request);
+            }
+            if (document is not null && notFound is not null)
+            {
+                document.Dispose();
+                return notFound;
+            }
+        }
         if (document is null) return error!;
+        string? id;
+        Tensor input;
+        bool binaryOutput;
         using (document)
         {
             try
             {
-                // Resolved through the host's cache, which a registry change (here or on another host) invalidates.
-                model = models.Get(name, reference);
+                model ??= models.Get(name, reference);
                 request.HttpContext.Items[ServingMetrics.ServedItem] = model;
                 (id, input, binaryOutput) = InferenceRequest.Parse(document.RootElement, model.Info.Signature, binary);
             }
@@ -210,6 +257,12 @@ public static partial class ServingHost
                 return problem;
             }
         }
+        return await Answer(model, id, input, binaryOutput, request);
+    }
+
+    /// <summary>Runs <paramref name="input"/> through <paramref name="model"/> and answers in JSON or, with <paramref name="binaryOutput"/>, binary form.</summary>
+    static async Task<IResult> Answer(LoadedModel model, string? id, Tensor input, bool binaryOutput, HttpRequest request)
+    {
         long[] shape;
         float[] values;
         try
@@ -329,7 +382,10 @@ public static partial class ServingHost
     }
 
     /// <summary>Parses JSON already in memory (the header of a binary request).</summary>
-    static (JsonDocument? Document, IResult? Error) ParseJson(ReadOnlyMemory<byte> json)
+    static (JsonDocument? Document, IResult? Error) ParseJson(ReadOnlyMemory<byte> json) => ParseJson(new ReadOnlySequence<byte>(json));
+
+    /// <summary>Parses JSON already in memory (copied into the document, so the bytes may be released afterwards).</summary>
+    static (JsonDocument? Document, IResult? Error) ParseJson(ReadOnlySequence<byte> json)
     {
         try
         {
