@@ -152,11 +152,13 @@ public static class ModelServerApp
             Root.Options.Add(jwtAudience);
             Root.Options.Add(rateLimit);
             var batch = new Option<int>("--max-batch-size") { Description = "micro-batching: most rows per forward pass (0: no batching)", DefaultValueFactory = _ => 0 };
-            var batchDelay = new Option<double>("--max-queue-delay-ms") { Description = "micro-batching: longest wait for a batch to fill", DefaultValueFactory = _ => 1 };
+            var batchDelay = new Option<double>("--max-queue-delay-ms") { Description = "micro-batching: longest wait for a batch to fill (with --wait-full-delay)", DefaultValueFactory = _ => 1 };
+            var fullDelay = new Option<bool>("--wait-full-delay") { Description = "micro-batching: every batch waits up to --max-queue-delay-ms instead of running when the queue is empty" };
             var concurrency = new Option<int?>("--max-concurrency") { Description = "most forward passes at once per model version without batching" };
             var timeout = new Option<double>("--request-timeout-s") { Description = "longest an inference may take before 503", DefaultValueFactory = _ => 30 };
             Root.Options.Add(batch);
             Root.Options.Add(batchDelay);
+            Root.Options.Add(fullDelay);
             Root.Options.Add(concurrency);
             Root.Options.Add(timeout);
             var refresh = new Option<double>("--registry-refresh-ms")
@@ -200,7 +202,7 @@ public static class ModelServerApp
                     Jwt = jwt,
                     RateLimit = rate > 0 ? new RateLimitOptions { RequestsPerSecond = rate } : null,
                     Batching = parse.GetValue(batch) is int size and > 0
-                        ? new BatchingOptions { MaxBatchSize = size, MaxQueueDelay = TimeSpan.FromMilliseconds(parse.GetValue(batchDelay)) }
+                        ? new BatchingOptions { MaxBatchSize = size, MaxQueueDelay = TimeSpan.FromMilliseconds(parse.GetValue(batchDelay)), DispatchWhenIdle = !parse.GetValue(fullDelay) }
                         : null,
                     MaxConcurrencyPerModel = parse.GetValue(concurrency),
                     RequestTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),

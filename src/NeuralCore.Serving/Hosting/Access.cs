@@ -128,10 +128,16 @@ public static class ServingAccess
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(options);
-        app.UseAuthentication();
+        // Both schemes read credentials from these two headers only: a request without them is anonymous, and skips the
+        // authentication middleware (the route's scope check still applies).
+        app.UseWhen(context => HasCredentials(context.Request), branch => branch.UseAuthentication());
         if (options.RateLimit is not null) app.UseRateLimiter();
         return app;
     }
+
+    /// <summary>Whether the request carries credentials at all (an <c>Authorization</c> or <c>X-API-Key</c> header).</summary>
+    static bool HasCredentials(HttpRequest request) =>
+        request.Headers.ContainsKey(ApiKeyHeader) || request.Headers.ContainsKey(Microsoft.Net.Http.Headers.HeaderNames.Authorization);
 
     static bool IsApiKeyRequest(HttpRequest request) =>
         request.Headers.ContainsKey(ApiKeyHeader)
@@ -199,7 +205,7 @@ public static class ServingAccess
     {
         // The authentication middleware records successes only; a refused credential is asked for again here
         // (handlers keep their result per request, so nothing is checked twice).
-        var result = http.User.Identity?.IsAuthenticated == true ? null : await AuthenticateOrNull(http);
+        var result = http.User.Identity?.IsAuthenticated == true || !HasCredentials(http.Request) ? null : await AuthenticateOrNull(http);
         if (result?.Failure is { } failure)
             return Unauthorized(http, $"The credentials were refused: {Describe(failure)}");
         if (http.User.Identity?.IsAuthenticated != true && !anonymous)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using NeuralCore.Serving.Registry;
 
@@ -134,6 +135,133 @@ public static class InferenceRequest
                 throw new InferenceRequestException($"inputs[0].data has {filled} values; shape [{string.Join(", ", shape)}] needs {count}.");
         }
         return (id, Tensor.FromArray(data, shape), binaryOutput);
+    }
+
+    /// <summary>
+    /// Reads the common form of a v2 JSON infer request straight from its UTF-8 bytes, without building a document:
+    /// an optional string <c>id</c> and one input with <c>name</c>, <c>datatype</c>, and <c>shape</c> before flat
+    /// <c>data</c>, all of them valid for <paramref name="signature"/> (other properties are skipped). Returns false,
+    /// without throwing, for anything else (malformed or mismatched bodies, <c>outputs</c> or <c>parameters</c>, nested
+    /// data, data before shape, repeated properties): <see cref="Parse(JsonElement, ModelSignature, ReadOnlySpan{byte})"/>
+    /// over a <see cref="JsonDocument"/> then reads it or names the problem. When it returns true, the id and tensor are
+    /// the same as that method's.
+    /// </summary>
+    public static bool TryParseFlat(in ReadOnlySequence<byte> json, ModelSignature signature, out string? id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Tensor? input)
+    {
+        ArgumentNullException.ThrowIfNull(signature);
+        id = null;
+        input = null;
+        bool read;
+        try
+        {
+            read = TryParseFlat(new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 }), signature, ref id, ref input);
+        }
+        catch (JsonException)
+        {
+            read = false;
+        }
+        if (!read)
+        {
+            id = null;
+            input = null;
+        }
+        return read;
+    }
+
+    static bool TryParseFlat(Utf8JsonReader reader, ModelSignature signature, ref string? id, ref Tensor? input)
+    {
+        var spec = signature.Inputs[0];
+        if (spec.DataType != "FP32" || !reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+        bool seenId = false, seenInputs = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("id"u8))
+            {
+                if (seenId || !reader.Read() || reader.TokenType != JsonTokenType.String) return false;
+                seenId = true;
+                id = reader.GetString();
+            }
+            else if (reader.ValueTextEquals("inputs"u8))
+            {
+                if (seenInputs || !reader.Read() || reader.TokenType != JsonTokenType.StartArray) return false;
+                seenInputs = true;
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject || !TryReadInput(ref reader, spec, out input)) return false;
+                if (!reader.Read() || reader.TokenType != JsonTokenType.EndArray) return false;   // exactly one input
+            }
+            else if (reader.ValueTextEquals("outputs"u8) || reader.ValueTextEquals("parameters"u8)) return false;
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        // The root object ended; nothing may follow it.
+        return reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == 0 && !reader.Read() && input is not null;
+    }
+
+    /// <summary>Reads one input object (the reader on its start) when it is in the common form and fits <paramref name="spec"/>.</summary>
+    static bool TryReadInput(ref Utf8JsonReader reader, TensorSpec spec, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Tensor? input)
+    {
+        input = null;
+        bool nameOk = false, datatypeOk = false, dataSeen = false;
+        long[]? shape = null;
+        float[]? data = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("name"u8))
+            {
+                if (nameOk || !reader.Read() || reader.TokenType != JsonTokenType.String || !reader.ValueTextEquals(spec.Name)) return false;
+                nameOk = true;
+            }
+            else if (reader.ValueTextEquals("datatype"u8))
+            {
+                if (datatypeOk || !reader.Read() || reader.TokenType != JsonTokenType.String || !reader.ValueTextEquals("FP32"u8)) return false;
+                datatypeOk = true;
+            }
+            else if (reader.ValueTextEquals("shape"u8))
+            {
+                if (shape is not null || !reader.Read() || reader.TokenType != JsonTokenType.StartArray) return false;
+                var dims = new List<long>(4);
+                while (reader.Read() && reader.TokenType == JsonTokenType.Number)
+                {
+                    if (!reader.TryGetInt64(out long d) || d < 1) return false;
+                    dims.Add(d);
+                }
+                if (reader.TokenType != JsonTokenType.EndArray || dims.Count == 0) return false;
+                if (spec.Shape.Count > 0)
+                {
+                    if (dims.Count != spec.Shape.Count) return false;
+                    for (int i = 0; i < dims.Count; i++)
+                        if (spec.Shape[i] >= 0 && spec.Shape[i] != dims[i]) return false;
+                }
+                long count = 1;
+                foreach (var d in dims)
+                    if ((count *= d) > MaxElements) return false;
+                shape = [.. dims];
+                data = new float[count];
+            }
+            else if (reader.ValueTextEquals("data"u8))
+            {
+                if (dataSeen || data is null || shape is null || !reader.Read() || reader.TokenType != JsonTokenType.StartArray) return false;   // shape first
+                dataSeen = true;
+                int filled = 0;
+                while (reader.Read() && reader.TokenType == JsonTokenType.Number)
+                {
+                    if (filled == data.Length || !reader.TryGetSingle(out data[filled]) || !float.IsFinite(data[filled])) return false;
+                    filled++;
+                }
+                if (reader.TokenType != JsonTokenType.EndArray || filled != data.Length) return false;
+                input = Tensor.FromArray(data, shape);
+            }
+            else if (reader.ValueTextEquals("parameters"u8)) return false;
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        if (reader.TokenType != JsonTokenType.EndObject || !nameOk || !datatypeOk || input is null) { input = null; return false; }
+        return true;
     }
 
     /// <summary>The input's <c>parameters.binary_data_size</c>, or null when it sends its values as JSON.</summary>

@@ -18,12 +18,16 @@ public sealed class LoadedModel : IDisposable
     {
         Info = info;
         Model = model;
+        Metrics = new ServingMetrics.ModelSeries(info.Name, info.Version);
         timeout = options?.RequestTimeout;
         if (options?.MaxConcurrencyPerModel is int limit)
             concurrency = limit >= 1 ? new SemaphoreSlim(limit, limit)
                 : throw new ArgumentException($"MaxConcurrencyPerModel must be at least 1, not {limit}.", nameof(options));
         if (options?.Batching is { } batching) batcher = new MicroBatcher(this, batching);
     }
+
+    /// <summary>This version's inference metric series, looked up once.</summary>
+    internal ServingMetrics.ModelSeries Metrics { get; }
 
     /// <summary>The version's registry record.</summary>
     public ModelVersionInfo Info { get; }
@@ -53,27 +57,42 @@ public sealed class LoadedModel : IDisposable
     public async Task<(long[] Shape, float[] Values)> PredictAsync(Tensor input, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(input);
+        if (batcher is not null)
+        {
+            var answer = batcher.Enqueue(input);
+            if (answer.IsCompleted) return await answer.ConfigureAwait(false);   // run at once: nothing to wait for
+            try
+            {
+                return await answer.WaitAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellation).ConfigureAwait(false);
+            }
+            catch (TimeoutException) when (!answer.IsCompleted)
+            {
+                throw TimedOut();
+            }
+        }
+        if (concurrency is null) return Predict(input);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         if (timeout is { } t) limit.CancelAfter(t);
         try
         {
-            if (batcher is not null) return await batcher.Enqueue(input).WaitAsync(limit.Token).ConfigureAwait(false);
-            if (concurrency is null) return Predict(input);
             await concurrency.WaitAsync(limit.Token).ConfigureAwait(false);
-            try
-            {
-                return Predict(input);
-            }
-            finally
-            {
-                concurrency.Release();
-            }
         }
         catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
         {
-            throw new TimeoutException($"Model '{Info.Name}' version {Info.Version} did not answer within the request timeout of {timeout?.TotalSeconds:0.###} s.");
+            throw TimedOut();
+        }
+        try
+        {
+            return Predict(input);
+        }
+        finally
+        {
+            concurrency.Release();
         }
     }
+
+    TimeoutException TimedOut() =>
+        new($"Model '{Info.Name}' version {Info.Version} did not answer within the request timeout of {timeout?.TotalSeconds:0.###} s.");
 
     /// <summary>Forward passes the micro-batcher has run; null without batching.</summary>
     internal long? BatchedForwardPasses => batcher?.ForwardPasses;

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -86,7 +88,11 @@ public static partial class ServingHost
             throw new ArgumentException($"RegistryRefreshInterval must not be negative, not {options.RegistryRefreshInterval}.", nameof(options));
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls([.. options.Urls]);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            k.AddServerHeader = false;
+        });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("NeuralCore.Serving", LogLevel.Information);
         builder.Services.AddProblemDetails();
@@ -172,8 +178,9 @@ public static partial class ServingHost
 
     static async Task<IResult> Infer(LoadedModels models, string name, string reference, HttpRequest request)
     {
+        LoadedModel? model = null;
         JsonDocument? document;
-        IResult? error;
+        IResult? error = null;
         byte[] binary = [];
         if (request.Headers.TryGetValue(InferenceHeaderLength, out var declared))
         {
@@ -186,25 +193,106 @@ public static partial class ServingHost
             (document, error) = ParseJson(body.AsMemory(0, length));
             binary = body[length..];
         }
-        else (document, error) = await ReadJsonAsync(request);
-        if (document is null) return error!;
-        using (document)
-            return await GuardedAsync(async () =>
+        else
+        {
+            // The common form is read straight from the body's bytes (InferenceRequest.TryParseFlat); anything else goes
+            // through a JsonDocument, which also names what is wrong with a bad request.
+            var reader = request.BodyReader;
+            ReadResult read;
+            try
             {
-                // Resolved through the host's cache, which a registry change (here or on another host) invalidates.
-                var model = models.Get(name, reference);
+                while (!(read = await reader.ReadAsync(request.HttpContext.RequestAborted)).IsCompleted)
+                    reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return TooLarge(e);
+            }
+            IResult? notFound = null;
+            string? flatId = null;
+            Tensor? flat = null;
+            try
+            {
+                try
+                {
+                    // Resolved through the host's cache, which a registry change (here or on another host) invalidates.
+                    model = models.Get(name, reference);
+                }
+                catch (Exception e) when (ProblemFor(e) is { } problem)
+                {
+                    notFound = problem;   // answered once the body is known to be JSON, as for binary requests
+                }
+                if (model is not null && InferenceRequest.TryParseFlat(read.Buffer, model.Info.Signature, out flatId, out flat)) document = null;
+                else (document, error) = ParseJson(read.Buffer);
+            }
+            finally
+            {
+                reader.AdvanceTo(read.Buffer.End);
+            }
+            if (flat is not null)
+            {
                 request.HttpContext.Items[ServingMetrics.ServedItem] = model;
-                var (id, input, binaryOutput) = InferenceRequest.Parse(document.RootElement, model.Info.Signature, binary);
-                var (shape, values) = await model.PredictAsync(input, request.HttpContext.RequestAborted);
-                if (!binaryOutput) return Results.Text(Response(model.Info, id, shape, values, binary: false), "application/json");
-                var header = System.Text.Encoding.UTF8.GetBytes(Response(model.Info, id, shape, values, binary: true));
-                var payload = new byte[header.Length + values.Length * sizeof(float)];
-                header.CopyTo(payload, 0);
-                for (int i = 0; i < values.Length; i++)
-                    System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(payload.AsSpan(header.Length + i * sizeof(float)), values[i]);
-                request.HttpContext.Response.Headers[InferenceHeaderLength] = header.Length.ToString(CultureInfo.InvariantCulture);
-                return Results.Bytes(payload, "application/octet-stream");
-            });
+                return await Answer(model!, flatId, flat, binaryOutput: false, request);
+            }
+            if (document is not null && notFound is not null)
+            {
+                document.Dispose();
+                return notFound;
+            }
+        }
+        if (document is null) return error!;
+        string? id;
+        Tensor input;
+        bool binaryOutput;
+        using (document)
+        {
+            try
+            {
+                model ??= models.Get(name, reference);
+                request.HttpContext.Items[ServingMetrics.ServedItem] = model;
+                (id, input, binaryOutput) = InferenceRequest.Parse(document.RootElement, model.Info.Signature, binary);
+            }
+            catch (Exception e) when (ProblemFor(e) is { } problem)
+            {
+                return problem;
+            }
+        }
+        return await Answer(model, id, input, binaryOutput, request);
+    }
+
+    /// <summary>Runs <paramref name="input"/> through <paramref name="model"/> and answers in JSON or, with <paramref name="binaryOutput"/>, binary form.</summary>
+    static async Task<IResult> Answer(LoadedModel model, string? id, Tensor input, bool binaryOutput, HttpRequest request)
+    {
+        long[] shape;
+        float[] values;
+        try
+        {
+            (shape, values) = await model.PredictAsync(input, request.HttpContext.RequestAborted);
+        }
+        catch (Exception e) when (ProblemFor(e) is { } problem)
+        {
+            return problem;
+        }
+        if (!binaryOutput) return new InferResponse(model.Info, id, shape, values);
+        var header = System.Text.Encoding.UTF8.GetBytes(Response(model.Info, id, shape, values, binary: true));
+        var payload = new byte[header.Length + values.Length * sizeof(float)];
+        header.CopyTo(payload, 0);
+        for (int i = 0; i < values.Length; i++)
+            System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(payload.AsSpan(header.Length + i * sizeof(float)), values[i]);
+        request.HttpContext.Response.Headers[InferenceHeaderLength] = header.Length.ToString(CultureInfo.InvariantCulture);
+        return Results.Bytes(payload, "application/octet-stream");
+    }
+
+    /// <summary>A JSON v2 infer answer, written straight into the response body.</summary>
+    sealed class InferResponse(ModelVersionInfo info, string? id, long[] shape, float[] values) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.ContentType = "application/json";
+            await using (var writer = new Utf8JsonWriter(httpContext.Response.BodyWriter))
+                WriteResponse(writer, info, id, shape, values, binary: false);
+            await httpContext.Response.BodyWriter.FlushAsync(httpContext.RequestAborted);
+        }
     }
 
     /// <summary>The v2 infer response; with <paramref name="binary"/> the output's values are left out of the JSON (they follow it as raw bytes).</summary>
@@ -212,38 +300,41 @@ public static partial class ServingHost
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
+            WriteResponse(w, info, id, shape, values, binary);
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    static void WriteResponse(Utf8JsonWriter w, ModelVersionInfo info, string? id, long[] shape, float[] values, bool binary)
+    {
+        w.WriteStartObject();
+        w.WriteString("model_name", info.Name);
+        w.WriteString("model_version", info.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (id is not null) w.WriteString("id", id);
+        w.WriteStartArray("outputs");
+        w.WriteStartObject();
+        w.WriteString("name", info.Signature.Outputs[0].Name);
+        w.WriteString("datatype", "FP32");
+        w.WriteStartArray("shape");
+        foreach (var d in shape) w.WriteNumberValue(d);
+        w.WriteEndArray();
+        if (binary)
         {
-            w.WriteStartObject();
-            w.WriteString("model_name", info.Name);
-            w.WriteString("model_version", info.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            if (id is not null) w.WriteString("id", id);
-            w.WriteStartArray("outputs");
-            w.WriteStartObject();
-            w.WriteString("name", info.Signature.Outputs[0].Name);
-            w.WriteString("datatype", "FP32");
-            w.WriteStartArray("shape");
-            foreach (var d in shape) w.WriteNumberValue(d);
-            w.WriteEndArray();
-            if (binary)
-            {
-                w.WriteStartObject("parameters");
-                w.WriteNumber("binary_data_size", (long)values.Length * sizeof(float));
-                w.WriteEndObject();
-            }
-            else
-            {
-                w.WriteStartArray("data");
-                // Shortest round-trip form: a client parsing these as float32 gets the exact values.
-                foreach (var v in values)
-                    if (float.IsFinite(v)) w.WriteNumberValue(v);
-                    else w.WriteStringValue(float.IsNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
-                w.WriteEndArray();
-            }
-            w.WriteEndObject();
-            w.WriteEndArray();
+            w.WriteStartObject("parameters");
+            w.WriteNumber("binary_data_size", (long)values.Length * sizeof(float));
             w.WriteEndObject();
         }
-        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        else
+        {
+            w.WriteStartArray("data");
+            // Shortest round-trip form: a client parsing these as float32 gets the exact values.
+            foreach (var v in values)
+                if (float.IsFinite(v)) w.WriteNumberValue(v);
+                else w.WriteStringValue(float.IsNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
     }
 
     internal static IResult Guarded(Func<IResult> body) => GuardedAsync(() => Task.FromResult(body())).GetAwaiter().GetResult();
@@ -254,27 +345,22 @@ public static partial class ServingHost
         {
             return await body();
         }
-        catch (TimeoutException e)
+        catch (Exception e) when (ProblemFor(e) is { } problem)
         {
-            return Problem(StatusCodes.Status503ServiceUnavailable, "Inference timed out", e.Message);
-        }
-        catch (ModelNotFoundException e)
-        {
-            return Problem(StatusCodes.Status404NotFound, "Not found", e.Message);
-        }
-        catch (InferenceRequestException e)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid inference request", e.Message);
-        }
-        catch (ArgumentException e)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid model reference", e.Message);
-        }
-        catch (InvalidDataException e)
-        {
-            return Problem(StatusCodes.Status503ServiceUnavailable, "Model version not loadable", e.Message);
+            return problem;
         }
     }
+
+    /// <summary>The problem answer for an exception a route expects (timeout, unknown model, bad request, unloadable version); null for others.</summary>
+    static IResult? ProblemFor(Exception e) => e switch
+    {
+        TimeoutException => Problem(StatusCodes.Status503ServiceUnavailable, "Inference timed out", e.Message),
+        ModelNotFoundException => Problem(StatusCodes.Status404NotFound, "Not found", e.Message),
+        InferenceRequestException => Problem(StatusCodes.Status400BadRequest, "Invalid inference request", e.Message),
+        ArgumentException => Problem(StatusCodes.Status400BadRequest, "Invalid model reference", e.Message),
+        InvalidDataException => Problem(StatusCodes.Status503ServiceUnavailable, "Model version not loadable", e.Message),
+        _ => null,
+    };
 
     static IResult Problem(int status, string title, string detail) => Results.Problem(detail: detail, statusCode: status, title: title);
 
@@ -296,7 +382,10 @@ public static partial class ServingHost
     }
 
     /// <summary>Parses JSON already in memory (the header of a binary request).</summary>
-    static (JsonDocument? Document, IResult? Error) ParseJson(ReadOnlyMemory<byte> json)
+    static (JsonDocument? Document, IResult? Error) ParseJson(ReadOnlyMemory<byte> json) => ParseJson(new ReadOnlySequence<byte>(json));
+
+    /// <summary>Parses JSON already in memory (copied into the document, so the bytes may be released afterwards).</summary>
+    static (JsonDocument? Document, IResult? Error) ParseJson(ReadOnlySequence<byte> json)
     {
         try
         {

@@ -37,11 +37,43 @@ public static class ServingMetrics
 
     internal static void LoadFailed(string model) => LoadFailures.WithLabels(model).Inc();
 
+    /// <summary>
+    /// One served version's series of the inference metrics, looked up on first use rather than by
+    /// label values on every request: the request count by status (200 kept at hand, others looked up) and the duration.
+    /// </summary>
+    internal sealed class ModelSeries
+    {
+        readonly string model, version;
+        Counter.Child? ok;   // created on first use, so that no empty series shows up before a request
+        Histogram.Child? duration;
+
+        /// <summary>The series of version <paramref name="version"/> of <paramref name="model"/>.</summary>
+        public ModelSeries(string model, int version) : this(model, version.ToString(System.Globalization.CultureInfo.InvariantCulture)) { }
+
+        ModelSeries(string model, string version)
+        {
+            this.model = model;
+            this.version = version;
+        }
+
+        /// <summary>The series of requests that named no version that could be resolved (empty model and version labels).</summary>
+        public static readonly ModelSeries Unresolved = new("", "");
+
+        /// <summary>Counts one answered request and its duration.</summary>
+        public void Record(int statusCode, TimeSpan elapsed)
+        {
+            (statusCode == StatusCodes.Status200OK ? ok ??= InferenceRequests.WithLabels(model, version, "200")
+                : InferenceRequests.WithLabels(model, version, statusCode.ToString(System.Globalization.CultureInfo.InvariantCulture))).Inc();
+            (duration ??= InferenceDuration.WithLabels(model)).Observe(elapsed.TotalSeconds);
+        }
+    }
+
     /// <summary>Adds prometheus-net's HTTP metrics and the inference metrics (counted for the infer and :predict routes).</summary>
     public static WebApplication UseServingMetrics(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseHttpMetrics();
+        var stats = app.Services.GetService(typeof(RequestStats)) as RequestStats;
         app.Use(async (context, next) =>
         {
             string path = context.Request.Path.Value ?? "";
@@ -58,13 +90,10 @@ public static class ServingMetrics
             finally
             {
                 // Labels only name versions that were resolved, so unknown names in URLs cannot grow the series.
-                var (model, version) = context.Items[ServedItem] is LoadedModel served
-                    ? (served.Info.Name, served.Info.Version.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                    : ("", "");
-                InferenceRequests.WithLabels(model, version, context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+                var series = context.Items.TryGetValue(ServedItem, out var served) && served is LoadedModel model ? model.Metrics : ModelSeries.Unresolved;
                 var elapsed = Stopwatch.GetElapsedTime(start);
-                InferenceDuration.WithLabels(model).Observe(elapsed.TotalSeconds);
-                (context.RequestServices.GetService(typeof(RequestStats)) as RequestStats)?.Record(elapsed, context.Response.StatusCode);
+                series.Record(context.Response.StatusCode, elapsed);
+                stats?.Record(elapsed, context.Response.StatusCode);
             }
         });
         return app;

@@ -41,7 +41,8 @@ public sealed class BatchingTests : IDisposable
         using var plain = new LoadedModels(registry);
         using var batched = new LoadedModels(registry, null, new ServingOptions
         {
-            Batching = new BatchingOptions { MaxBatchSize = 16, MaxQueueDelay = TimeSpan.FromMilliseconds(50) },
+            // Callers of the model itself, not of the host: no arrivals to wait for, so each batch waits the full delay.
+            Batching = new BatchingOptions { MaxBatchSize = 16, MaxQueueDelay = TimeSpan.FromMilliseconds(50), DispatchWhenIdle = false },
         });
         var model = plain.Get("mlp", "1");
         var batchedModel = batched.Get("mlp", "1");
@@ -95,8 +96,8 @@ public sealed class BatchingTests : IDisposable
         {
             Urls = ["http://127.0.0.1:0"],
             AllowAnonymousInference = true,
-            // The batcher holds the first request up to 2 s; the timeout is 50 ms.
-            Batching = new BatchingOptions { MaxBatchSize = 1000, MaxQueueDelay = TimeSpan.FromSeconds(2) },
+            // The batcher holds the first request up to 2 s (always: no adaptive dispatch); the timeout is 50 ms.
+            Batching = new BatchingOptions { MaxBatchSize = 1000, MaxQueueDelay = TimeSpan.FromSeconds(2), DispatchWhenIdle = false },
             RequestTimeout = TimeSpan.FromMilliseconds(50),
         };
         using (var models = new LoadedModels(registry, null, slow))
@@ -108,6 +109,71 @@ public sealed class BatchingTests : IDisposable
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Contains("timed out", await response.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/v2/health/live")).StatusCode);
+    }
+
+    [Fact]
+    public async Task DispatchWhenIdle_LoneRequestRunsAtOnce_DespiteLongDelay()
+    {
+        using var models = new LoadedModels(registry, null, new ServingOptions
+        {
+            Batching = new BatchingOptions { MaxBatchSize = 32, MaxQueueDelay = TimeSpan.FromSeconds(5) },
+        });
+        var model = models.Get("mlp", "1");
+        var x = Rows(1, 3);
+        long before = model.BatchedForwardPasses!.Value;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var task = model.PredictAsync(x);
+        Assert.True(task.IsCompletedSuccessfully, "a request finding the batcher idle and nothing else on its way should run at once");
+        var (shape, values) = await task;
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2.5), $"the lone request took {watch.Elapsed.TotalMilliseconds:F0} ms with a 5 s queue delay");
+        Assert.Equal(1, model.BatchedForwardPasses!.Value - before);
+        var (wantShape, wantValues) = model.Predict(x);
+        Assert.Equal(wantShape, shape);
+        Assert.Equal(wantValues, values);
+    }
+
+    /// <summary>Passes its input through; the first forward pass holds until released.</summary>
+    sealed class HeldOnce : Module
+    {
+        public readonly ManualResetEventSlim Entered = new(), Release = new();
+        int calls;
+
+        public override Tensor Forward(Tensor x)
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                Entered.Set();
+                Release.Wait(TimeSpan.FromSeconds(10));
+            }
+            return x;
+        }
+    }
+
+    [Fact]
+    public async Task DispatchWhenIdle_RequestsQueuedDuringAForwardPass_FormTheNextBatch()
+    {
+        var held = new HeldOnce();
+        var info = registry.Resolve("mlp", "1");
+        using var model = new LoadedModel(info, new Sequential(held, new Flatten()), new ServingOptions
+        {
+            Batching = new BatchingOptions { MaxBatchSize = 32, MaxQueueDelay = TimeSpan.FromSeconds(5) },
+        });
+        // The first request finds the batcher idle and runs at once on its own thread, where it is held.
+        var first = Task.Run(() => model.PredictAsync(Rows(1, 10)));
+        Assert.True(held.Entered.Wait(TimeSpan.FromSeconds(10)), "the first forward pass did not start");
+        var inputs = Enumerable.Range(0, 5).Select(i => Rows(1 + i % 2, 20 + i)).ToList();
+        var queued = inputs.Select(x => model.PredictAsync(x)).ToList();
+        await Task.Delay(50);
+        Assert.All(queued, t => Assert.False(t.IsCompleted));
+        held.Release.Set();
+        var results = await Task.WhenAll(queued).WaitAsync(TimeSpan.FromSeconds(4));   // well before the 5 s delay
+        await first;
+        Assert.Equal(2, model.BatchedForwardPasses);   // the held one, then one batch for the five queued
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            Assert.Equal([inputs[i].Shape[0], 784L], results[i].Shape);
+            Assert.Equal(inputs[i].ToArray<float>(), results[i].Values);
+        }
     }
 
     [Fact]
