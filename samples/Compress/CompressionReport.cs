@@ -83,7 +83,8 @@ public sealed class CompressionReport
     {
         ArgumentNullException.ThrowIfNull(model);
         model.Eval();
-        return Add(name, model.Forward, savedFile, model.ParameterCount, SparsityReport.Of(model).Sparsity);
+        bool weighted = model.NamedModules().Any(m => m.Module is Linear or Conv2d);
+        return Add(name, model.Forward, savedFile, model.ParameterCount, weighted ? SparsityReport.Of(model).Sparsity : null);
     }
 
     /// <summary>Measures an inference function (logits [N, classes] from inputs) and adds its row.</summary>

@@ -9,7 +9,7 @@ namespace NeuralCore.Compression.Tests.Samples;
 [Collection(SeededCollection.Name)]
 public sealed class CompressSampleTests
 {
-    static readonly string[] Variants = ["float32", "pruned 50 %", "pruned 80 %", "structured 50 %", "shrinkage", "distilled student"];
+    static readonly string[] Variants = ["float32", "pruned 50 %", "pruned 80 %", "structured 50 %", "shrinkage", "distilled student", "bf16"];
 
     [Fact]
     public void QuickMode_ReportsEveryVariantOfBothModels()
@@ -27,7 +27,7 @@ public sealed class CompressSampleTests
                 {
                     Assert.InRange(r.Accuracy, 0, 1);
                     Assert.True(r.Batch1Ms > 0 && double.IsFinite(r.Batch1Ms) && r.Batch100Ms > 0 && double.IsFinite(r.Batch100Ms), $"{r.Model} {r.Name}: latencies {r.Batch1Ms}, {r.Batch100Ms}");
-                    Assert.True(r.FileBytes > 4 * r.Parameters, $"{r.Model} {r.Name}: {r.FileBytes} bytes for {r.Parameters} float32 parameters");
+                    Assert.True(r.FileBytes > (r.Name == "bf16" ? 2 : 4) * r.Parameters, $"{r.Model} {r.Name}: {r.FileBytes} bytes for {r.Parameters} parameters");
                 }
                 // Chance is 10 %; one epoch on 320 images lifts the float32 models above it.
                 Assert.True(row["float32"].Accuracy > 0.2, $"{report.Model} float32 accuracy {row["float32"].Accuracy}");
@@ -38,12 +38,16 @@ public sealed class CompressSampleTests
                 Assert.True(row["structured 50 %"].Parameters < row["float32"].Parameters / 2);
                 Assert.True(row["structured 50 %"].FileBytes < row["float32"].FileBytes / 2);
                 Assert.True(row["distilled student"].FileBytes < row["float32"].FileBytes);
+                // bfloat16 weights: about half the file; rounding them moves few of the 200 predictions.
+                Assert.True(row["bf16"].FileBytes < 0.6 * row["float32"].FileBytes, $"{report.Model} bf16: {row["bf16"].FileBytes} bytes");
+                Assert.Equal(row["float32"].Parameters, row["bf16"].Parameters);
+                Assert.True(Math.Abs(row["bf16"].Accuracy - row["float32"].Accuracy) <= 0.02, $"{report.Model}: bf16 accuracy {row["bf16"].Accuracy}, float32 {row["float32"].Accuracy}");
             }
             var markdown = File.ReadAllText(Path.Combine(dir.FullName, "compression-report.md"));
             Assert.Contains("| cnn | structured 50 % |", markdown);
             Assert.Contains("wall-clock median", markdown);
             var csv = File.ReadAllLines(Path.Combine(dir.FullName, "compression-report.csv"));
-            Assert.Equal(1 + 12, csv.Length);
+            Assert.Equal(1 + 14, csv.Length);
             Assert.StartsWith("mlp,float32,", csv[1]);
         }
         finally
