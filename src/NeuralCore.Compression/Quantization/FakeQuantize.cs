@@ -127,19 +127,19 @@ public sealed class MovingAverageRange
 }
 
 /// <summary>
-/// A <see cref="Linear"/> or <see cref="Conv2d"/> in quantization-aware training: its input is fake-quantized with the
+/// A <see cref="Linear"/>, <see cref="Dense"/> or <see cref="Conv2d"/> in quantization-aware training: its input is fake-quantized with the
 /// tracked activation range and its weight per channel, so training adapts to the int8 rounding. Made by
 /// <see cref="Qat.Prepare"/>; the wrapped float layer holds the trainable parameters.
 /// </summary>
 public sealed class FakeQuantizedLayer : Module
 {
-    /// <summary>Wraps <paramref name="layer"/> (a Linear or a Conv2d with groups = 1).</summary>
+    /// <summary>Wraps <paramref name="layer"/> (a Linear, a Dense, or a Conv2d with groups = 1).</summary>
     /// <exception cref="ArgumentException">The layer is of another kind.</exception>
     public FakeQuantizedLayer(Module layer, double momentum = 0.01)
     {
         ArgumentNullException.ThrowIfNull(layer);
-        if (layer is not (Linear or Conv2d { Groups: 1 }))
-            throw new ArgumentException($"FakeQuantizedLayer: only Linear and Conv2d (groups = 1) are supported, got {layer.GetType().Name}.", nameof(layer));
+        if (!Quantization.IsQuantizable(layer))
+            throw new ArgumentException($"FakeQuantizedLayer: only Linear, Dense and Conv2d (groups = 1) are supported, got {layer.GetType().Name}.", nameof(layer));
         Layer = layer;
         InputRange = new MovingAverageRange(momentum);
         RegisterModule("layer", layer);
@@ -160,9 +160,18 @@ public sealed class FakeQuantizedLayer : Module
         return Layer switch
         {
             Linear l => Functional.Linear(xq, FakeQuant.WeightPerChannel(l.Weight), l.Bias),
+            Dense d => DenseForward(d, xq),
             Conv2d c => Functional.Conv2d(xq, FakeQuant.WeightPerChannel(c.Weight), c.Bias, c.Stride, c.Padding, c.Dilation, 1),
             _ => throw new InvalidOperationException("FakeQuantizedLayer: unsupported layer."),
         };
+    }
+
+    static Tensor DenseForward(Dense d, Tensor xq)
+    {
+        d.Build(checked((int)xq.Shape[-1]));
+        var y = Functional.Linear(xq, FakeQuant.WeightPerChannel(d.Weight), d.Bias);
+        return Quantization.ActivationModule(d.ActivationFunction) is { } activation ? activation.Forward(y)
+            : d.ActivationFunction == Activation.Relu ? y.Relu() : y;
     }
 }
 
@@ -184,7 +193,7 @@ public static class Qat
         var wrapped = new List<FakeQuantizedLayer>();
         var copy = Quantization.Wrap(model, layer => new FakeQuantizedLayer(Quantization.CopyLayer(layer), momentum), wrapped, copyOthers: true);
         if (wrapped.Count == 0)
-            throw new ArgumentException("Qat.Prepare: the model has no Linear or Conv2d layer to quantize.", nameof(model));
+            throw new ArgumentException("Qat.Prepare: the model has no Linear, Dense or Conv2d layer to quantize.", nameof(model));
         return copy;
     }
 

@@ -24,7 +24,7 @@ public sealed record QuantizationOptions
 
 /// <summary>
 /// Post-training int8 quantization. Static: <see cref="QuantizeStatic"/> runs calibration batches through the model,
-/// observes the input range of every <see cref="Linear"/> and <see cref="Conv2d"/>, and returns a model whose layers
+/// observes the input range of every <see cref="Linear"/>, <see cref="Dense"/> and <see cref="Conv2d"/>, and returns a model whose layers
 /// are <see cref="QuantizedLinear"/> / <see cref="QuantizedConv2d"/> with per-channel int8 weights, fixed uint8 input
 /// parameters and a fused ReLU where one follows. Dynamic: <see cref="QuantizeDynamic"/> quantizes the weights of
 /// Linear and LSTM layers ahead and their activations per batch at run time (no calibration).
@@ -37,8 +37,8 @@ public static class Quantization
 
     /// <summary>
     /// Returns a statically quantized copy of <paramref name="model"/> (in evaluation mode); the model itself is left
-    /// unchanged. Nested <see cref="Sequential"/>s are quantized too; layers other than Linear and Conv2d (groups = 1)
-    /// are copied (or shared, when their type has no <see cref="ModuleConfigs"/> entry).
+    /// unchanged. Nested <see cref="Sequential"/>s are quantized too; a Dense layer's ReLU is fused and its other
+    /// activations follow it as modules; layers other than Linear, Dense and Conv2d (groups = 1) are copied (or shared, when their type has no <see cref="ModuleConfigs"/> entry).
     /// </summary>
     /// <param name="model">A trained float model.</param>
     /// <param name="calibrationBatches">Representative inputs (a few hundred samples is typical); each is run through the model once.</param>
@@ -53,7 +53,7 @@ public static class Quantization
         var observers = new List<ObservingLayer>();
         var observed = Wrap(model, layer => new ObservingLayer(layer, options.CreateObserver()), observers);
         if (observers.Count == 0)
-            throw new ArgumentException("QuantizeStatic: the model has no Linear or Conv2d layer to quantize.", nameof(model));
+            throw new ArgumentException("QuantizeStatic: the model has no Linear, Dense or Conv2d layer to quantize.", nameof(model));
         int batches = 0;
         var modes = model.NamedModules().Select(m => (m.Module, m.Module.IsTraining)).ToList();
         try
@@ -80,7 +80,8 @@ public static class Quantization
     }
 
     /// <summary>
-    /// Returns a dynamically quantized copy of <paramref name="model"/>: every <see cref="Linear"/> becomes a dynamic
+    /// Returns a dynamically quantized copy of <paramref name="model"/>: every <see cref="Linear"/> (and built
+    /// <see cref="Dense"/>, its activation fused when ReLU or kept as a module after it) becomes a dynamic
     /// <see cref="QuantizedLinear"/> and every <see cref="LSTM"/> a <see cref="DynamicQuantizedLSTM"/>, inside nested
     /// <see cref="Sequential"/>s too. A bare Linear or LSTM is returned quantized; other layers are copied.
     /// </summary>
@@ -97,6 +98,10 @@ public static class Quantization
                 case Linear linear:
                     count++;
                     return QuantizedLinear.FromFloat(linear, null);
+                case Dense { IsBuilt: true } dense:
+                    count++;
+                    var layer = QuantizedLinear.FromWeights(dense.Weight, dense.Bias, null, dense.ActivationFunction == Activation.Relu);
+                    return ActivationModule(dense.ActivationFunction) is { } after ? new Sequential(layer, after) : layer;
                 case LSTM lstm:
                     count++;
                     return DynamicQuantizedLSTM.FromFloat(lstm);
@@ -108,7 +113,7 @@ public static class Quantization
         }
         var result = Quantize(model);
         if (count == 0)
-            throw new ArgumentException("QuantizeDynamic: the model has no Linear or LSTM layer to quantize.", nameof(model));
+            throw new ArgumentException("QuantizeDynamic: the model has no Linear, built Dense or LSTM layer to quantize.", nameof(model));
         result.Eval();
         return result;
     }
@@ -119,7 +124,7 @@ public static class Quantization
         var layers = new List<Module>();
         foreach (var layer in model)
         {
-            if (layer is Linear || layer is Conv2d { Groups: 1 })
+            if (IsQuantizable(layer))
             {
                 var w = wrap(layer);
                 wrapped.Add(w);
@@ -144,20 +149,41 @@ public static class Quantization
             var layer = list[i];
             if (source(layer) is var (floatLayer, input))
             {
-                bool relu = options.FuseRelu && i + 1 < list.Count && list[i + 1] is ReLU;
-                if (relu) i++;
+                var activation = floatLayer is Dense d ? d.ActivationFunction : Activation.None;
+                bool relu = activation == Activation.Relu;
+                if (activation == Activation.None && options.FuseRelu && i + 1 < list.Count && list[i + 1] is ReLU)
+                {
+                    relu = true;
+                    i++;
+                }
                 layers.Add(floatLayer switch
                 {
                     Linear l => QuantizedLinear.FromFloat(l, input, relu),
                     Conv2d c => QuantizedConv2d.FromFloat(c, input, relu),
+                    Dense dense => QuantizedLinear.FromWeights(dense.Weight, dense.Bias, input, relu),
                     _ => throw new InvalidOperationException($"Quantization: cannot quantize {floatLayer.GetType().Name}."),
                 });
+                if (ActivationModule(activation) is { } after) layers.Add(after);
             }
             else if (layer is Sequential inner) layers.Add(Convert(inner, options, source));
             else layers.Add(CopyLayer(layer));
         }
         return new Sequential([.. layers]);
     }
+
+    /// <summary>Whether static quantization and QAT replace <paramref name="layer"/>: Linear, Dense and Conv2d with groups = 1.</summary>
+    internal static bool IsQuantizable(Module layer) => layer is Linear or Dense or Conv2d { Groups: 1 };
+
+    /// <summary>The module applying a <see cref="Dense"/> activation that is not fused (null for None and ReLU).</summary>
+    internal static Module? ActivationModule(Activation activation) => activation switch
+    {
+        Activation.None or Activation.Relu => null,
+        Activation.Sigmoid => new Sigmoid(),
+        Activation.Tanh => new Tanh(),
+        Activation.Softmax => new Softmax(-1),
+        Activation.Gelu => new GELU(),
+        _ => throw new NotSupportedException($"Quantization: the activation {activation} has no module."),
+    };
 
     /// <summary>An independent copy through the architecture registry and the state dict; the layer itself when its type is not registered.</summary>
     internal static Module CopyLayer(Module layer)

@@ -29,8 +29,14 @@ public sealed class QuantizedLinear : QuantizedLayer
     public static QuantizedLinear FromFloat(Linear linear, QuantParams? input, bool relu = false)
     {
         ArgumentNullException.ThrowIfNull(linear);
-        var q = new QuantizedLinear(linear.InFeatures, linear.OutFeatures, linear.Bias is not null, relu, input is null);
-        q.Initialize(linear.Weight, linear.Bias, input);
+        return FromWeights(linear.Weight, linear.Bias, input, relu);
+    }
+
+    /// <summary>Quantizes a float weight [outFeatures, inFeatures] and bias.</summary>
+    internal static QuantizedLinear FromWeights(Tensor weight, Tensor? bias, QuantParams? input, bool relu)
+    {
+        var q = new QuantizedLinear(checked((int)weight.Shape[1]), checked((int)weight.Shape[0]), bias is not null, relu, input is null);
+        q.Initialize(weight, bias, input);
         return q;
     }
 

@@ -179,6 +179,27 @@ public class QuantizedLayerTests
     }
 
     [Fact]
+    public void DenseLayersQuantizeWithTheirActivations()
+    {
+        var random = new Random(16);
+        var model = new Sequential(new Dense(6, 12, Activation.Relu), new Dense(12, 12), new ReLU(), new Dense(12, 3, Activation.Softmax));
+        var x = RandomInput(random, 10, 6);
+        var q = Quantization.QuantizeStatic(model, [x]);
+        Assert.Equal([typeof(QuantizedLinear), typeof(QuantizedLinear), typeof(QuantizedLinear), typeof(Softmax)], q.Select(l => l.GetType()));
+        Assert.True(((QuantizedLinear)q[0]).FusedRelu);
+        Assert.True(((QuantizedLinear)q[1]).FusedRelu);
+        Assert.False(((QuantizedLinear)q[2]).FusedRelu);
+        Tensor expected;
+        using (Tensor.NoGrad()) expected = model.Eval().Forward(x);
+        var actual = q.Forward(x).ToArray<float>();
+        var e = expected.ToArray<float>();
+        for (int i = 0; i < e.Length; i++) Assert.True(Math.Abs(e[i] - actual[i]) < 0.02, $"{i}: {e[i]} vs {actual[i]}");
+        var d = (Sequential)Quantization.QuantizeDynamic(model);
+        Assert.IsType<QuantizedLinear>(d[0]);
+        Assert.IsType<Softmax>(Assert.IsType<Sequential>(d[3])[1]);
+    }
+
+    [Fact]
     public void BadInputsGetClearErrors()
     {
         var model = new Sequential(new Linear(4, 2));
