@@ -158,8 +158,9 @@ internal static unsafe class Int8Gemm
     /// <paramref name="lda"/>; element (i, j) of the output goes to <c>c + i·rowStride + j·columnStride</c> (in
     /// elements of the output kind).
     /// </summary>
+    /// <remarks><paramref name="path"/> is the kernel to use; null resolves it on the calling thread (<see cref="ResolvePath"/>).</remarks>
     public static void Run(byte* a, int lda, int m, PackedInt8Weights w, int aZeroPoint, in Int8Epilogue epilogue,
-        Int8OutputKind kind, void* c, long rowStride, long columnStride)
+        Int8OutputKind kind, void* c, long rowStride, long columnStride, Int8KernelPath? path = null)
     {
         if (m <= 0) return;
         if (lda < w.PaddedK) throw new ArgumentException($"Int8 GEMM: the activation row stride {lda} is below the padded K {w.PaddedK}.");
@@ -170,7 +171,7 @@ internal static unsafe class Int8Gemm
         var job = new Job
         {
             A = a, Lda = lda, M = m, Weights = w, ZeroPoint = aZeroPoint, Epilogue = epilogue, Kind = kind,
-            C = c, RowStride = rowStride, ColumnStride = columnStride, Path = ResolvePath(),
+            C = c, RowStride = rowStride, ColumnStride = columnStride, Path = path ?? ResolvePath(),
             RowBlocks = (m + BlockRows - 1) / BlockRows, ColumnBlocks = (w.N + BlockColumns - 1) / BlockColumns,
         };
         int items = job.RowBlocks * job.ColumnBlocks;

@@ -54,12 +54,12 @@ internal sealed unsafe class Int8Matmul
     }
 
     /// <summary>Runs the GEMM on already-quantized activations, writing float element (i, j) to y[i·rowStride + j·columnStride].</summary>
-    public void Multiply(byte* a, int lda, int rows, QuantParams input, Span<float> y, long rowStride, long columnStride)
+    public void Multiply(byte* a, int lda, int rows, QuantParams input, Span<float> y, long rowStride, long columnStride, Int8KernelPath? path = null)
     {
         var scale = new float[Packed.N];
         for (int j = 0; j < scale.Length; j++) scale[j] = input.Scale * WeightScales[j];
         var epilogue = new Int8Epilogue { Scale = scale, Bias = Bias, Relu = Relu };
         fixed (float* c = y)
-            Int8Gemm.Run(a, lda, rows, Packed, input.ZeroPoint, epilogue, Int8OutputKind.Float, c, rowStride, columnStride);
+            Int8Gemm.Run(a, lda, rows, Packed, input.ZeroPoint, epilogue, Int8OutputKind.Float, c, rowStride, columnStride, path);
     }
 }

@@ -45,9 +45,7 @@ internal static unsafe class Int8Requantize
                     }
                     var q = Vector256.Round(y * Vector256.Create(e.OutputInverseScale)) + Vector256.Create((float)e.OutputZeroPoint);
                     q = Vector256.Min(Vector256.Max(q, Vector256<float>.Zero), Vector256.Create(255f));
-                    var qi = Vector256.ConvertToInt32(q);
-                    byte* o = (byte*)c + offset + j;
-                    for (int t = 0; t < 8; t++) o[t] = (byte)qi.GetElement(t);
+                    StoreBytes(Vector256.ConvertToInt32(q), (byte*)c + offset + j);
                 }
             }
         }
@@ -64,6 +62,15 @@ internal static unsafe class Int8Requantize
             if (kind == Int8OutputKind.Float) ((float*)c)[at] = y;
             else ((byte*)c)[at] = ToUInt8(y, e.OutputInverseScale, e.OutputZeroPoint);
         }
+    }
+
+    // Eight int32 values already clamped to [0, 255], narrowed (exactly) and stored as eight bytes.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreBytes(Vector256<int> values, byte* destination)
+    {
+        var shorts = Vector256.Narrow(values, values);
+        var bytes = Vector256.Narrow(shorts, shorts);
+        *(long*)destination = bytes.AsInt64().GetElement(0);
     }
 
     /// <summary>The float value of one corrected accumulator: scale, bias, ReLU.</summary>
@@ -108,8 +115,7 @@ internal static unsafe class Int8Requantize
                     {
                         var v = Vector256.Round(Vector256.Load(s + j) * inv) + zp;
                         v = Vector256.Min(Vector256.Max(v, Vector256<float>.Zero), hi);
-                        var vi = Vector256.ConvertToInt32(v);
-                        for (int t = 0; t < 8; t++) d[j + t] = (byte)vi.GetElement(t);
+                        StoreBytes(Vector256.ConvertToInt32(v), d + j);
                     }
                 }
             }

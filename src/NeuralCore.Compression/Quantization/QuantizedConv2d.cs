@@ -72,27 +72,31 @@ public sealed class QuantizedConv2d : QuantizedLayer
         var p = ParamsFor(data);
         int imageSize = InChannels * h * w, positions = checked(oh * ow), kp = matmul.Packed.PaddedK;
         var y = new float[checked((long)n * OutChannels * positions)];
-        bool scalar = Int8Gemm.ForcedPath == Int8KernelPath.Scalar;
-        var image = ArrayPool<byte>.Shared.Rent(imageSize);
-        var patches = ArrayPool<byte>.Shared.Rent(checked(positions * kp));
-        try
+        // Images run in parallel, each with its own buffers; the kernel is chosen once, on the calling thread.
+        var path = Int8Gemm.ResolvePath();
+        bool scalar = path == Int8KernelPath.Scalar;
+        void Image(int b)
         {
-            for (int b = 0; b < n; b++)
+            var image = ArrayPool<byte>.Shared.Rent(imageSize);
+            var patches = ArrayPool<byte>.Shared.Rent(checked(positions * kp));
+            try
             {
                 Int8Requantize.QuantizeRows(data.AsSpan(b * imageSize, imageSize), 1, imageSize, 1f / p.Scale, p.ZeroPoint, image, imageSize, scalar);
                 Unfold(image, h, w, oh, ow, (byte)p.ZeroPoint, patches, kp);
                 unsafe
                 {
                     fixed (byte* a = patches)
-                        matmul.Multiply(a, kp, positions, p, y.AsSpan(b * OutChannels * positions), 1, positions);
+                        matmul.Multiply(a, kp, positions, p, y.AsSpan(b * OutChannels * positions, OutChannels * positions), 1, positions, path);
                 }
             }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(image);
+                ArrayPool<byte>.Shared.Return(patches);
+            }
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(image);
-            ArrayPool<byte>.Shared.Return(patches);
-        }
+        if (n > 1 && (long)positions * kp * OutChannels * n >= 1L << 21) Parallel.For(0, n, Image);
+        else for (int b = 0; b < n; b++) Image(b);
         return Tensor.FromArray(y, unbatched ? [OutChannels, oh, ow] : [n, OutChannels, oh, ow]);
     }
 
