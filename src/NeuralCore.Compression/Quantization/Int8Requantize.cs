@@ -19,7 +19,29 @@ internal static unsafe class Int8Requantize
         void* c, long offset, long columnStride, bool scalar)
     {
         int j = 0;
-        if (!scalar && columnStride == 1)
+        if (!scalar && columnStride != 1 && kind == Int8OutputKind.Float)
+        {
+            // A strided float output (the convolution's NCHW): the vector arithmetic, then scattered stores.
+            float* lane = stackalloc float[8];
+            fixed (int* accp = acc)
+            fixed (int* sums = columnSums)
+            fixed (float* scale = e.Scale)
+            fixed (float* bias = e.Bias)
+            {
+                var zp = Vector256.Create(zeroPoint);
+                float* o = (float*)c + offset;
+                for (; j + 8 <= acc.Length; j += 8)
+                {
+                    var corrected = Vector256.Load(accp + j) - zp * Vector256.Load(sums + col0 + j);
+                    var y = Vector256.ConvertToSingle(corrected) * Vector256.Load(scale + col0 + j);
+                    if (bias != null) y += Vector256.Load(bias + col0 + j);
+                    if (e.Relu) y = Vector256.Max(y, Vector256<float>.Zero);
+                    y.Store(lane);
+                    for (int t = 0; t < 8; t++) o[(j + t) * columnStride] = lane[t];
+                }
+            }
+        }
+        else if (!scalar && columnStride == 1)
         {
             fixed (int* accp = acc)
             fixed (int* sums = columnSums)
