@@ -27,7 +27,12 @@ internal static class ModelFiles
     public static Sequential Load(string path, ModelLoadLimits? limits, out OnnxModel? onnx)
     {
         onnx = null;
-        if (IsSafeTensors(path)) return Sequential.Load(path, limits);
+        if (IsSafeTensors(path))
+        {
+            // int8 models (QuantizedLinear, QuantizedConv2d, DynamicQuantizedLSTM) load like any other.
+            NeuralCore.Compression.Quantization.RegisterModuleConfigs();
+            return Sequential.Load(path, limits);
+        }
         limits ??= ModelLoadLimits.Default;
         try
         {
