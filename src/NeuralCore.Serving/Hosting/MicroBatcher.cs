@@ -123,7 +123,7 @@ internal sealed class MicroBatcher : IDisposable
                 }
             }
             long[] shape = [rows, .. batch[0].Shape.AsSpan(1)];
-            var (outShape, values) = model.Predict(Tensor.FromArray(data, shape));
+            var (outShape, values) = model.PredictServed(Tensor.FromArray(data, shape), batch.Select(i => i.Shape[0]).ToArray());
             int perRow = (int)(values.Length / rows);
             int offset = 0;
             foreach (var item in batch)

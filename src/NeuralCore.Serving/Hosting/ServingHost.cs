@@ -47,6 +47,15 @@ public sealed record ServingOptions
     /// <summary>Serves the web console under <c>/console/</c> and its JSON routes (<see cref="WebConsole"/>); true by default.</summary>
     public bool WebConsole { get; init; } = true;
 
+    /// <summary>
+    /// Counts each inference's FLOPs and measures its energy (<see cref="Profiling.FlopCounter"/>,
+    /// <see cref="Profiling.EnergyMeter"/>) for the <c>neuralcore_inference_request_*</c> metrics and the console; true by default.
+    /// </summary>
+    public bool MeasureCost { get; init; } = true;
+
+    /// <summary>Energy methods, power model and carbon intensity for <see cref="MeasureCost"/>; <see cref="Profiling.EnergyOptions.Default"/> when null.</summary>
+    public Profiling.EnergyOptions? Energy { get; init; }
+
     /// <summary>The default <see cref="RegistryRefreshInterval"/>: one second.</summary>
     public static readonly TimeSpan DefaultRegistryRefreshInterval = TimeSpan.FromSeconds(1);
 

@@ -85,7 +85,8 @@ public sealed record EnergyCapabilities(EnergyMethod CpuMethod, bool GpuMeasured
 /// </summary>
 /// <remarks>
 /// RAPL and NVML measure the whole package or GPU, so other work running on the machine is included; the estimate
-/// covers only this process. A meter is used by one owner; <see cref="Read"/> may be called at any time.
+/// covers only this process (all its threads). The RAPL zones under a powercap root are found once per process. A
+/// meter is used by one owner; <see cref="Read"/> may be called at any time.
 /// <code>
 /// using var meter = EnergyMeter.Start();
 /// model.Fit(data, epochs: 1);
@@ -108,7 +109,7 @@ public sealed class EnergyMeter : IDisposable
     {
         options.Validate();
         this.options = options;
-        rapl = options.UseRapl ? RaplReader.TryOpen(options.PowercapRoot, out _) : null;
+        rapl = options.UseRapl ? RaplReader.Shared(options.PowercapRoot, out _) : null;
         nvml = options.UseNvml ? NvmlReader.TryGet(out _) : null;
         startRapl = rapl?.Read();
         startGpu = nvml?.Read();
@@ -128,7 +129,7 @@ public sealed class EnergyMeter : IDisposable
         options ??= EnergyOptions.Default;
         options.Validate();
         string raplReason = "disabled by EnergyOptions.UseRapl", nvmlReason = "disabled by EnergyOptions.UseNvml";
-        var rapl = options.UseRapl ? RaplReader.TryOpen(options.PowercapRoot, out raplReason) : null;
+        var rapl = options.UseRapl ? RaplReader.Shared(options.PowercapRoot, out raplReason) : null;
         var nvml = options.UseNvml ? NvmlReader.TryGet(out nvmlReason) : null;
         return new EnergyCapabilities(rapl is null ? EnergyMethod.EstimatedTdp : EnergyMethod.MeasuredRapl, nvml is not null,
             rapl?.Zones.ToArray() ?? [], raplReason, nvmlReason, options.WattsPerCore);

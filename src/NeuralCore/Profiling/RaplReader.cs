@@ -17,6 +17,19 @@ internal sealed class RaplReader
     /// <summary>The zone directories read, for reports.</summary>
     public IEnumerable<string> Zones => zones.Select(z => Path.GetFileName(Path.GetDirectoryName(z.Energy)!));
 
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (RaplReader? Reader, string Reason)> Opened = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// <see cref="TryOpen"/> done once per process for each root: the zones a machine exposes do not change while it runs,
+    /// and meters started per request then skip the directory scan.
+    /// </summary>
+    public static RaplReader? Shared(string root, out string reason)
+    {
+        var (reader, why) = Opened.GetOrAdd(root, static r => (TryOpen(r, out var why), why));
+        reason = why;
+        return reader;
+    }
+
     /// <summary>A reader over the readable zones under <paramref name="root"/>, or null with <paramref name="reason"/> saying why none is.</summary>
     public static RaplReader? TryOpen(string root, out string reason)
     {
