@@ -90,7 +90,7 @@ public sealed record EnergyCapabilities(EnergyMethod CpuMethod, bool GpuMeasured
 /// <code>
 /// using var meter = EnergyMeter.Start();
 /// model.Fit(data, epochs: 1);
-/// Console.WriteLine(meter.Stop()); // 812.4 J (2.257E-004 kWh, 0.107 g CO2e, Estimated-TDP)
+/// Console.WriteLine(meter.Stop()); // joules, kWh, g CO2e and the method
 /// </code>
 /// </remarks>
 public sealed class EnergyMeter : IDisposable
