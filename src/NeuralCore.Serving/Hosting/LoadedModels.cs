@@ -23,7 +23,8 @@ public sealed class LoadedModel : IDisposable
         Model = model;
         timeout = options?.RequestTimeout;
         measureCost = options?.MeasureCost ?? true;
-        energy = options?.Energy;
+        // Resolved once per loaded version, so requests do not re-read the environment.
+        energy = measureCost ? options?.Energy ?? EnergyOptions.Default : null;
         energy?.Validate();
         if (options?.MaxConcurrencyPerModel is int limit)
             concurrency = limit >= 1 ? new SemaphoreSlim(limit, limit)

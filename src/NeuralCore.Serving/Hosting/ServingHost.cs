@@ -81,10 +81,12 @@ public static partial class ServingHost
     public const string ServerName = "neuralcore";
 
     /// <summary>Builds (without starting) a web application serving <paramref name="registry"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="ServingOptions.Energy"/> holds a value out of range (the message names it).</exception>
     public static WebApplication Create(ModelRegistry registry, ServingOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         options ??= new ServingOptions();
+        options.Energy?.Validate();
         if (options.MaxConcurrencyPerModel is < 1)
             throw new ArgumentException($"MaxConcurrencyPerModel must be at least 1, not {options.MaxConcurrencyPerModel}.", nameof(options));
         if (options.Batching is { MaxBatchSize: < 1 } || options.Batching?.MaxQueueDelay < TimeSpan.Zero)

@@ -90,6 +90,14 @@ public sealed class EnergyMetricsTests : IAsyncLifetime
     }
 
     [Fact]
+    public void BadEnergyOptions_AreRefusedWhenTheHostIsCreated()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            ServingHost.Create(registry, new ServingOptions { Energy = new Profiling.EnergyOptions { CpuTdpWatts = -5 } }));
+        Assert.Equal("CpuTdpWatts", e.ParamName);
+    }
+
+    [Fact]
     public async Task EnergyRoute_NeedsReadScope_AndKnowsTheModel()
     {
         using (var anonymous = await http.GetAsync($"/v1/models/{Model}/energy"))
