@@ -1,6 +1,6 @@
 using NeuralCore.Autograd;
-using NeuralCore.Profiling;
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 
 namespace NeuralCore;
 

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using NeuralCore.Autograd;
-using NeuralCore.Profiling;
 using NeuralCore.Autograd.Rules;
+using NeuralCore.Profiling;
 
 namespace NeuralCore;
 

@@ -1,6 +1,6 @@
 using NeuralCore.Autograd;
-using NeuralCore.Profiling;
 using NeuralCore.Autograd.Rules;
+using NeuralCore.Profiling;
 
 namespace NeuralCore;
 

@@ -1,7 +1,7 @@
 using NeuralCore.Autograd;
-using NeuralCore.Profiling;
 using NeuralCore.Autograd.Rules;
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 
 namespace NeuralCore.Nn;
 
