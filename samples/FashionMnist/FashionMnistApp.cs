@@ -12,6 +12,7 @@ using NeuralCore;
 using NeuralCore.Data;
 using NeuralCore.Nn;
 using NeuralCore.Onnx;
+using NeuralCore.Profiling;
 using NeuralCore.Training;
 using NeuralCore.Vision;
 
@@ -47,10 +48,33 @@ public static class FashionMnistApp
         History history = model.Fit(trainData, epochs: options.Epochs, batchSize: options.BatchSize, validationData: testData);
         double seconds = clock.Elapsed.TotalSeconds;
 
-        // 4. Evaluate, predict, save.
-        EvaluationResult result = model.Evaluate(testData);
+        // 4. Evaluate (counting its FLOPs and energy), predict, save.
+        EvaluationResult result;
+        long evalFlops;
+        EnergyReport evalEnergy;
+        using (var flops = FlopCounter.Start())
+        using (var meter = EnergyMeter.Start())
+        {
+            result = model.Evaluate(testData);
+            evalFlops = flops.Total;
+            evalEnergy = meter.Stop();
+        }
         Console.WriteLine($"test loss {result.Loss:F4}, test accuracy {result["accuracy"]:P2} " +
                           $"({options.Model}, {options.Epochs} epochs, {seconds / options.Epochs:F1} s per epoch)");
+
+        // Energy and cost: how the energy is obtained here, what training cost (History.TotalCost) and what one test
+        // image costs to evaluate.
+        var probe = EnergyMeter.Probe();
+        Console.WriteLine($"energy method: {probe.Method}" +
+                          (probe.CpuMethod == EnergyMethod.EstimatedTdp ? $" ({probe.WattsPerCore:F1} W per busy core; RAPL: {probe.RaplUnavailableReason})" : $" (RAPL zones {string.Join(", ", probe.RaplZones)})") +
+                          (probe.GpuMeasured ? "" : $"; NVML: {probe.NvmlUnavailableReason}"));
+        if (history.TotalCost is { } cost)
+            Console.WriteLine($"training cost: {TrainingCost.FormatFlops(cost.Flops)} (forward {TrainingCost.FormatFlops(cost.ForwardFlops)}, " +
+                              $"backward {TrainingCost.FormatFlops(cost.BackwardFlops)}, optimizer {TrainingCost.FormatFlops(cost.OptimizerFlops)}), " +
+                              $"{cost.Energy.Joules:F0} J = {cost.Energy.KWh:E3} kWh, {cost.Energy.Co2eGrams:F3} g CO2e at " +
+                              $"{cost.Energy.CarbonIntensityGramsPerKWh:F0} g/kWh, CPU time {cost.Energy.CpuTime.TotalSeconds:F1} s ({cost.Energy.Method})");
+        Console.WriteLine($"evaluation: {TrainingCost.FormatFlops(evalFlops / testData.Count)} and {evalEnergy.Joules / testData.Count * 1000:F2} mJ per image " +
+                          $"({testData.Count:N0} images, {evalEnergy.Joules:F1} J, {evalEnergy.Method})");
         Tensor probabilities = model.Predict(test.Images[..8]);
         var predicted = probabilities.ArgMax(dim: 1).ToArray<long>();
         var actual = test.Labels[..8].ToArray<long>();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using NeuralCore.Nn;
+using NeuralCore.Profiling;
 using NeuralCore.Serialization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -13,6 +14,8 @@ public sealed class LoadedModel : IDisposable
     readonly MicroBatcher? batcher;
     readonly SemaphoreSlim? concurrency;
     readonly TimeSpan? timeout;
+    readonly bool measureCost;
+    readonly EnergyOptions? energy;
 
     internal LoadedModel(ModelVersionInfo info, Sequential model, ServingOptions? options = null)
     {
@@ -20,6 +23,10 @@ public sealed class LoadedModel : IDisposable
         Model = model;
         Metrics = new ServingMetrics.ModelSeries(info.Name, info.Version);
         timeout = options?.RequestTimeout;
+        measureCost = options?.MeasureCost ?? true;
+        // Resolved once per loaded version, so requests do not re-read the environment.
+        energy = measureCost ? options?.Energy ?? EnergyOptions.Default : null;
+        energy?.Validate();
         if (options?.MaxConcurrencyPerModel is int limit)
             concurrency = limit >= 1 ? new SemaphoreSlim(limit, limit)
                 : throw new ArgumentException($"MaxConcurrencyPerModel must be at least 1, not {limit}.", nameof(options));
@@ -49,6 +56,22 @@ public sealed class LoadedModel : IDisposable
     }
 
     /// <summary>
+    /// <see cref="Predict"/> for served requests: with cost measurement on, counts the pass's FLOPs and energy and records
+    /// each request's share (by its rows; <paramref name="requestRows"/> lists them, one entry per request) in
+    /// <see cref="ServingMetrics"/>.
+    /// </summary>
+    internal (long[] Shape, float[] Values) PredictServed(Tensor input, ReadOnlySpan<long> requestRows)
+    {
+        if (!measureCost) return Predict(input);
+        using var flops = FlopCounter.Start();
+        var meter = EnergyMeter.Start(energy);
+        var result = Predict(input);
+        flops.Dispose();
+        ServingMetrics.RecordCost(Info.Name, flops.Total, meter.Stop(), requestRows);
+        return result;
+    }
+
+    /// <summary>
     /// Runs the model on <paramref name="input"/> as the host does: through the micro-batcher when batching is on,
     /// else directly, at most <see cref="ServingOptions.MaxConcurrencyPerModel"/> forward passes at once; waits at
     /// most <see cref="ServingOptions.RequestTimeout"/>.
@@ -70,7 +93,7 @@ public sealed class LoadedModel : IDisposable
                 throw TimedOut();
             }
         }
-        if (concurrency is null) return Predict(input);
+        if (concurrency is null) return PredictServed(input, [input.Shape[0]]);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         if (timeout is { } t) limit.CancelAfter(t);
         try
@@ -83,7 +106,7 @@ public sealed class LoadedModel : IDisposable
         }
         try
         {
-            return Predict(input);
+            return PredictServed(input, [input.Shape[0]]);
         }
         finally
         {

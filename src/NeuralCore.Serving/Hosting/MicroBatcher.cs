@@ -80,7 +80,7 @@ internal sealed class MicroBatcher : IDisposable
                 Interlocked.Increment(ref forwardPasses);
                 queueTime.Observe(0);
                 batchSizes.Observe(input.Shape[0]);
-                return Task.FromResult(model.Predict(input));
+                return Task.FromResult(model.PredictServed(input, [input.Shape[0]]));
             }
             catch (Exception e)
             {
@@ -174,6 +174,13 @@ internal sealed class MicroBatcher : IDisposable
     /// <summary>Forward passes run so far (fewer than requests when requests were coalesced).</summary>
     internal long ForwardPasses => Interlocked.Read(ref forwardPasses);
 
+    static long[] RowsOf(List<Item> batch)
+    {
+        var rows = new long[batch.Count];
+        for (int i = 0; i < rows.Length; i++) rows[i] = batch[i].Shape[0];
+        return rows;
+    }
+
     void Run(List<Item> batch, long rows)
     {
         Interlocked.Increment(ref forwardPasses);
@@ -195,7 +202,7 @@ internal sealed class MicroBatcher : IDisposable
                 }
             }
             long[] shape = [rows, .. batch[0].Shape.AsSpan(1)];
-            var (outShape, values) = model.Predict(Tensor.FromArray(data, shape));
+            var (outShape, values) = model.PredictServed(Tensor.FromArray(data, shape), RowsOf(batch));
             if (batch.Count == 1)
             {
                 batch[0].Done.SetResult((outShape, values));

@@ -49,6 +49,15 @@ public sealed record ServingOptions
     /// <summary>Serves the web console under <c>/console/</c> and its JSON routes (<see cref="WebConsole"/>); true by default.</summary>
     public bool WebConsole { get; init; } = true;
 
+    /// <summary>
+    /// Counts each inference's FLOPs and measures its energy (<see cref="Profiling.FlopCounter"/>,
+    /// <see cref="Profiling.EnergyMeter"/>) for the <c>neuralcore_inference_request_*</c> metrics and the console; true by default.
+    /// </summary>
+    public bool MeasureCost { get; init; } = true;
+
+    /// <summary>Energy methods, power model and carbon intensity for <see cref="MeasureCost"/>; <see cref="Profiling.EnergyOptions.Default"/> when null.</summary>
+    public Profiling.EnergyOptions? Energy { get; init; }
+
     /// <summary>The default <see cref="RegistryRefreshInterval"/>: one second.</summary>
     public static readonly TimeSpan DefaultRegistryRefreshInterval = TimeSpan.FromSeconds(1);
 
@@ -74,10 +83,12 @@ public static partial class ServingHost
     public const string ServerName = "neuralcore";
 
     /// <summary>Builds (without starting) a web application serving <paramref name="registry"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="ServingOptions.Energy"/> holds a value out of range (the message names it).</exception>
     public static WebApplication Create(ModelRegistry registry, ServingOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         options ??= new ServingOptions();
+        options.Energy?.Validate();
         if (options.MaxConcurrencyPerModel is < 1)
             throw new ArgumentException($"MaxConcurrencyPerModel must be at least 1, not {options.MaxConcurrencyPerModel}.", nameof(options));
         if (options.Batching is { MaxBatchSize: < 1 } || options.Batching?.MaxQueueDelay < TimeSpan.Zero)

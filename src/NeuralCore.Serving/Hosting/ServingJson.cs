@@ -71,12 +71,29 @@ internal sealed record VersionJson(
     [property: JsonPropertyName("created_utc")] DateTimeOffset CreatedUtc,
     [property: JsonPropertyName("inputs")] TensorJson[] Inputs,
     [property: JsonPropertyName("outputs")] TensorJson[] Outputs,
-    [property: JsonPropertyName("class_names")] IReadOnlyList<string> ClassNames)
+    [property: JsonPropertyName("class_names")] IReadOnlyList<string> ClassNames,
+    [property: JsonPropertyName("training_cost")] TrainingCostJson? TrainingCost)
 {
     public static VersionJson From(ModelVersionInfo v) => new(v.Name, v.Version, v.Sha256, v.SizeBytes, v.Description, v.Archived,
         v.Aliases, v.Tags, v.Metrics, v.Parameters, v.ParentVersion, v.Dataset, v.CreatedUtc,
-        TensorJson.From(v.Signature.Inputs), TensorJson.From(v.Signature.Outputs), v.Signature.ClassNames);
+        TensorJson.From(v.Signature.Inputs), TensorJson.From(v.Signature.Outputs), v.Signature.ClassNames,
+        v.TrainingCost is { } c ? new TrainingCostJson(c.Flops, c.EnergyJoules, c.EnergyKWh, c.Co2eGrams, c.Method) : null);
 }
+
+internal sealed record TrainingCostJson(
+    [property: JsonPropertyName("flops")] long Flops,
+    [property: JsonPropertyName("energy_joules")] double EnergyJoules,
+    [property: JsonPropertyName("energy_kwh")] double EnergyKWh,
+    [property: JsonPropertyName("co2e_grams")] double Co2eGrams,
+    [property: JsonPropertyName("method")] string Method);
+
+internal sealed record ServedCostResponse(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("requests")] long Requests,
+    [property: JsonPropertyName("flops_per_request")] double? FlopsPerRequest,
+    [property: JsonPropertyName("joules_per_request")] double? JoulesPerRequest,
+    [property: JsonPropertyName("co2e_grams_per_request")] double? Co2eGramsPerRequest,
+    [property: JsonPropertyName("method")] string? Method);
 
 internal sealed record ModelListResponse([property: JsonPropertyName("models")] ModelJson[] Models);
 
@@ -143,6 +160,7 @@ internal sealed record CurvesResponse(
 [JsonSerializable(typeof(StatsResponse))]
 [JsonSerializable(typeof(CallerResponse))]
 [JsonSerializable(typeof(CurvesResponse))]
+[JsonSerializable(typeof(ServedCostResponse))]
 [JsonSerializable(typeof(ModelSignature))]
 [JsonSerializable(typeof(Dictionary<string, double>))]
 [JsonSerializable(typeof(double[]))]

@@ -5,6 +5,14 @@ using Prometheus;
 
 namespace NeuralCore.Serving.Hosting;
 
+/// <summary>The mean cost per inference request a host served for one model.</summary>
+/// <param name="Requests">Requests measured.</param>
+/// <param name="FlopsPerRequest">Mean FLOPs per request.</param>
+/// <param name="JoulesPerRequest">Mean energy per request in joules.</param>
+/// <param name="Co2eGramsPerRequest">Mean grams of CO2e per request.</param>
+/// <param name="Method">How the energy was obtained, as <see cref="Profiling.EnergyReport.Method"/> states it (the latest request's).</param>
+public sealed record ServedCost(long Requests, double FlopsPerRequest, double JoulesPerRequest, double Co2eGramsPerRequest, string Method);
+
 /// <summary>
 /// The host's Prometheus metrics (prometheus-net, default registry), exposed at <c>/metrics</c> next to
 /// prometheus-net's HTTP metrics (<c>http_requests_received_total</c>, <c>http_request_duration_seconds</c> by route).
@@ -31,6 +39,71 @@ public static class ServingMetrics
     static readonly Counter LoadFailures = Metrics.CreateCounter(
         "neuralcore_model_load_failures_total", "Model versions refused at load (verification or loading failed), by model.",
         new CounterConfiguration { LabelNames = ["model"] });
+
+    static readonly Histogram RequestFlops = Metrics.CreateHistogram(
+        "neuralcore_inference_request_flops", "FLOPs of each served inference request (its rows' share of the forward pass), by model.",
+        new HistogramConfiguration { LabelNames = ["model"], Buckets = Histogram.ExponentialBuckets(1e3, 10, 13) });
+
+    static readonly Histogram RequestEnergy = Metrics.CreateHistogram(
+        "neuralcore_inference_request_energy_joules",
+        "Energy of each served inference request in joules (its rows' share of the forward pass), by model and method (Measured-RAPL, Estimated-TDP, +Measured-NVML).",
+        new HistogramConfiguration { LabelNames = ["model", "method"], Buckets = Histogram.ExponentialBuckets(1e-6, 10, 10) });
+
+    static readonly Counter RequestCo2e = Metrics.CreateCounter(
+        "neuralcore_inference_co2e_grams_total", "Grams of CO2e of served inference requests at the configured carbon intensity, by model.",
+        new CounterConfiguration { LabelNames = ["model"] });
+
+    sealed class CostTotals
+    {
+        public long Requests;
+        public double Flops, Joules, Co2eGrams;
+        public string Method = "";
+    }
+
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, CostTotals> Costs = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Records one forward pass's cost, split over the requests it answered in proportion to their rows
+    /// (<paramref name="requestRows"/>, one entry per request).
+    /// </summary>
+    internal static void RecordCost(string model, long flops, Profiling.EnergyReport energy, ReadOnlySpan<long> requestRows)
+    {
+        long rows = 0;
+        foreach (var r in requestRows) rows += r;
+        if (requestRows.Length == 0) return;
+        var method = energy.Method;
+        var flopsHistogram = RequestFlops.WithLabels(model);
+        var energyHistogram = RequestEnergy.WithLabels(model, method);
+        foreach (var r in requestRows)
+        {
+            double share = rows == 0 ? 1.0 / requestRows.Length : (double)r / rows;
+            flopsHistogram.Observe(flops * share);
+            energyHistogram.Observe(energy.Joules * share);
+        }
+        RequestCo2e.WithLabels(model).Inc(energy.Co2eGrams);
+        var totals = Costs.GetOrAdd(model, static _ => new CostTotals());
+        lock (totals)
+        {
+            totals.Requests += requestRows.Length;
+            totals.Flops += flops;
+            totals.Joules += energy.Joules;
+            totals.Co2eGrams += energy.Co2eGrams;
+            totals.Method = method;
+        }
+    }
+
+    /// <summary>
+    /// The mean cost of the inference requests this process served for <paramref name="model"/> (all versions), or null
+    /// when it served none with cost measurement on.
+    /// </summary>
+    public static ServedCost? GetServedCost(string model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (!Costs.TryGetValue(model, out var t)) return null;
+        lock (t)
+            return t.Requests == 0 ? null
+                : new ServedCost(t.Requests, t.Flops / t.Requests, t.Joules / t.Requests, t.Co2eGrams / t.Requests, t.Method);
+    }
 
     internal static void Loaded(string model, int version) =>
         LoadedVersions.WithLabels(model, version.ToString(System.Globalization.CultureInfo.InvariantCulture)).Set(1);

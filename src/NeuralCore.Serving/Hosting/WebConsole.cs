@@ -86,6 +86,16 @@ public static class WebConsole
                 return Results.Json(new CurvesResponse(info.Name, info.Version, models.Registry.GetTrainingCurves(info.Name, info.Version)),
                     ServingJson.Default.CurvesResponse);
             })).RequireScope(AccessVerb.Read, options);
+
+        // The mean FLOPs and energy per inference request this host served for the model (all versions).
+        endpoints.MapGet("/v1/models/{name}/energy", (string name, LoadedModels models) =>
+            ServingHost.Guarded(() =>
+            {
+                var model = models.Registry.GetModel(name);
+                var cost = ServingMetrics.GetServedCost(model.Name);
+                return Results.Json(new ServedCostResponse(model.Name, cost?.Requests ?? 0, cost?.FlopsPerRequest, cost?.JoulesPerRequest,
+                    cost?.Co2eGramsPerRequest, cost?.Method), ServingJson.Default.ServedCostResponse);
+            })).RequireScope(AccessVerb.Read, options);
         return endpoints;
     }
 

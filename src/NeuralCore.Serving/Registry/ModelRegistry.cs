@@ -119,8 +119,9 @@ public sealed partial class ModelRegistry : IDisposable
                 OutputShape = signature.Outputs.Count > 0 ? signature.Outputs[0].Shape : null,
                 Metrics = history is null ? null : FinalMetrics(history),
                 TrainingConfig = history?.Parameters,
+                TrainingCost = RecordedTrainingCost.From(history),
             });
-            return Store(name, staged, signature, history, options);
+            return Store(name, staged, signature, history, options, RecordedTrainingCost.From(history));
         }
         finally
         {
@@ -169,7 +170,7 @@ public sealed partial class ModelRegistry : IDisposable
             var signature = Signature(model, options.InputShape ?? manifest.InputShape, options);
             var metrics = manifest.Metrics is null ? options : options with { Metrics = Merge(manifest.Metrics, options.Metrics) };
             var parameters = manifest.TrainingConfig is null ? metrics : metrics with { Parameters = Merge(manifest.TrainingConfig, options.Parameters) };
-            return Store(name, staged, signature, null, parameters);
+            return Store(name, staged, signature, null, parameters, manifest.TrainingCost);
         }
         finally
         {
@@ -177,8 +178,10 @@ public sealed partial class ModelRegistry : IDisposable
         }
     }
 
-    ModelVersionInfo Store(string name, string staged, ModelSignature signature, History? history, RegisterOptions options)
+    ModelVersionInfo Store(string name, string staged, ModelSignature signature, History? history, RegisterOptions options,
+        RecordedTrainingCost? cost = null)
     {
+        cost?.Validate();
         string description = CheckText(options.Description ?? "", "description");
         var tags = options.Tags ?? new Dictionary<string, string>();
         foreach (var (key, value) in tags) CheckTag(key, value);
@@ -207,13 +210,16 @@ public sealed partial class ModelRegistry : IDisposable
                         version = Convert.ToInt32(next.ExecuteScalar(), CultureInfo.InvariantCulture);
                     Exec(c, t, """
                         INSERT INTO model_versions (model_name, version, sha256, size_bytes, description, archived, signature_json,
-                            metrics_json, parameters_json, parent_version, dataset, created_utc)
-                        VALUES (@name, @version, @sha, @size, @description, 0, @signature, @metrics, @parameters, @parent, @dataset, @created)
+                            metrics_json, parameters_json, parent_version, dataset, created_utc,
+                            training_flops, training_energy_joules, training_co2e_grams, training_energy_method)
+                        VALUES (@name, @version, @sha, @size, @description, 0, @signature, @metrics, @parameters, @parent, @dataset, @created,
+                            @flops, @joules, @co2e, @method)
                         """,
                         ("@name", name), ("@version", version), ("@sha", sha256), ("@size", size), ("@description", description),
                         ("@signature", JsonSerializer.Serialize(signature, Json.ModelSignature)), ("@metrics", JsonSerializer.Serialize(metrics, Json.DictionaryStringDouble)),
                         ("@parameters", JsonSerializer.Serialize(parameters, Json.DictionaryStringString)), ("@parent", options.ParentVersion),
-                        ("@dataset", options.Dataset), ("@created", Iso(created)));
+                        ("@dataset", options.Dataset), ("@created", Iso(created)),
+                        ("@flops", cost?.Flops), ("@joules", cost?.EnergyJoules), ("@co2e", cost?.Co2eGrams), ("@method", cost?.Method));
                     foreach (var (key, value) in tags) UpsertTag(c, t, name, version, key, value);
                     foreach (var alias in aliases) UpsertAlias(c, t, name, alias, version);
                     for (int i = 0; i < curves.Count; i++)
@@ -656,7 +662,8 @@ public sealed partial class ModelRegistry : IDisposable
             }
         var result = new List<ModelVersionInfo>();
         using (var q = RegistryDatabase.Command(c, t, $"""
-            SELECT version, sha256, size_bytes, description, archived, signature_json, metrics_json, parameters_json, parent_version, dataset, created_utc
+            SELECT version, sha256, size_bytes, description, archived, signature_json, metrics_json, parameters_json, parent_version, dataset, created_utc,
+                training_flops, training_energy_joules, training_co2e_grams, training_energy_method
             FROM model_versions WHERE model_name = @name {(version is null ? "" : "AND version = @version")} ORDER BY version
             """, ("@name", name), ("@version", version)))
         using (var r = q.ExecuteReader())
@@ -677,6 +684,8 @@ public sealed partial class ModelRegistry : IDisposable
                     ParentVersion = r.IsDBNull(8) ? null : Convert.ToInt32(r.GetValue(8), CultureInfo.InvariantCulture),
                     Dataset = r.IsDBNull(9) ? null : r.GetString(9),
                     CreatedUtc = ParseIso(r.GetString(10)),
+                    TrainingCost = r.IsDBNull(11) ? null : new RecordedTrainingCost(Convert.ToInt64(r.GetValue(11), CultureInfo.InvariantCulture),
+                        Convert.ToDouble(r.GetValue(12), CultureInfo.InvariantCulture), Convert.ToDouble(r.GetValue(13), CultureInfo.InvariantCulture), r.GetString(14)),
                     Tags = tags.TryGetValue(v, out var tagMap) ? tagMap : new SortedDictionary<string, string>(),
                     Aliases = aliases.TryGetValue(v, out var aliasList) ? aliasList : [],
                 });

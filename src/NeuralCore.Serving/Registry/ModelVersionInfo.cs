@@ -56,6 +56,9 @@ public sealed record ModelVersionInfo
 
     /// <summary>When the version was registered (UTC).</summary>
     public required DateTimeOffset CreatedUtc { get; init; }
+
+    /// <summary>What training the version cost (FLOPs, energy, CO2e, method), when its history or manifest carried it.</summary>
+    public Serialization.RecordedTrainingCost? TrainingCost { get; init; }
 }
 
 /// <summary>A registered model: its name, description, versions and aliases.</summary>

@@ -70,6 +70,13 @@ internal static class RegistrySchema
                 PRIMARY KEY (model_name, version, metric),
                 FOREIGN KEY (model_name, version) REFERENCES model_versions (model_name, version));
             """),
+        // Training cost: the run's FLOPs and energy when the model's manifest or Fit's history carried them (NULL otherwise).
+        (4, """
+            ALTER TABLE model_versions ADD COLUMN training_flops BIGINT;
+            ALTER TABLE model_versions ADD COLUMN training_energy_joules DOUBLE PRECISION;
+            ALTER TABLE model_versions ADD COLUMN training_co2e_grams DOUBLE PRECISION;
+            ALTER TABLE model_versions ADD COLUMN training_energy_method TEXT;
+            """),
     ];
 
     /// <summary>The schema version this release writes.</summary>

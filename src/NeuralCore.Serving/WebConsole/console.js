@@ -78,6 +78,12 @@
   }
 
   const number = (v, digits = 4) => typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(digits)) : String(v);
+  const flops = (v) => {
+    const units = ["FLOP", "kFLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP"];
+    let u = 0;
+    while (Math.abs(v) >= 1000 && u < units.length - 1) { v /= 1000; u++; }
+    return u === 0 ? `${Math.round(v)} FLOP` : `${v.toFixed(2)} ${units[u]}`;
+  };
   const date = (iso) => new Date(iso).toISOString().replace("T", " ").slice(0, 19) + " UTC";
 
   function holds(verb, model) {
@@ -243,6 +249,12 @@
     const paramsTable = el("table", { class: "kv" }, el("tbody", {},
       ...Object.entries(selected.parameters).map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: v })))));
     const curvesBox = el("div", { id: "curves" }, el("p", { class: "muted", text: "Loading training curves…" }));
+    // Energy: what training this version cost (recorded with it) and what this host's requests for the model cost.
+    const tc = selected.training_cost;
+    const trainingEnergy = el("p", { id: "training-energy" }, tc
+      ? `Training: ${flops(tc.flops)}, ${number(tc.energy_joules, 4)} J (${number(tc.energy_kwh, 3)} kWh), ${number(tc.co2e_grams, 3)} g CO2e — ${tc.method}`
+      : "Training: no energy recorded for this version.");
+    const servingEnergy = el("p", { id: "serving-energy", class: "muted" }, "Loading energy per request…");
     const versionCard = el("div", { class: "card" },
       el("h3", { text: `Version ${selected.version}` + (selected.description ? ` — ${selected.description}` : "") }),
       el("p", { class: "muted small", text: `sha256 ${selected.sha256.slice(0, 16)}…, ${selected.size_bytes.toLocaleString("en")} bytes` +
@@ -251,9 +263,15 @@
       el("div", { class: "columns" },
         el("div", {}, el("h4", { text: "Metrics" }), Object.keys(selected.metrics).length ? metricsTable : el("p", { class: "muted", text: "None recorded." })),
         el("div", {}, el("h4", { text: "Parameters" }), Object.keys(selected.parameters).length ? paramsTable : el("p", { class: "muted", text: "None recorded." }))),
+      el("h4", { text: "Energy" }), trainingEnergy, servingEnergy,
       el("h4", { text: "Training curves" }), curvesBox);
 
     detail.replaceChildren(header, table, aliasCard, versionCard);
+    const served = await api(`/v1/models/${encodeURIComponent(name)}/energy`);
+    servingEnergy.textContent = served.requests
+      ? `Serving (this host, ${served.requests} requests): ${flops(served.flops_per_request)} and ${number(served.joules_per_request, 3)} J per request, ` +
+        `${number(served.co2e_grams_per_request, 3)} g CO2e — ${served.method}`
+      : "Serving: no requests measured on this host yet.";
     const curves = (await api(`/v1/models/${encodeURIComponent(name)}/versions/${selected.version}/curves`)).curves;
     drawCurves(curvesBox, curves);
   }

@@ -1,3 +1,4 @@
+using NeuralCore.Profiling;
 namespace NeuralCore.Autograd;
 
 /// <summary>Graph recording and the reverse-mode sweep.</summary>
@@ -88,6 +89,7 @@ internal static class Engine
             return;
         }
 
+        using var phase = FlopCounter.EnterPhase(FlopPhase.Backward);
         var order = TopologicalOrder(root.GradFn);
         var uses = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
         foreach (var node in order)

@@ -28,7 +28,7 @@ public sealed partial class Sequential
     /// <summary>True once <see cref="Compile(Optimizer, Training.Loss, IEnumerable{string}?)"/> was called.</summary>
     public bool IsCompiled => trainer is not null;
 
-    /// <summary>The compiled optimizer (bound to this model's parameters by the first <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?, int)"/>), or null before <c>Compile</c>.</summary>
+    /// <summary>The compiled optimizer (bound to this model's parameters by the first <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?, int, bool, Profiling.EnergyOptions?)"/>), or null before <c>Compile</c>.</summary>
     public Optimizer? Optimizer => trainer?.Optimizer;
 
     /// <summary>The compiled loss (with "auto" logits/probabilities resolved for this model), or null before <c>Compile</c>.</summary>
@@ -96,13 +96,18 @@ public sealed partial class Sequential
     /// over equal batches, without batch statistics). The epoch's last group may be shorter; a group cut short by a
     /// callback stopping training is not applied. Logged losses and metrics stay per batch.
     /// </param>
-    /// <returns>Per-epoch loss and metrics.</returns>
+    /// <param name="measureCost">
+    /// Count each epoch's FLOPs (<see cref="Profiling.FlopCounter"/>) and energy (<see cref="Profiling.EnergyMeter"/>) into
+    /// <see cref="History.Costs"/> and the progress line; false turns both off.
+    /// </param>
+    /// <param name="energy">Energy methods, power model and carbon intensity; <see cref="Profiling.EnergyOptions.Default"/> when null.</param>
+    /// <returns>Per-epoch loss and metrics, and each epoch's FLOPs and energy.</returns>
     /// <exception cref="InvalidOperationException"><c>Compile</c> was not called.</exception>
     /// <exception cref="ArgumentException">Both validation data and a split, a split that leaves a side empty, or empty data.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A count or fraction out of range.</exception>
     public History Fit(Dataset data, int epochs = 1, int batchSize = 32, Dataset? validationData = null, double validationSplit = 0,
         bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null, IProgress<TrainingProgress>? progress = null,
-        int accumulationSteps = 1)
+        int accumulationSteps = 1, bool measureCost = true, Profiling.EnergyOptions? energy = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
@@ -115,13 +120,14 @@ public sealed partial class Sequential
             throw new ArgumentException("Fit: pass either validationData or validationSplit, not both.", nameof(validationSplit));
         var callbackList = callbacks?.ToArray() ?? [];
         foreach (var c in callbackList) ArgumentNullException.ThrowIfNull(c, nameof(callbacks));
+        energy?.Validate();
         return Compiled(nameof(Fit)).Fit(data,
-            new FitOptions(epochs, batchSize, validationData, validationSplit, shuffle, verbose, callbackList, progress, accumulationSteps));
+            new FitOptions(epochs, batchSize, validationData, validationSplit, shuffle, verbose, callbackList, progress, accumulationSteps, measureCost, energy));
     }
 
     /// <summary>
     /// Trains on tensors: sample i is (<paramref name="x"/>[i], <paramref name="y"/>[i]). Otherwise as
-    /// <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?, int)"/>.
+    /// <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?, int, bool, Profiling.EnergyOptions?)"/>.
     /// </summary>
     /// <param name="x">Inputs [N, ...].</param>
     /// <param name="y">Targets [N, ...].</param>
@@ -134,14 +140,16 @@ public sealed partial class Sequential
     /// <param name="callbacks">Training hooks.</param>
     /// <param name="progress">Progress receiver (replaces console output).</param>
     /// <param name="accumulationSteps">Batches whose gradients are averaged into one optimizer step.</param>
-    /// <returns>Per-epoch loss and metrics.</returns>
+    /// <param name="measureCost">Record each epoch's FLOPs and energy in <see cref="History.Costs"/>.</param>
+    /// <param name="energy">Energy methods, power model and carbon intensity; the defaults when null.</param>
+    /// <returns>Per-epoch loss and metrics, and each epoch's FLOPs and energy.</returns>
     /// <exception cref="ArgumentException"><paramref name="x"/> and <paramref name="y"/> differ in their number of samples.</exception>
     public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, (Tensor X, Tensor Y)? validationData = null,
         double validationSplit = 0, bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null,
-        IProgress<TrainingProgress>? progress = null, int accumulationSteps = 1) =>
+        IProgress<TrainingProgress>? progress = null, int accumulationSteps = 1, bool measureCost = true, Profiling.EnergyOptions? energy = null) =>
         Fit(new TensorDataset(x, y), epochs, batchSize,
             validationData is var (vx, vy) ? new TensorDataset(vx, vy) : null,
-            validationSplit, shuffle, verbose, callbacks, progress, accumulationSteps);
+            validationSplit, shuffle, verbose, callbacks, progress, accumulationSteps, measureCost, energy);
 
     /// <summary>The compiled loss and metrics over <paramref name="data"/>, in evaluation mode without gradients (Keras' <c>evaluate</c>).</summary>
     /// <param name="data">Samples to measure.</param>

@@ -1,4 +1,5 @@
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 
 namespace NeuralCore.Optim;
 
@@ -126,6 +127,7 @@ public class Adam : Optimizer
         var p = new FusedAdamParams(terms with { CoupledDecay = decoupled ? 0 : wd }, beta1, beta2, eps, bias2Sqrt,
             -lr / bias1, decoupled && wd != 0 ? 1 - lr * wd : 1);
         kernels.AdamUpdate(parameter.Buf, gradient.Buf, m.Buf, v.Buf, vmax?.Buf, p);
+        FlopCosts.Add("adam_update", FlopCosts.Adam(parameter.NumElements, p, vmax is not null));
         return true;
     }
 

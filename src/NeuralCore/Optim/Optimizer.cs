@@ -1,4 +1,5 @@
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 
 namespace NeuralCore.Optim;
 
@@ -194,6 +195,7 @@ public abstract partial class Optimizer
                 "pass it to Sequential.Compile so Fit binds it, or call Bind(model.Parameters()) first.");
         DisposePenaltyTerms();
         lastPenalty = null;
+        using var phase = FlopCounter.EnterPhase(FlopPhase.Optimizer);
         using (Tensor.NoGrad())
             foreach (var group in groups)
             {

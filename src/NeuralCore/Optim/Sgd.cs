@@ -1,4 +1,5 @@
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 
 namespace NeuralCore.Optim;
 
@@ -122,6 +123,7 @@ public sealed class Sgd : Optimizer
         }
         var p = new FusedSgdParams(terms with { CoupledDecay = wd }, lr, mom, dampening, nesterov, initialize);
         kernels.SgdUpdate(parameter.Buf, gradient.Buf, buf?.Buf, p);
+        FlopCosts.Add("sgd_update", FlopCosts.Sgd(parameter.NumElements, p, buf is not null));
         return true;
     }
 

@@ -53,6 +53,15 @@ public sealed partial record ModelManifest
                 }
                 w.WriteEndObject();
             }
+            if (TrainingCost is { } cost)
+            {
+                w.WriteStartObject("trainingCost");
+                w.WriteNumber("flops", cost.Flops);
+                w.WriteNumber("energyJoules", cost.EnergyJoules);
+                w.WriteNumber("co2eGrams", cost.Co2eGrams);
+                w.WriteString("method", cost.Method);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
@@ -73,6 +82,7 @@ public sealed partial record ModelManifest
         foreach (var k in Metrics?.Keys ?? []) ManifestJson.CheckString(k, what);
         if (Architecture is not null) ManifestJson.CheckNode(Architecture, ModelLoadLimits.MaxRecursionDepth - 1, "manifest's architecture");
         if (Tokenizer is not null) ManifestJson.CheckNode(Tokenizer, ModelLoadLimits.MaxRecursionDepth - 1, "manifest's tokenizer");
+        TrainingCost?.Validate();
     }
 
     static void WriteShape(Utf8JsonWriter w, string name, IReadOnlyList<long>? shape)
@@ -135,7 +145,30 @@ public sealed partial record ModelManifest
             TrainingConfig = StringMap(root, "trainingConfig"),
             Seed = Integer(root, "seed", required: false),
             Metrics = ReadMetrics(root),
+            TrainingCost = ReadTrainingCost(root),
         };
+    }
+
+    static RecordedTrainingCost? ReadTrainingCost(JsonObject o)
+    {
+        var n = Node(o, "trainingCost");
+        if (n is null) return null;
+        if (n is not JsonObject cost) throw Invalid("'trainingCost' must be an object");
+        double Number(string name) => Node(cost, name) is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out double d)
+            ? d
+            : throw Invalid($"'trainingCost.{name}' must be a number");
+        var result = new RecordedTrainingCost(
+            Integer(cost, "flops", required: true)!.Value, Number("energyJoules"), Number("co2eGrams"),
+            Text(cost, "method") ?? throw Invalid("'trainingCost.method' is missing"));
+        try
+        {
+            result.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw Invalid(e.Message.TrimEnd('.'));
+        }
+        return result;
     }
 
     static JsonNode? Node(JsonObject o, string name) => o.TryGetPropertyValue(name, out var n) ? n : null;

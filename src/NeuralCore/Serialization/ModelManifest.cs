@@ -68,6 +68,9 @@ public sealed partial record ModelManifest
     /// <summary>Evaluation results by name (e.g. "accuracy"); optional. NaN and infinities are kept.</summary>
     public IReadOnlyDictionary<string, double>? Metrics { get; init; }
 
+    /// <summary>What training cost (FLOPs, energy, CO2e and the energy method), as <c>Fit</c> measured it; optional.</summary>
+    public RecordedTrainingCost? TrainingCost { get; init; }
+
     /// <summary>
     /// The manifest stored in safetensors metadata under <see cref="MetadataKey"/>, or null when there is none.
     /// </summary>

@@ -1,6 +1,7 @@
 using NeuralCore.Autograd;
 using NeuralCore.Autograd.Rules;
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 
 namespace NeuralCore;
 
@@ -63,6 +64,7 @@ public sealed partial class Tensor
         var bc = db == compute ? b : b.CastRaw(compute);
         var r = EmptyFor(outShape, comparison ? DType.Bool : compute, backend, a, b);
         backend.Binary(op, BroadcastView(ac, outShape), BroadcastView(bc, outShape), r.Buf);
+        FlopCosts.Binary(op, r.Buf);
         return r;
     }
 
@@ -117,6 +119,7 @@ public sealed partial class Tensor
             r.Dispose();
             return null;
         }
+        FlopCosts.Binary(op, r.Buf);
         return rule is null ? r : Engine.RecordUnary(r, rule, this, value, 0, saveOutput: false);
     }
 
@@ -137,6 +140,7 @@ public sealed partial class Tensor
         var backend = Backend;
         var r = EmptyFor(x.shape, x.DType, backend, x);
         backend.Unary(op, x.Buf, r.Buf, a, b);
+        FlopCosts.Unary(op, r.Buf);
         return r;
     }
 
@@ -310,6 +314,7 @@ public sealed partial class Tensor
         var yc = y.DType == dtype ? y : y.CastRaw(dtype);
         var r = Empty(outShape, dtype, x.Backend);
         x.Backend.Where(BroadcastView(c, outShape), BroadcastView(xc, outShape), BroadcastView(yc, outShape), r.Buf);
+        FlopCosts.Where(r.Buf);
         return Engine.Record(r, ElementwiseRules.Where, [x, y], saved: c);
     }
 

@@ -1,5 +1,6 @@
 using NeuralCore.Autograd;
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 
 namespace NeuralCore;
 
@@ -52,6 +53,7 @@ public sealed partial class Tensor
         if (!DType.IsFloatingPoint() && op == BinaryOp.Div)
             throw new InvalidOperationException($"{name}: true division cannot be stored in a {DType} tensor.");
         Backend.Binary(op, Buf, InPlaceOperand(other, name), Buf);
+        FlopCosts.Binary(op, Buf);
         return this;
     }
 
@@ -63,7 +65,11 @@ public sealed partial class Tensor
         if (scalarPath)
         {
             CheckInPlace(name);
-            if (((IScalarBinary)Backend).TryBinaryScalar(op, Buf, value, false, Buf)) return this;
+            if (((IScalarBinary)Backend).TryBinaryScalar(op, Buf, value, false, Buf))
+            {
+                FlopCosts.Binary(op, Buf);
+                return this;
+            }
         }
         return BinaryInPlace(op, Scalar(value, DType, Device), name);
     }
@@ -99,6 +105,7 @@ public sealed partial class Tensor
         CheckInPlace(nameof(Clamp_));
         if (min is null && max is null) throw new ArgumentException("Clamp_: at least one of min and max must be given.");
         Backend.Unary(UnaryOp.Clamp, Buf, Buf, min ?? double.NegativeInfinity, max ?? double.PositiveInfinity);
+        FlopCosts.Unary(UnaryOp.Clamp, Buf);
         return this;
     }
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using NeuralCore.Autograd;
 using NeuralCore.Autograd.Rules;
+using NeuralCore.Profiling;
 
 namespace NeuralCore;
 
@@ -161,6 +162,7 @@ public sealed partial class Tensor
         var r = CopyRaw();
         var src = source.DType == DType ? source : source.CastRaw(DType);
         Backend.ScatterAdd(r.Buf, d, idx.Buf, src.Buf.With(idx.shape, src.strides));
+        FlopCosts.Accumulate("scatter_add", idx.Buf);
         return Engine.Record(r, MovementRules.ScatterAdd, [this, source], ints: [d], saved: idx);
     }
 
@@ -181,6 +183,7 @@ public sealed partial class Tensor
         var r = CopyRaw();
         var src = source.DType == DType ? source : source.CastRaw(DType);
         Backend.IndexAdd(r.Buf, d, idx.Buf, src.Buf);
+        FlopCosts.Accumulate("index_add", src.Buf);
         return Engine.Record(r, MovementRules.IndexAdd, [this, source], ints: [d], saved: idx);
     }
 }

@@ -1,5 +1,6 @@
 using NeuralCore.Autograd;
 using NeuralCore.Autograd.Rules;
+using NeuralCore.Profiling;
 
 namespace NeuralCore;
 
@@ -71,6 +72,7 @@ public sealed partial class Tensor
         var b3 = Batched(bc, batch, k, n, batchCount);
         var r = Empty([batchCount, m, n], dtype, a.Backend, nameof(MatMul));
         a.Backend.MatMul(a3.Buf, b3.Buf, r.Buf);
+        FlopCosts.MatMul(batchCount, m, n, a3.Buf.Shape[2]);
         return r.AsStrided(outShape, ShapeMath.ContiguousStrides(outShape), 0);
     }
 

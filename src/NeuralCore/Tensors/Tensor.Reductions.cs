@@ -1,6 +1,7 @@
 using NeuralCore.Autograd;
 using NeuralCore.Autograd.Rules;
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 
 namespace NeuralCore;
 
@@ -61,6 +62,7 @@ public sealed partial class Tensor
         var outType = op is ReduceOp.ArgMax or ReduceOp.ArgMin ? DType.Int64 : resultType;
         var r = Empty(ReducedShape(dims, keepDim, op.ToString()), outType, Backend, op.ToString());
         Backend.Reduce(op, src.Buf.With(ps, pst), dims.Length, r.Buf);
+        FlopCosts.Reduce(op, src.Buf);
         return r;
     }
 

@@ -86,6 +86,8 @@ public sealed class ConsoleProgress : IProgress<TrainingProgress>
         sb.Append(Invariant, $"Epoch {p.Epoch}/{p.Epochs}  {p.Step}/{p.Steps}  {FormatTime(p.Elapsed)}");
         AppendValues(sb, p);
         sb.Append(Invariant, $"  {p.SamplesPerSecond:N0} samples/s");
+        if (p.Cost is { } cost)
+            sb.Append(Invariant, $"  {TrainingCost.FormatFlops(cost.Flops)}  {cost.Energy.Joules:F1} J  {cost.Energy.Co2eGrams:F3} g CO2e ({cost.Energy.Method})");
         return sb.ToString();
     }
 

@@ -38,6 +38,19 @@ public sealed class History
     /// <summary>Number of epochs recorded (training may stop early).</summary>
     public int Epochs { get; private set; }
 
+    readonly List<TrainingCost> costs = [];
+
+    /// <summary>
+    /// Each epoch's FLOPs and energy (training steps and validation), one per recorded epoch; empty when <c>Fit</c> ran
+    /// with <c>measureCost: false</c>.
+    /// </summary>
+    public IReadOnlyList<TrainingCost> Costs => costs;
+
+    /// <summary>The whole run's cost (the sum of <see cref="Costs"/>), or null when none was measured.</summary>
+    public TrainingCost? TotalCost => costs.Count == 0 ? null : costs.Aggregate((a, b) => a + b);
+
+    internal void AppendCost(TrainingCost cost) => costs.Add(cost);
+
     internal void Append(IReadOnlyDictionary<string, double> logs)
     {
         foreach (var (key, value) in logs)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using NeuralCore.Data;
 using NeuralCore.Nn;
 using NeuralCore.Optim;
+using NeuralCore.Profiling;
 
 namespace NeuralCore.Training;
 
@@ -70,6 +71,9 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
                     steps = loader.Count;
                 }
                 foreach (var c in callbacks) c.OnEpochBegin(epoch);
+                // The epoch's cost covers its training steps and its validation.
+                using var flops = options.MeasureCost ? FlopCounter.Start() : null;
+                using var meter = options.MeasureCost ? EnergyMeter.Start(options.Energy) : null;
                 model.Train();
                 foreach (var m in trainMetrics) m.Reset();
                 double lossSum = 0, penaltySum = 0;
@@ -109,11 +113,19 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
                     foreach (var (name, value) in valMetrics) logs["val_" + name] = value;
                 }
                 history.Append(logs);
+                TrainingCost? cost = null;
+                if (flops is not null && meter is not null)
+                {
+                    flops.Dispose();
+                    cost = new TrainingCost(flops.Forward, flops.Backward, flops.Optimizer, meter.Stop());
+                    history.AppendCost(cost);
+                }
                 lastLogs = logs;
                 reporter?.Report(Progress(epoch, options.Epochs, done, steps, logs, seen, clock.Elapsed) with
                 {
                     EpochCompleted = true,
                     Eta = TimeSpan.Zero,
+                    Cost = cost,
                 });
                 foreach (var c in callbacks) c.OnEpochEnd(epoch, logs);
                 if (stop || callbacks.Any(c => c.StopTraining)) break;

@@ -22,4 +22,7 @@ public sealed record TrainingProgress(
 
     /// <summary>Wall-clock time spent in this epoch so far.</summary>
     public TimeSpan Elapsed { get; init; }
+
+    /// <summary>The epoch's FLOPs and energy, on the epoch-completed report when <c>Fit</c> measures them; otherwise null.</summary>
+    public TrainingCost? Cost { get; init; }
 }

@@ -89,6 +89,12 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserFixture fixture, ITestOutp
             var path = Driver.FindElement(By.CssSelector($"#curves path[data-series='{key}']"));
             Assert.Equal(curves[key].Count, path.GetDomAttribute("d")!.Count(c => c is 'M' or 'L'));
         }
+        // The version's training energy as the registry recorded it, and the serving line once the energy route answered.
+        var trainingCost = fixture.Registry.GetVersion(Model, 2).TrainingCost!;
+        var trainingLine = Driver.FindElement(By.Id("training-energy")).Text;
+        Assert.StartsWith("Training: ", trainingLine);
+        Assert.Contains(trainingCost.Method, trainingLine);
+        ConsoleBrowserFixture.Until(() => Driver.FindElement(By.Id("serving-energy")).Text.StartsWith("Serving", StringComparison.Ordinal), "the serving energy line");
         Saved("models", 2000);
         AssertNoConsoleErrors("models");
 

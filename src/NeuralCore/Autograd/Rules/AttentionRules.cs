@@ -1,4 +1,5 @@
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 
 namespace NeuralCore.Autograd.Rules;
 
@@ -21,6 +22,7 @@ internal static class AttentionRules
         var dv = Tensor.Empty([.. v.Buf.Shape], q.DType, q.Backend);
         kernels.AttentionBackward(q.Buf, k.Buf, v.Buf, mask?.Buf, n.Ints[0] != 0, n.A, n.Output.Buf, n.Saved!.Buf, dO.Buf,
             dq.Buf, dk.Buf, dv.Buf);
+        FlopCosts.Add("scaled_dot_product_attention_backward", FlopCosts.AttentionBackward(q.Buf.Shape, v.Buf.Shape));
         return mask is null
             ? [n.NeedsGrad(0) ? dq : null, n.NeedsGrad(1) ? dk : null, n.NeedsGrad(2) ? dv : null]
             : [n.NeedsGrad(0) ? dq : null, n.NeedsGrad(1) ? dk : null, n.NeedsGrad(2) ? dv : null, null];

@@ -1,4 +1,5 @@
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 using static NeuralCore.Autograd.Gradients;
 
 namespace NeuralCore.Autograd.Rules;
@@ -55,6 +56,7 @@ internal static class LinalgRules
             transB ? [0, bv.Strides[1], bv.Strides[0]] : [0, bv.Strides[0], bv.Strides[1]], bv.Offset);
         var rv = r.Buf;
         a.Backend.MatMul(a3, b3, new BufferView(rv.Storage, [1, m, n], [m * n, n, 1], rv.Offset));
+        FlopCosts.MatMul(1, m, n, k);
         return r;
     }
 }

@@ -1,4 +1,5 @@
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 
 namespace NeuralCore.Autograd.Rules;
 
@@ -18,6 +19,7 @@ internal static class LossRules
         var dy = g.IsContiguous && g.DType == x.DType ? g : g.To(x.DType).Contiguous();
         var dx = Tensor.Empty([(int)x.Shape[0], (int)x.Shape[1]], x.DType, x.Backend);
         kernels.CrossEntropyBackward(x.Buf, t.Buf, (long)n.A, n.Saved!.Buf, dy.Buf, dx.Buf);
+        FlopCosts.Add("cross_entropy_backward", FlopCosts.CrossEntropyBackward(x.Buf.Shape));
         return [dx, null];
     });
 }

@@ -1,6 +1,7 @@
 using NeuralCore.Autograd;
 using NeuralCore.Autograd.Rules;
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 
 namespace NeuralCore.Nn;
 
@@ -31,6 +32,7 @@ internal static class ConvOps
         int[] shape = [x.shape[0], w.shape[0], p.OutputHeight(x.shape[2], w.shape[2]), p.OutputWidth(x.shape[3], w.shape[3])];
         var y = Tensor.Empty(shape, x.DType, x.Backend);
         x.Backend.Conv2d(x.Buf, w.Buf, y.Buf, p);
+        FlopCosts.Conv2d("conv2d", x.shape, w.shape, shape);
         return Engine.Record(y, ConvRules.Conv2d, [x, w], ints: Ints(p));
     }
 
@@ -45,6 +47,9 @@ internal static class ConvOps
         int[] shape = [x.shape[0], w.shape[0], p.OutputHeight(x.shape[2], w.shape[2]), p.OutputWidth(x.shape[3], w.shape[3])];
         var y = Tensor.Empty(shape, x.DType, x.Backend);
         fused.Conv2dBias(x.Buf, w.Buf, bias.Buf, y.Buf, p);
+        // The same counts as the composed path: the convolution, then one add per output element.
+        FlopCosts.Conv2d("conv2d", x.shape, w.shape, shape);
+        FlopCosts.Binary(BinaryOp.Add, y.Buf);
         return Engine.Record(y, ConvRules.Conv2dBias, [x, w, bias], ints: Ints(p));
     }
 
@@ -54,6 +59,7 @@ internal static class ConvOps
         if (gradOutput.Backend is not IConvBiasFusion fused) return gradOutput.Sum([0, 2, 3]);
         var db = Tensor.Empty([gradOutput.shape[1]], gradOutput.DType, gradOutput.Backend);
         fused.Conv2dBiasGrad(gradOutput.Buf, db.Buf);
+        FlopCosts.Reduce(ReduceOp.Sum, gradOutput.Buf);
         return Engine.Record(db, ConvRules.Conv2dBiasGrad, [gradOutput]);
     }
 
@@ -62,6 +68,7 @@ internal static class ConvOps
     {
         var dx = Tensor.Empty([gradOutput.shape[0], w.shape[1] * p.Groups, h, width], gradOutput.DType, gradOutput.Backend);
         gradOutput.Backend.Conv2dBackwardInput(gradOutput.Buf, w.Buf, dx.Buf, p);
+        FlopCosts.Conv2d("conv2d_backward_input", dx.shape, w.shape, gradOutput.shape);
         return Engine.Record(dx, ConvRules.Conv2dBackwardInput, [gradOutput, w], ints: Ints(p, h, width));
     }
 
@@ -70,6 +77,7 @@ internal static class ConvOps
     {
         var dw = Tensor.Empty([gradOutput.shape[1], x.shape[1] / p.Groups, kh, kw], x.DType, x.Backend);
         x.Backend.Conv2dBackwardWeight(x.Buf, gradOutput.Buf, dw.Buf, p);
+        FlopCosts.Conv2d("conv2d_backward_weight", x.shape, dw.shape, gradOutput.shape);
         return Engine.Record(dw, ConvRules.Conv2dBackwardWeight, [x, gradOutput], ints: Ints(p, kh, kw));
     }
 
@@ -82,10 +90,12 @@ internal static class ConvOps
         if (!recorded && x.Backend is IMaxPoolValues values)
         {
             values.MaxPool2dValues(x.Buf, y.Buf, p);
+            FlopCosts.Pool("max_pool2d", shape, p);
             return y;
         }
         var indices = Tensor.Empty(shape, DType.Int64, x.Backend);
         x.Backend.MaxPool2d(x.Buf, y.Buf, indices.Buf, p);
+        FlopCosts.Pool("max_pool2d", shape, p);
         if (!recorded)
         {
             indices.Dispose();
@@ -98,6 +108,7 @@ internal static class ConvOps
     {
         var dx = Tensor.Empty([gradOutput.shape[0], gradOutput.shape[1], h, w], gradOutput.DType, gradOutput.Backend);
         gradOutput.Backend.MaxPool2dBackward(gradOutput.Buf, indices.Buf, dx.Buf, p);
+        FlopCosts.Add("max_pool2d_backward", gradOutput.NumElements);
         return Engine.Record(dx, ConvRules.MaxPool2dBackward, [gradOutput], ints: Ints(p, h, w), saved: indices);
     }
 
@@ -105,6 +116,7 @@ internal static class ConvOps
     {
         var y = Tensor.Empty([x.shape[0], x.shape[1], p.OutputHeight(x.shape[2]), p.OutputWidth(x.shape[3])], x.DType, x.Backend);
         x.Backend.AvgPool2d(x.Buf, y.Buf, p);
+        FlopCosts.Pool("avg_pool2d", y.shape, p);
         return Engine.Record(y, ConvRules.AvgPool2d, [x], ints: Ints(p, x.shape[2], x.shape[3]));
     }
 
@@ -112,6 +124,7 @@ internal static class ConvOps
     {
         var dx = Tensor.Empty([gradOutput.shape[0], gradOutput.shape[1], h, w], gradOutput.DType, gradOutput.Backend);
         gradOutput.Backend.AvgPool2dBackward(gradOutput.Buf, dx.Buf, p);
+        FlopCosts.Pool("avg_pool2d_backward", gradOutput.shape, p);
         return Engine.Record(dx, ConvRules.AvgPool2dBackward, [gradOutput], ints: Ints(p, h, w));
     }
 }

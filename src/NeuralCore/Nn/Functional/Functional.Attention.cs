@@ -1,6 +1,7 @@
 using NeuralCore.Autograd;
 using NeuralCore.Autograd.Rules;
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 
 namespace NeuralCore.Nn;
 
@@ -158,6 +159,7 @@ public static partial class Functional
         var output = Tensor.Empty([(int)b, (int)h, (int)lq, (int)dv], q.DType, q.Backend, nameof(ScaledDotProductAttention));
         var lse = Tensor.Empty([(int)b, (int)h, (int)lq], q.DType, q.Backend, nameof(ScaledDotProductAttention));
         kernels.AttentionForward(q.Buf, k.Buf, v.Buf, m?.Buf, causal, scale, output.Buf, lse.Buf);
+        FlopCosts.Add("scaled_dot_product_attention", FlopCosts.AttentionForward(q.Buf.Shape, v.Buf.Shape));
         var y = Engine.Record(output, AttentionRules.ScaledDotProduct, m is null ? [q, k, v] : [q, k, v, m],
             ints: [causal ? 1 : 0], a: scale, saved: lse, saveOutput: true);
         if (r == 4) return y;

@@ -1,6 +1,7 @@
 using NeuralCore.Autograd;
 using NeuralCore.Autograd.Rules;
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 
 namespace NeuralCore.Nn;
 
@@ -61,6 +62,7 @@ public static partial class Functional
         var saved = Tensor.Empty([n + 1], x.DType, x.Backend);
         var loss = Tensor.Empty(reduction == Reduction.None ? [n] : [], x.DType, x.Backend);
         kernels.CrossEntropyForward(x.Buf, t.Buf, ignoreIndex, reduction == Reduction.Mean, saved.Buf, loss.Buf);
+        FlopCosts.Add("cross_entropy", FlopCosts.CrossEntropyForward(x.Buf.Shape));
         return Engine.Record(loss, LossRules.CrossEntropy, [x, t], a: ignoreIndex, saved: saved);
     }
 

@@ -1,6 +1,7 @@
 using NeuralCore.Autograd;
 using NeuralCore.Autograd.Rules;
 using NeuralCore.Backends;
+using NeuralCore.Profiling;
 
 namespace NeuralCore.Nn;
 
@@ -52,6 +53,7 @@ public static partial class Functional
             var yv = y.Buf;
             var bv = b.Buf;
             y.Backend.Binary(BinaryOp.Add, yv, new BufferView(bv.Storage, yv.Shape, [0, bv.Strides[0]], bv.Offset), yv);
+            FlopCosts.Binary(BinaryOp.Add, yv);
         }
         return Engine.Record(y, LinalgRules.Linear, b is null ? [x, w] : [x, w, b]);
     }
