@@ -24,6 +24,39 @@ public abstract partial class Module
     /// <summary>Computes the module's output.</summary>
     public abstract Tensor Forward(Tensor x);
 
+    List<Func<Module, Tensor, Tensor, Tensor>>? forwardHooks;
+
+    /// <summary>
+    /// Runs <see cref="Forward"/> and then the forward hooks (<see cref="RegisterForwardHook"/>), as calling a PyTorch
+    /// module does. Containers (<see cref="Sequential"/>) invoke their layers through it, so hooks on those layers run;
+    /// a module that calls a child's <see cref="Forward"/> directly bypasses the child's hooks.
+    /// </summary>
+    public Tensor Call(Tensor x)
+    {
+        var y = Forward(x);
+        if (forwardHooks is { Count: > 0 } hooks)
+            foreach (var hook in hooks.ToArray()) y = hook(this, x, y);
+        return y;
+    }
+
+    /// <summary>
+    /// Registers <paramref name="hook"/> to run after each <see cref="Call"/> of this module with (module, input, output);
+    /// the tensor it returns replaces the output (return the output itself to observe only), as PyTorch's
+    /// <c>register_forward_hook</c>. Hooks run in registration order.
+    /// </summary>
+    /// <returns>A handle whose <c>Dispose</c> removes the hook.</returns>
+    public IDisposable RegisterForwardHook(Func<Module, Tensor, Tensor, Tensor> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        (forwardHooks ??= []).Add(hook);
+        return new ForwardHookHandle(this, hook);
+    }
+
+    sealed class ForwardHookHandle(Module owner, Func<Module, Tensor, Tensor, Tensor> hook) : IDisposable
+    {
+        public void Dispose() => owner.forwardHooks?.Remove(hook);
+    }
+
     /// <summary>True in training mode (the default); see <see cref="Train"/> and <see cref="Eval"/>.</summary>
     public bool IsTraining { get; private set; } = true;
 

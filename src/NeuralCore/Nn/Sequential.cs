@@ -33,7 +33,7 @@ public sealed partial class Sequential : Module, IEnumerable<Module>
     /// <inheritdoc />
     public override Tensor Forward(Tensor x)
     {
-        foreach (var l in layers) x = l.Forward(x);
+        foreach (var l in layers) x = l.Call(x);
         return x;
     }
 
