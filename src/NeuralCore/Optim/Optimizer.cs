@@ -184,7 +184,7 @@ public abstract partial class Optimizer
     List<Action<Optimizer>>? stepPreHooks;
 
     /// <summary>
-    /// Registers <paramref name="hook"/> to run at the start of every <see cref="Step"/>, with grad mode off, before any
+    /// Registers <paramref name="hook"/> to run at the start of every <see cref="Step"/>, in the caller's grad mode, before any
     /// parameter is updated; it may replace the parameters' <see cref="Tensor.Grad"/> (as PyTorch's
     /// <c>register_step_pre_hook</c>). Differentially private training clips and noises the gradients there.
     /// </summary>
@@ -213,8 +213,7 @@ public abstract partial class Optimizer
                 $"{GetType().Name}.Step: the optimizer has no parameters. It was created without any (e.g. new {GetType().Name}(lr: ...) or a Keras name such as \"adam\"); " +
                 "pass it to Sequential.Compile so Fit binds it, or call Bind(model.Parameters()) first.");
         if (stepPreHooks is { Count: > 0 } hooks)
-            using (Tensor.NoGrad())
-                foreach (var hook in hooks.ToArray()) hook(this);
+            foreach (var hook in hooks.ToArray()) hook(this);
         DisposePenaltyTerms();
         lastPenalty = null;
         using (Tensor.NoGrad())
