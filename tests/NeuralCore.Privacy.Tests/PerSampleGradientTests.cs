@@ -84,6 +84,21 @@ public class PerSampleGradientTests
     }
 
     [Fact]
+    public void GroupNorm_matches_batches_of_one()
+    {
+        Rng.Default.ManualSeed(7);
+        var model = new Sequential(new Conv2d(2, 4, 3, padding: 1), new GroupNorm(2, 4), new Tanh(), new Flatten());
+        using (Tensor.NoGrad())
+        {
+            // Non-trivial affine parameters, so both per-sample terms matter.
+            ((GroupNorm)model[1]).Weight!.Copy_(Tensor.FromArray(new float[] { 0.5f, 1.5f, -1f, 2f }, 4));
+            ((GroupNorm)model[1]).Bias!.Copy_(Tensor.FromArray(new float[] { 0.1f, -0.2f, 0.3f, 0f }, 4));
+        }
+        CheckAgainstBatchesOfOne(model, Tensor.Randn(3, 2, 5, 5));
+        CheckAgainstBatchesOfOne(new Sequential(new Linear(3, 6), new GroupNorm(3, 6)), Tensor.Randn(4, 3));
+    }
+
+    [Fact]
     public void Nested_sequential_layers_are_reached()
     {
         Rng.Default.ManualSeed(8);

@@ -17,6 +17,7 @@ internal abstract class LayerRule
         Conv2d { Groups: 1 } => new Conv2dRule(),
         Embedding { MaxNorm: null } => new EmbeddingRule(),
         LayerNorm => new LayerNormRule(),
+        GroupNorm => new GroupNormRule(),
         _ => null,
     };
 
@@ -79,14 +80,27 @@ internal abstract class LayerRule
             var ln = (LayerNorm)module;
             using var noGrad = Tensor.NoGrad();
             int k = ln.NormalizedShape.Count;
-            var dims = Enumerable.Range(input.Dim - k, k).ToArray();
-            var centered = input - input.Mean(dims, keepDim: true);
-            var xHat = centered * (centered.Square().Mean(dims, keepDim: true) + ln.Eps).Rsqrt();
+            var xHat = Functional.LayerNorm(input, ln.NormalizedShape.ToArray(), null, null, ln.Eps);
             // Sum over the positions between the batch dimension and the normalized dimensions.
             var between = Enumerable.Range(1, input.Dim - 1 - k).ToArray();
             Tensor PerSample(Tensor t) => between.Length == 0 ? t : t.Sum(between);
             if (ln.Weight is { } w) yield return (w, PerSample(gradOutput * xHat));
             if (ln.Bias is { } bias) yield return (bias, PerSample(gradOutput));
+        }
+    }
+
+    sealed class GroupNormRule : LayerRule
+    {
+        public override IEnumerable<(Tensor, Tensor)> Compute(Module module, Tensor input, Tensor gradOutput)
+        {
+            var gn = (GroupNorm)module;
+            using var noGrad = Tensor.NoGrad();
+            var xHat = Functional.GroupNorm(input, gn.NumGroups, null, null, gn.Eps);
+            // Per channel: sum over the spatial positions of each sample.
+            var spatial = Enumerable.Range(2, input.Dim - 2).ToArray();
+            Tensor PerSample(Tensor t) => spatial.Length == 0 ? t : t.Sum(spatial);
+            if (gn.Weight is { } w) yield return (w, PerSample(gradOutput * xHat));
+            if (gn.Bias is { } bias) yield return (bias, PerSample(gradOutput));
         }
     }
 

@@ -12,7 +12,7 @@ namespace NeuralCore.Privacy.PerSample;
 /// <item><see cref="Conv2d"/> (groups = 1): the correlation of each input with its own output gradient, computed for
 /// the whole batch as one grouped convolution (batch as groups);</item>
 /// <item><see cref="Embedding"/>: one-hot(indices)ᵀ·g per sample;</item>
-/// <item><see cref="LayerNorm"/>: g·x̂ and g summed over each sample's non-normalized positions.</item>
+/// <item><see cref="LayerNorm"/> and <see cref="GroupNorm"/>: g·x̂ and g summed over each sample's positions.</item>
 /// </list>
 /// Any other layer with parameters uses the fallback: the layer alone is run again on each sample (a micro-batch of
 /// one) and back-propagated with that sample's output gradient; <see cref="FallbackLayers"/> names those layers.
@@ -70,7 +70,7 @@ public sealed class PerSampleGradients : IDisposable
                 throw new NotSupportedException(
                     $"Differential privacy: layer \"{(name.Length == 0 ? m.GetType().Name : name)}\" ({m.GetType().Name}) normalizes with batch statistics, " +
                     "which mixes the samples of a batch, so per-sample gradients and the privacy guarantee do not exist. " +
-                    "Replace it with a per-sample normalization such as LayerNorm (GroupNorm in PyTorch/Opacus terms) or remove it.");
+                    "Replace it with GroupNorm (for example GroupNorm(groups, channels) in place of BatchNorm2d(channels)) or LayerNorm, which normalize each sample on its own.");
     }
 
     void Walk(Module module, string name)
