@@ -55,10 +55,30 @@ public sealed class DataLoader : IEnumerable<(Tensor Inputs, Tensor Targets)>
         this.generator = generator;
     }
 
+    /// <summary>
+    /// Creates a loader whose batches are drawn by <paramref name="batchSampler"/> (for example Poisson sampling, where
+    /// batch sizes vary and a batch may be empty: an empty batch has inputs and targets with 0 rows).
+    /// </summary>
+    /// <param name="dataset">The dataset to iterate.</param>
+    /// <param name="batchSampler">Chooses each epoch's batches of indices.</param>
+    /// <param name="generator">Source of the sampler's randomness and the epoch seeds; <see cref="Rng.Default"/> when null.</param>
+    /// <param name="prefetch">Batches assembled ahead of the consumer (at least 1).</param>
+    /// <param name="workers">Threads assembling the items of one batch, as in the other constructor.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
+    public DataLoader(Dataset dataset, IBatchSampler batchSampler, Generator? generator = null, int prefetch = 2, int workers = -1)
+        : this(dataset, Math.Max(1, batchSampler?.ExpectedBatchSize(dataset?.Count ?? 0) ?? 1), false, false, generator, prefetch, workers)
+    {
+        ArgumentNullException.ThrowIfNull(batchSampler);
+        BatchSampler = batchSampler;
+    }
+
+    /// <summary>The sampler choosing the batches, or null for consecutive batches of <see cref="BatchSize"/>.</summary>
+    public IBatchSampler? BatchSampler { get; }
+
     /// <summary>The dataset iterated.</summary>
     public Dataset Dataset { get; }
 
-    /// <summary>Items per batch.</summary>
+    /// <summary>Items per batch (with a <see cref="BatchSampler"/>, the expected batch size rounded, at least 1).</summary>
     public int BatchSize { get; }
 
     /// <summary>Whether each epoch visits the items in a new random order.</summary>
@@ -82,6 +102,7 @@ public sealed class DataLoader : IEnumerable<(Tensor Inputs, Tensor Targets)>
         get
         {
             int n = Dataset.Count;
+            if (BatchSampler is { } sampler) return sampler.BatchesPerEpoch(n);
             return DropLast ? n / BatchSize : (int)(((long)n + BatchSize - 1) / BatchSize);
         }
     }
@@ -92,19 +113,44 @@ public sealed class DataLoader : IEnumerable<(Tensor Inputs, Tensor Targets)>
     {
         var gen = Generator;
         int n = Dataset.Count;
-        int[] order = Shuffle ? gen.Permutation(n) : Enumerable.Range(0, n).ToArray();
+        int[][] batches;
+        if (BatchSampler is { } sampler)
+        {
+            batches = sampler.Sample(n, gen).ToArray();
+            foreach (var b in batches)
+                foreach (var i in b)
+                    if ((uint)i >= (uint)n)
+                        throw new InvalidOperationException($"DataLoader: the batch sampler {sampler.GetType().Name} returned index {i} for a dataset of {n} items.");
+        }
+        else
+        {
+            int[] order = Shuffle ? gen.Permutation(n) : Enumerable.Range(0, n).ToArray();
+            batches = new int[Count][];
+            for (int b = 0; b < batches.Length; b++)
+                batches[b] = order.AsSpan(b * BatchSize, Math.Min(BatchSize, n - b * BatchSize)).ToArray();
+        }
         long epochSeed = unchecked((long)gen.NextUInt64());
-        return new DataLoaderEnumerator(this, order, epochSeed, Count);
+        return new DataLoaderEnumerator(this, batches, epochSeed);
     }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>Builds batch <paramref name="batch"/> of an epoch; safe to call from several threads at once.</summary>
-    internal (Tensor Inputs, Tensor Targets) Assemble(int[] order, long epochSeed, int batch, CancellationToken cancel)
+    /// <param name="indices">The batch's dataset indices.</param>
+    /// <param name="start">Position of the batch's first item in the epoch (seeds per-item transforms).</param>
+    /// <param name="epochSeed">The epoch's seed.</param>
+    /// <param name="batch">The batch's index in the epoch.</param>
+    /// <param name="cancel">Stops the assembly.</param>
+    internal (Tensor Inputs, Tensor Targets) Assemble(int[] indices, long start, long epochSeed, int batch, CancellationToken cancel)
     {
-        int start = batch * BatchSize;
-        int length = Math.Min(BatchSize, order.Length - start);
-        var indices = order.AsSpan(start, length).ToArray();
+        int length = indices.Length;
+        if (length == 0)
+        {
+            // An empty batch keeps the item shapes: the first item's batch, cut to 0 rows.
+            if (Dataset.Count == 0) throw new InvalidOperationException("DataLoader: cannot shape an empty batch of an empty dataset.");
+            var (x0, y0) = Dataset.GetBatch([0]);
+            return (x0.Narrow(0, 0, 0), y0.Narrow(0, 0, 0));
+        }
         if (!Dataset.HasItemTransform)
         {
             using (TransformContext.Use(new Generator(TransformContext.DeriveSeed(epochSeed, 1, batch))))
@@ -114,7 +160,7 @@ public sealed class DataLoader : IEnumerable<(Tensor Inputs, Tensor Targets)>
         var targets = new Tensor[length];
         void Item(int j)
         {
-            using (TransformContext.Use(new Generator(TransformContext.DeriveSeed(epochSeed, 0, (long)start + j))))
+            using (TransformContext.Use(new Generator(TransformContext.DeriveSeed(epochSeed, 0, start + j))))
                 (inputs[j], targets[j]) = Dataset[indices[j]];
         }
         if (Workers <= 1 || length == 1)

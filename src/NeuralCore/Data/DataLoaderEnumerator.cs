@@ -10,7 +10,8 @@ namespace NeuralCore.Data;
 internal sealed class DataLoaderEnumerator : IEnumerator<(Tensor Inputs, Tensor Targets)>
 {
     readonly DataLoader loader;
-    readonly int[] order;
+    readonly int[][] order;
+    readonly long[] starts;
     readonly long epochSeed;
     readonly int batches;
     readonly Queue<Task<(Tensor, Tensor)>> ahead = new();
@@ -20,12 +21,14 @@ internal sealed class DataLoaderEnumerator : IEnumerator<(Tensor Inputs, Tensor 
     bool disposed;
     (Tensor Inputs, Tensor Targets) current;
 
-    internal DataLoaderEnumerator(DataLoader loader, int[] order, long epochSeed, int batches)
+    internal DataLoaderEnumerator(DataLoader loader, int[][] batches, long epochSeed)
     {
         this.loader = loader;
-        this.order = order;
+        order = batches;
         this.epochSeed = epochSeed;
-        this.batches = batches;
+        this.batches = batches.Length;
+        starts = new long[batches.Length];
+        for (int b = 1; b < batches.Length; b++) starts[b] = starts[b - 1] + batches[b - 1].Length;
     }
 
     public (Tensor Inputs, Tensor Targets) Current => current;
@@ -38,7 +41,7 @@ internal sealed class DataLoaderEnumerator : IEnumerator<(Tensor Inputs, Tensor 
         if (loader.Workers == 0)
         {
             if (consumed >= batches) return false;
-            current = loader.Assemble(order, epochSeed, consumed++, CancellationToken.None);
+            current = loader.Assemble(order[consumed], starts[consumed], epochSeed, consumed++, CancellationToken.None);
             return true;
         }
         Refill();
@@ -56,7 +59,7 @@ internal sealed class DataLoaderEnumerator : IEnumerator<(Tensor Inputs, Tensor 
         {
             int batch = nextToStart++;
             var token = cancel.Token;
-            ahead.Enqueue(Task.Run(() => loader.Assemble(order, epochSeed, batch, token), token));
+            ahead.Enqueue(Task.Run(() => loader.Assemble(order[batch], starts[batch], epochSeed, batch, token), token));
         }
     }
 

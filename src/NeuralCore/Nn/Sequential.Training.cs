@@ -126,6 +126,36 @@ public sealed partial class Sequential
     }
 
     /// <summary>
+    /// Trains on the batches of <paramref name="loader"/> (for example one with a Poisson <see cref="IBatchSampler"/>,
+    /// whose batches vary in size and may be empty: an empty batch steps the optimizer without a forward pass).
+    /// Otherwise as <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?, int, bool, Profiling.EnergyOptions?)"/>.
+    /// </summary>
+    /// <param name="loader">The training batches; each enumeration is one epoch.</param>
+    /// <param name="epochs">Passes over the loader.</param>
+    /// <param name="validationData">Validation samples, or null.</param>
+    /// <param name="verbose">0 silent, 1 progress bar, 2 one line per epoch.</param>
+    /// <param name="callbacks">Training hooks.</param>
+    /// <param name="progress">Progress receiver (replaces console output).</param>
+    /// <param name="measureCost">Count each epoch's FLOPs and energy into <see cref="History.Costs"/>, as the other overload.</param>
+    /// <param name="energy">Energy methods, power model and carbon intensity; <see cref="Profiling.EnergyOptions.Default"/> when null.</param>
+    /// <returns>Per-epoch loss and metrics, and each epoch's FLOPs and energy.</returns>
+    /// <exception cref="InvalidOperationException"><c>Compile</c> was not called, or data-parallel training is attached.</exception>
+    public History Fit(DataLoader loader, int epochs = 1, Dataset? validationData = null, int verbose = 1,
+        IEnumerable<Callback>? callbacks = null, IProgress<TrainingProgress>? progress = null,
+        bool measureCost = true, Profiling.EnergyOptions? energy = null)
+    {
+        ArgumentNullException.ThrowIfNull(loader);
+        ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(verbose);
+        var callbackList = callbacks?.ToArray() ?? [];
+        foreach (var c in callbackList) ArgumentNullException.ThrowIfNull(c, nameof(callbacks));
+        energy?.Validate();
+        return Compiled(nameof(Fit)).Fit(loader.Dataset,
+            new FitOptions(epochs, loader.BatchSize, validationData, 0, loader.Shuffle, verbose, callbackList, progress, 1,
+                measureCost, energy, loader));
+    }
+
+    /// <summary>
     /// Trains on tensors: sample i is (<paramref name="x"/>[i], <paramref name="y"/>[i]). Otherwise as
     /// <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?, int, bool, Profiling.EnergyOptions?)"/>.
     /// </summary>

@@ -182,6 +182,26 @@ public abstract partial class Optimizer
             }
     }
 
+    List<Action<Optimizer>>? stepPreHooks;
+
+    /// <summary>
+    /// Registers <paramref name="hook"/> to run at the start of every <see cref="Step"/>, in the caller's grad mode, before any
+    /// parameter is updated; it may replace the parameters' <see cref="Tensor.Grad"/> (as PyTorch's
+    /// <c>register_step_pre_hook</c>). Differentially private training clips and noises the gradients there.
+    /// </summary>
+    /// <returns>A handle whose <c>Dispose</c> removes the hook.</returns>
+    public IDisposable RegisterStepPreHook(Action<Optimizer> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        (stepPreHooks ??= []).Add(hook);
+        return new StepHookHandle(this, hook);
+    }
+
+    sealed class StepHookHandle(Optimizer owner, Action<Optimizer> hook) : IDisposable
+    {
+        public void Dispose() => owner.stepPreHooks?.Remove(hook);
+    }
+
     /// <summary>
     /// Applies one update to every parameter that has a gradient (parameters without one are skipped, as in PyTorch)
     /// and records <see cref="LastPenalty"/>.
@@ -193,6 +213,8 @@ public abstract partial class Optimizer
             throw new InvalidOperationException(
                 $"{GetType().Name}.Step: the optimizer has no parameters. It was created without any (e.g. new {GetType().Name}(lr: ...) or a Keras name such as \"adam\"); " +
                 "pass it to Sequential.Compile so Fit binds it, or call Bind(model.Parameters()) first.");
+        if (stepPreHooks is { Count: > 0 } hooks)
+            foreach (var hook in hooks.ToArray()) hook(this);
         DisposePenaltyTerms();
         lastPenalty = null;
         using var phase = FlopCounter.EnterPhase(FlopPhase.Optimizer);

@@ -46,7 +46,9 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         // batches ahead on the thread pool while this thread trains.
         // Data-parallel: each epoch this process trains on its share of the samples, in the order the strategy gives.
         var parallel = model.DataParallel;
-        var loader = parallel is null ? new DataLoader(trainSet, options.BatchSize, options.Shuffle) : ShareLoader(parallel, trainSet, 0, options);
+        if (options.Loader is not null && parallel is not null)
+            throw new InvalidOperationException("Fit: training from a DataLoader is not supported with data-parallel training; pass a Dataset.");
+        var loader = options.Loader ?? (parallel is null ? new DataLoader(trainSet, options.BatchSize, options.Shuffle) : ShareLoader(parallel, trainSet, 0, options));
         bool leader = parallel is null || parallel.Rank == 0;
         var callbacks = leader ? options.Callbacks : options.Callbacks.Where(c => !c.RankZeroOnly).ToArray();
         var reporter = !leader ? null : options.Progress ?? (options.Verbose > 0 ? new ConsoleProgress(liveBar: options.Verbose == 1 ? null : false) : null);
@@ -106,6 +108,7 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
 
                 var logs = Logs(lossSum / seen, trainMetrics, trackPenalty ? penaltySum / Math.Max(penaltySeen, 1) : null);
                 if (parallel is not null) AverageAcrossRanks(parallel, logs);
+                foreach (var c in callbacks) c.OnEpochLogs(epoch, logs);
                 if (validationSet is not null)
                 {
                     var (valLoss, valMetrics) = Measure(validationSet, options.BatchSize);
@@ -149,6 +152,14 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         using var scope = Tensor.Scope();
         if (!batches.MoveNext()) throw new InvalidOperationException("Fit: the dataset yielded fewer batches than its size promises.");
         var (x, y) = Prepare(batches.Current);
+        if (x.Shape[0] == 0)
+        {
+            // An empty batch (Poisson sampling can draw one) has no loss; the optimizer still steps, so step hooks
+            // (differential privacy adds its noise there) run as for any other batch.
+            if (firstInGroup) Optimizer.ReleaseGrads();
+            if (lastInGroup) Optimizer.Step();
+            return (0, double.NaN, 0);
+        }
         // Nothing outside this loop holds the previous step's gradients, so they go back to the pool now rather
         // than when the GC finalizes them (a training loop then rents no new gradient buffers step after step).
         if (firstInGroup) Optimizer.ReleaseGrads();

@@ -226,3 +226,59 @@ public class BatchNormTests
         Assert.Contains("[2, 4, 3]", e.Message);
     }
 }
+
+public sealed class GroupNormTests
+{
+    static Tensor T(double[] data, params long[] shape) => Tensor.FromArray(data, shape);
+
+    static double[] Rand(System.Random r, int n, double lo, double hi) => Enumerable.Range(0, n).Select(_ => lo + (hi - lo) * r.NextDouble()).ToArray();
+
+    [Fact]
+    public void Normalises_each_group_of_each_sample_and_matches_the_reference()
+    {
+        var r = new System.Random(31);
+        var x = Rand(r, 2 * 4 * 3, -3, 3); // [N=2, C=4, L=3], 2 groups of 2 channels
+        var gn = new GroupNorm(2, 4);
+        gn.To(DType.Float64);
+        var w = Rand(r, 4, 0.5, 2);
+        var b = Rand(r, 4, -1, 1);
+        using (Tensor.NoGrad())
+        {
+            gn.Weight!.Copy_(T(w, 4));
+            gn.Bias!.Copy_(T(b, 4));
+        }
+        var y = gn.Forward(T(x, 2, 4, 3)).ToArray<double>();
+        for (int n = 0; n < 2; n++)
+            for (int g = 0; g < 2; g++)
+            {
+                var idx = Enumerable.Range(0, 6).Select(i => n * 12 + g * 6 + i).ToArray();
+                double mean = idx.Average(i => x[i]), var = idx.Average(i => (x[i] - mean) * (x[i] - mean));
+                foreach (var i in idx)
+                {
+                    int c = (i % 12) / 3;
+                    double expected = (x[i] - mean) / Math.Sqrt(var + 1e-5) * w[c] + b[c];
+                    Assert.True(Math.Abs(expected - y[i]) < 1e-9, $"element {i}: expected {expected}, got {y[i]}");
+                }
+            }
+    }
+
+    [Fact]
+    public void Passes_gradcheck()
+    {
+        var r = new System.Random(32);
+        GradCheck.Assert(a => F.GroupNorm(a[0], 3, a[1], a[2]),
+            [T(Rand(r, 2 * 6 * 2 * 2, -2, 2), 2, 6, 2, 2), T(Rand(r, 6, 0.5, 2), 6), T(Rand(r, 6, -1, 1), 6)]);
+        GradCheck.Assert(a => F.GroupNorm(a[0], 2, null, null), [T(Rand(r, 3 * 4, -2, 2), 3, 4)]);
+    }
+
+    [Fact]
+    public void Bad_shapes_give_clear_errors()
+    {
+        Assert.Throws<ArgumentException>(() => new GroupNorm(3, 4));
+        var e = Assert.Throws<ArgumentException>(() => new GroupNorm(2, 4).Forward(Tensor.Zeros(2, 6)));
+        Assert.Contains("[2, 6]", e.Message);
+        var w = Assert.Throws<ArgumentException>(() => F.GroupNorm(Tensor.Zeros(2, 4), 2, Tensor.Ones(3)));
+        Assert.Contains("GroupNorm", w.Message);
+        Assert.Equal("GroupNorm(numGroups: 2, numChannels: 4, eps: 1E-05, affine: True)", new GroupNorm(2, 4).ToString());
+    }
+}

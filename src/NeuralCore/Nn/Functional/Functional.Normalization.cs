@@ -109,10 +109,47 @@ public static partial class Functional
         return y;
     }
 
-    static void CheckPerChannel(Tensor? t, long channels, string name, Tensor x)
+    /// <summary>
+    /// Group normalisation (Wu and He 2018), as <c>torch.nn.functional.group_norm</c>: the C channels of each sample are
+    /// split into <paramref name="numGroups"/> groups, each normalised over its channels and all spatial positions, then
+    /// scaled per channel by <paramref name="weight"/> and shifted by <paramref name="bias"/>. Statistics never mix
+    /// samples, so it works with any batch size (and with per-sample gradients). Shape: [N, C, *] → the same shape.
+    /// </summary>
+    /// <exception cref="ArgumentException">The input has fewer than 2 dimensions, C is not divisible by the group count,
+    /// or weight/bias are not [C].</exception>
+    public static Tensor GroupNorm(Tensor x, int numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
+    {
+        const string op = nameof(GroupNorm);
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Dim < 2) throw new ArgumentException($"{op}: input must be [N, C, *], got {x.Shape}.");
+        long n = x.Shape[0], c = x.Shape[1];
+        if (numGroups <= 0 || c % numGroups != 0)
+            throw new ArgumentException($"{op}: {c} channels of input {x.Shape} cannot be split into {numGroups} groups of equal size.");
+        if (!(eps >= 0)) throw new ArgumentOutOfRangeException(nameof(eps), $"{op}: eps must be non-negative, got {eps}.");
+        CheckPerChannel(weight, c, "weight", x, op);
+        CheckPerChannel(bias, c, "bias", x, op);
+        var y = GroupNormalized(x, numGroups, eps);
+        if (weight is null && bias is null) return y;
+        var perChannel = new long[x.Dim];
+        Array.Fill(perChannel, 1L);
+        perChannel[1] = c;
+        if (weight is not null) y = y * weight.Reshape(perChannel);
+        if (bias is not null) y = y + bias.Reshape(perChannel);
+        return y;
+    }
+
+    // The normalised input before the affine step (x̂), shaped as the input.
+    static Tensor GroupNormalized(Tensor x, int numGroups, double eps)
+    {
+        var grouped = x.Reshape(x.Shape[0], numGroups, -1);
+        var centered = grouped - grouped.Mean(2, keepDim: true);
+        return (centered * (centered.Square().Mean(2, keepDim: true) + eps).Rsqrt()).Reshape(x.Shape.ToArray());
+    }
+
+    static void CheckPerChannel(Tensor? t, long channels, string name, Tensor x, string op = "BatchNorm")
     {
         if (t is not null && (t.Dim != 1 || t.Shape[0] != channels))
-            throw new ArgumentException($"BatchNorm: {name} must have shape [{channels}] (one entry per channel of input {x.Shape}), got {t.Shape}.");
+            throw new ArgumentException($"{op}: {name} must have shape [{channels}] (one entry per channel of input {x.Shape}), got {t.Shape}.");
     }
 
     // The checks LayerNorm and RmsNorm share: a floating-point input whose trailing dimensions are normalizedShape, and a

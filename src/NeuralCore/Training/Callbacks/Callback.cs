@@ -53,6 +53,15 @@ public abstract class Callback
     /// <param name="logs">Running epoch means of the loss and metrics.</param>
     public virtual void OnBatchEnd(int batch, IReadOnlyDictionary<string, double> logs) { }
 
+    /// <summary>
+    /// Called when an epoch's training logs are complete, before validation, before <see cref="History"/> records them
+    /// and before the progress line shows them: a callback may add values of its own (a privacy accountant adds
+    /// <c>"epsilon"</c>).
+    /// </summary>
+    /// <param name="epoch">0-based epoch.</param>
+    /// <param name="logs">The epoch's logs, writable.</param>
+    public virtual void OnEpochLogs(int epoch, IDictionary<string, double> logs) { }
+
     /// <summary>Called after each epoch, validation included.</summary>
     /// <param name="epoch">0-based epoch.</param>
     /// <param name="logs">The values <see cref="History"/> records for this epoch.</param>

@@ -1,0 +1,151 @@
+using NeuralCore.Nn;
+
+namespace NeuralCore.Privacy.PerSample;
+
+/// <summary>
+/// Computes the gradient of each sample's loss separately (per-sample gradients) from one ordinary forward and
+/// backward pass, as Opacus' <c>GradSampleModule</c>: a forward hook on each layer keeps the layer's input and
+/// routes its output through an identity whose backward keeps the gradient of the output; the per-sample gradient
+/// of each parameter then follows from the layer's own formula:
+/// <list type="bullet">
+/// <item><see cref="Linear"/>: gᵢᵀ·xᵢ, summed over positions for sequence inputs (a batched matrix product);</item>
+/// <item><see cref="Conv2d"/> (groups = 1): the correlation of each input with its own output gradient, computed for
+/// the whole batch as one grouped convolution (batch as groups);</item>
+/// <item><see cref="Embedding"/>: one-hot(indices)ᵀ·g per sample;</item>
+/// <item><see cref="LayerNorm"/> and <see cref="GroupNorm"/>: g·x̂ and g summed over each sample's positions.</item>
+/// </list>
+/// Any other layer with parameters uses the fallback: the layer alone is run again on each sample (a micro-batch of
+/// one) and back-propagated with that sample's output gradient; <see cref="FallbackLayers"/> names those layers.
+/// Batch normalization mixes samples and is refused.
+/// </summary>
+/// <remarks>
+/// Layers are reached through <see cref="Sequential"/> containers (nested ones included), whose <see cref="Module.Call"/>
+/// runs the hooks. The per-sample gradients are of the loss the backward pass started from: with a loss that is a mean
+/// over the batch, pass <c>lossScale</c> = batch size to <see cref="Compute"/> to get each sample's own gradient.
+/// A fallback layer must behave the same on one sample as inside the batch (no dropout inside it).
+/// </remarks>
+public sealed class PerSampleGradients : IDisposable
+{
+    readonly List<IDisposable> handles = [];
+    readonly Dictionary<Module, (string Name, LayerRule Rule)> layers = new(ReferenceEqualityComparer.Instance);
+    readonly List<Capture> captures = [];
+    readonly List<string> fallback = [];
+
+    sealed class Capture(Module module, Tensor input)
+    {
+        public Module Module { get; } = module;
+        public Tensor Input { get; } = input;
+        public Tensor? GradOutput { get; set; }
+    }
+
+    /// <summary>Hooks every layer of <paramref name="model"/> that has parameters.</summary>
+    /// <exception cref="NotSupportedException">The model contains batch normalization (use LayerNorm or per-sample normalization instead).</exception>
+    public PerSampleGradients(Sequential model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Model = model;
+        Walk(model, "");
+        foreach (var (module, _) in layers) handles.Add(module.RegisterForwardHook(Hook));
+    }
+
+    /// <summary>The model hooked.</summary>
+    public Sequential Model { get; }
+
+    /// <summary>Dotted names of the layers whose per-sample gradients come from the per-sample fallback loop.</summary>
+    public IReadOnlyList<string> FallbackLayers => fallback;
+
+    /// <summary>Rows of the captured batch (0 when nothing was captured).</summary>
+    public long CapturedBatch => captures.Count == 0 ? 0 : captures[0].Input.Shape[0];
+
+    /// <summary>Whether a forward pass was captured since the last <see cref="Clear"/>.</summary>
+    public bool HasCapture => captures.Count > 0;
+
+    /// <summary>Refuses <paramref name="model"/> when it contains a layer that mixes samples (batch normalization).</summary>
+    /// <exception cref="NotSupportedException">Names the layer.</exception>
+    public static void CheckSupported(Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        foreach (var (name, m) in model.NamedModules())
+            if (m is BatchNormBase)
+                throw new NotSupportedException(
+                    $"Differential privacy: layer \"{(name.Length == 0 ? m.GetType().Name : name)}\" ({m.GetType().Name}) normalizes with batch statistics, " +
+                    "which mixes the samples of a batch, so per-sample gradients and the privacy guarantee do not exist. " +
+                    "Replace it with GroupNorm (for example GroupNorm(groups, channels) in place of BatchNorm2d(channels)) or LayerNorm, which normalize each sample on its own.");
+    }
+
+    void Walk(Module module, string name)
+    {
+        CheckSupported(module);
+        if (module is Sequential)
+        {
+            foreach (var (childName, child) in module.NamedChildren())
+                Walk(child, name.Length == 0 ? childName : name + "." + childName);
+            return;
+        }
+        if (!module.Parameters().Any()) return;
+        var rule = LayerRule.For(module);
+        if (rule is null)
+        {
+            rule = LayerRule.Fallback;
+            fallback.Add($"{name} ({module.GetType().Name})");
+        }
+        layers[module] = (name, rule);
+    }
+
+    Tensor Hook(Module module, Tensor input, Tensor output)
+    {
+        if (!Tensor.IsGradEnabled || !module.IsTraining || !output.RequiresGrad) return output;
+        var capture = new Capture(module, input.Detach());
+        captures.Add(capture);
+        Tensor detached;
+        using (Tensor.NoGrad()) detached = output.Detach();
+        return Tensor.RecordFunction("PerSampleCapture", detached, [output], g =>
+        {
+            capture.GradOutput = capture.GradOutput is null ? g : capture.GradOutput.Add(g);
+            return [g];
+        });
+    }
+
+    /// <summary>
+    /// The per-sample gradients of the captured forward and backward pass: for each parameter, a tensor
+    /// [batch, ...parameter shape] (zero for a layer that was not run). Call after the backward pass.
+    /// </summary>
+    /// <param name="lossScale">Multiplies every gradient: the batch size when the loss was a batch mean.</param>
+    /// <exception cref="InvalidOperationException">Nothing was captured, or a captured layer's backward did not run.</exception>
+    public IReadOnlyDictionary<Tensor, Tensor> Compute(double lossScale = 1)
+    {
+        if (captures.Count == 0)
+            throw new InvalidOperationException("PerSampleGradients.Compute: no forward pass in training mode with gradients was captured since the last Clear.");
+        long batch = captures[0].Input.Shape[0];
+        var result = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
+        foreach (var c in captures)
+        {
+            if (c.Input.Shape[0] != batch)
+                throw new InvalidOperationException($"PerSampleGradients: layer {layers[c.Module].Name} saw a batch of {c.Input.Shape[0]} rows, another one {batch}; layers must keep the batch dimension first.");
+            if (c.GradOutput is null) continue; // the layer's output did not reach the loss
+            var (name, rule) = layers[c.Module];
+            foreach (var (p, g) in rule.Compute(c.Module, c.Input, c.GradOutput))
+            {
+                var scaled = lossScale == 1 ? g : g.Mul(lossScale);
+                result[p] = result.TryGetValue(p, out var prev) ? prev.Add(scaled) : scaled;
+            }
+        }
+        using (Tensor.NoGrad())
+            foreach (var (module, _) in layers)
+                foreach (var p in module.Parameters())
+                    if (!result.ContainsKey(p))
+                        result[p] = Tensor.Zeros([batch, .. p.Shape.ToArray()], p.DType, p.Device);
+        return result;
+    }
+
+    /// <summary>Forgets the captured pass (call after each step).</summary>
+    public void Clear() => captures.Clear();
+
+    /// <summary>Removes the hooks.</summary>
+    public void Dispose()
+    {
+        foreach (var h in handles) h.Dispose();
+        handles.Clear();
+        captures.Clear();
+    }
+}
