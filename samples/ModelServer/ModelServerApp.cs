@@ -151,6 +151,8 @@ public static class ModelServerApp
             Root.Options.Add(jwtIssuer);
             Root.Options.Add(jwtAudience);
             Root.Options.Add(rateLimit);
+            var explainRateLimit = new Option<int>("--explain-rate-limit") { Description = "explain requests per second per caller, a limit of their own (0: no limit)", DefaultValueFactory = _ => 0 };
+            Root.Options.Add(explainRateLimit);
             var batch = new Option<int>("--max-batch-size") { Description = "micro-batching: most rows per forward pass (0: no batching)", DefaultValueFactory = _ => 0 };
             var batchDelay = new Option<double>("--max-queue-delay-ms") { Description = "micro-batching: longest wait for a batch to fill (with --wait-full-delay)", DefaultValueFactory = _ => 1 };
             var fullDelay = new Option<bool>("--wait-full-delay") { Description = "micro-batching: every batch waits up to --max-queue-delay-ms instead of running when the queue is empty" };
@@ -174,6 +176,8 @@ public static class ModelServerApp
                 int epochCount = Epochs(parse);
                 int rate = parse.GetValue(rateLimit);
                 if (rate < 0) throw new ArgumentException($"--rate-limit must be 0 (none) or positive, not {rate}.");
+                int explainRate = parse.GetValue(explainRateLimit);
+                if (explainRate < 0) throw new ArgumentException($"--explain-rate-limit must be 0 (none) or positive, not {explainRate}.");
                 JwtOptions? jwt = null;
                 if (parse.GetValue(jwtKeyFile) is string keyFile)
                 {
@@ -201,6 +205,7 @@ public static class ModelServerApp
                     AllowAnonymousInference = parse.GetValue(anonymous),
                     Jwt = jwt,
                     RateLimit = rate > 0 ? new RateLimitOptions { RequestsPerSecond = rate } : null,
+                    ExplainRateLimit = explainRate > 0 ? new RateLimitOptions { RequestsPerSecond = explainRate } : null,
                     Batching = parse.GetValue(batch) is int size and > 0
                         ? new BatchingOptions { MaxBatchSize = size, MaxQueueDelay = TimeSpan.FromMilliseconds(parse.GetValue(batchDelay)), DispatchWhenIdle = !parse.GetValue(fullDelay) }
                         : null,

@@ -94,32 +94,24 @@ public static class ServingAccess
                 };
             });
         services.AddSingleton<ApiKeyCache>();
-        if (options.RateLimit is { } limit)
+        if (options.RateLimit is { Burst: < 1 } or { RequestsPerSecond: < 1 })
+            throw new ArgumentException("The rate limit needs at least 1 request per second and a burst of at least 1.", nameof(options));
+        if (options.ExplainRateLimit is { Burst: < 1 } or { RequestsPerSecond: < 1 })
+            throw new ArgumentException("The explain rate limit needs at least 1 request per second and a burst of at least 1.", nameof(options));
+        if (options.RateLimit is null && options.ExplainRateLimit is null) return services;
+        services.AddRateLimiter(r =>
         {
-            if (limit.RequestsPerSecond < 1 || limit.Burst is < 1)
-                throw new ArgumentException("The rate limit needs at least 1 request per second and a burst of at least 1.", nameof(options));
-            services.AddRateLimiter(r =>
+            if (options.RateLimit is { } limit)
             {
                 r.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
                     context.Request.Path.StartsWithSegments("/v2/health") || context.Request.Path.StartsWithSegments("/metrics")
                         ? RateLimitPartition.GetNoLimiter("unlimited")
-                        : RateLimitPartition.GetTokenBucketLimiter(Caller(context), _ => new TokenBucketRateLimiterOptions
-                        {
-                            TokenLimit = limit.Burst ?? limit.RequestsPerSecond,
-                            TokensPerPeriod = limit.RequestsPerSecond,
-                            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                            QueueLimit = 0,
-                            AutoReplenishment = true,
-                        }));
-                r.OnRejected = async (context, cancellation) =>
-                {
-                    context.HttpContext.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-                    context.HttpContext.Response.Headers.RetryAfter = "1";
-                    await Results.Problem(statusCode: 429, title: "Too many requests",
-                        detail: $"Over the rate limit of {limit.RequestsPerSecond} requests per second for this caller.").ExecuteAsync(context.HttpContext);
-                };
-            });
-        }
+                        : RateLimitPartition.GetTokenBucketLimiter(Caller(context), _ => Bucket(limit)));
+                r.OnRejected = (context, _) => Rejected(context.HttpContext, $"Over the rate limit of {limit.RequestsPerSecond} requests per second for this caller.");
+            }
+            if (options.ExplainRateLimit is { } explain)
+                r.AddPolicy(ServingHost.ExplainRateLimitPolicy, new ExplainRateLimiterPolicy(explain));
+        });
         return services;
     }
 
@@ -131,13 +123,39 @@ public static class ServingAccess
         // Both schemes read credentials from these two headers only: a request without them is anonymous, and skips the
         // authentication middleware (the route's scope check still applies).
         app.UseWhen(context => HasCredentials(context.Request), branch => branch.UseAuthentication());
-        if (options.RateLimit is not null) app.UseRateLimiter();
+        if (options.RateLimit is not null || options.ExplainRateLimit is not null) app.UseRateLimiter();
         return app;
     }
 
     /// <summary>Whether the request carries credentials at all (an <c>Authorization</c> or <c>X-API-Key</c> header).</summary>
     static bool HasCredentials(HttpRequest request) =>
         request.Headers.ContainsKey(ApiKeyHeader) || request.Headers.ContainsKey(Microsoft.Net.Http.Headers.HeaderNames.Authorization);
+
+    static TokenBucketRateLimiterOptions Bucket(RateLimitOptions limit) => new()
+    {
+        TokenLimit = limit.Burst ?? limit.RequestsPerSecond,
+        TokensPerPeriod = limit.RequestsPerSecond,
+        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+        QueueLimit = 0,
+        AutoReplenishment = true,
+    };
+
+    static async ValueTask Rejected(HttpContext http, string detail)
+    {
+        http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        http.Response.Headers.RetryAfter = "1";
+        await Results.Problem(statusCode: 429, title: "Too many requests", detail: detail).ExecuteAsync(http);
+    }
+
+    /// <summary>The explain routes' own per-caller token bucket, with its own 429 message.</summary>
+    sealed class ExplainRateLimiterPolicy(RateLimitOptions limit) : IRateLimiterPolicy<string>
+    {
+        public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected { get; } = (context, _) =>
+            Rejected(context.HttpContext, $"Over the explain rate limit of {limit.RequestsPerSecond} requests per second for this caller.");
+
+        public RateLimitPartition<string> GetPartition(HttpContext httpContext) =>
+            RateLimitPartition.GetTokenBucketLimiter(Caller(httpContext), _ => Bucket(limit));
+    }
 
     static bool IsApiKeyRequest(HttpRequest request) =>
         request.Headers.ContainsKey(ApiKeyHeader)

@@ -219,6 +219,9 @@ public sealed class LoadedModels(ModelRegistry registry, ModelLoadLimits? limits
         }
     }
 
+    /// <summary>A second, private instance of <paramref name="version"/>'s model, loaded and verified as the served one is (for explains).</summary>
+    internal Sequential LoadExplainCopy(ModelVersionInfo version) => Registry.Load(version, limits);
+
     /// <summary>Stops every loaded version's micro-batcher.</summary>
     public void Dispose()
     {

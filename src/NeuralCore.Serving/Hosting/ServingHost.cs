@@ -37,6 +37,12 @@ public sealed record ServingOptions
     /// <summary>Per-caller rate limit; null (the default): none.</summary>
     public RateLimitOptions? RateLimit { get; init; }
 
+    /// <summary>
+    /// Per-caller rate limit of the explain routes (<see cref="ServingHost.MapExplain"/>), a bucket of its own besides
+    /// <see cref="RateLimit"/> since an explain costs many forward and backward passes; null (the default): none.
+    /// </summary>
+    public RateLimitOptions? ExplainRateLimit { get; init; }
+
     /// <summary>Dynamic micro-batching per loaded version; null (the default): each request runs its own forward pass.</summary>
     public BatchingOptions? Batching { get; init; }
 
@@ -164,6 +170,7 @@ public static partial class ServingHost
             Infer(models, name, version, request));
         endpoints.MapPost("/v1/models/{name}:predict", (string name, HttpRequest request, LoadedModels models) => Predict(models, name, defaultVersion, request))
             .RequireScope(AccessVerb.Infer, options, anonymousWhenInferenceOpen: true);
+        endpoints.MapExplain(options);
         return endpoints;
     }
 

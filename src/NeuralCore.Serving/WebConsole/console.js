@@ -402,8 +402,9 @@
     useFile(event.dataTransfer.files[0]).catch(fail);
   });
   $("try-file").addEventListener("change", (event) => useFile(event.target.files[0]).catch(fail));
-  $("try-clear").addEventListener("click", () => { clearPad(); $("try-bars").replaceChildren(); $("try-summary").textContent = "No prediction yet."; $("try-sent").removeAttribute("src"); });
+  $("try-clear").addEventListener("click", () => { clearPad(); hideExplanation(); $("try-bars").replaceChildren(); $("try-summary").textContent = "No prediction yet."; $("try-sent").removeAttribute("src"); });
   $("try-predict").addEventListener("click", () => predict().catch(fail));
+  $("try-explain").addEventListener("click", () => explain().catch(fail));
 
   // The drawing, scaled to 28 x 28 (the server resizes any image to the model's input; this keeps the upload small).
   function drawingAsPng() {
@@ -427,6 +428,7 @@
   async function predict() {
     const name = $("try-model").value;
     if (!name || !dirty) return;
+    hideExplanation();
     const image = dropped || await drawingAsPng();
     $("try-sent").src = await asDataUrl(image);
     const version = $("try-version").value;
@@ -443,6 +445,29 @@
         el("span", { class: "track" }, fill),
         el("span", { class: "value", text: (prob * 100).toFixed(1) + " %" }));
     }));
+  }
+
+  function hideExplanation() {
+    $("try-explanation").hidden = true;
+    $("try-heatmap").removeAttribute("src");
+    $("try-explain-summary").textContent = "";
+  }
+
+  // Integrated gradients of the predicted class for the image last sent, drawn over it (POST :explain?heatmap=true).
+  async function explain() {
+    const name = $("try-model").value;
+    if (!name || !dirty) return;
+    const image = dropped || await drawingAsPng();
+    $("try-sent").src = await asDataUrl(image);
+    const version = $("try-version").value;
+    const result = await api(`/v1/models/${encodeURIComponent(name)}:explain?heatmap=true` + (version ? "&version=" + encodeURIComponent(version) : ""),
+      { method: "POST", body: image, headers: { "Content-Type": image.type } });
+    const e = result.explanations[0];
+    $("try-heatmap").src = "data:image/png;base64," + e.heatmap;
+    const delta = e.completeness ? ` · completeness delta ${(e.completeness.relative_delta * 100).toFixed(2)} %` : "";
+    $("try-explain-summary").textContent = `Why ${e.target_label}? Red pixels raised its score, blue ones lowered it (${result.method.replace("_", " ")}${delta}).`;
+    $("try-explanation").dataset.target = String(e.target);
+    $("try-explanation").hidden = false;
   }
 
   async function prepareTry() {

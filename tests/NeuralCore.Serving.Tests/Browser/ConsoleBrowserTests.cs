@@ -164,6 +164,34 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserFixture fixture, ITestOutp
         AssertNoConsoleErrors("try-it (image)");
     }
 
+    [BrowserFact]
+    public async Task ExplainButton_ShowsTheHeatmapTheApiGivesForTheSameBytes()
+    {
+        fixture.SignIn(fixture.AdminKey);
+        fixture.Go("#/try", "try");
+        var pixels = ImagePredictTests.TestImages(2)[1];
+        string file = Path.Combine(fixture.Artifacts, "input-test-image-explain.png");
+        await File.WriteAllBytesAsync(file, ImagePredictTests.Png(pixels, 28, 28));
+        Driver.FindElement(By.Id("try-file")).SendKeys(file);
+        ConsoleBrowserFixture.Until(() => Driver.FindElements(By.CssSelector("#try-bars .bar")).Count == 10, "the opened file's prediction");
+        Assert.False(Driver.FindElement(By.Id("try-explanation")).Displayed);
+        Driver.FindElement(By.Id("try-explain")).Click();
+        ConsoleBrowserFixture.Until(() => Driver.FindElement(By.Id("try-explanation")).Displayed
+            && (Driver.FindElement(By.Id("try-heatmap")).GetDomProperty("src") ?? "").StartsWith("data:image/png;base64,", StringComparison.Ordinal), "the heatmap");
+
+        var content = new ByteArrayContent(await File.ReadAllBytesAsync(file));
+        content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        var (status, body) = await Send(HttpMethod.Post, $"/v1/models/{Model}:explain?heatmap=true", fixture.AdminKey, content);
+        Assert.True(status == HttpStatusCode.OK, body);
+        var e = JsonDocument.Parse(body).RootElement.GetProperty("explanations")[0];
+        string src = Driver.FindElement(By.Id("try-heatmap")).GetDomProperty("src")!;
+        Assert.Equal(e.GetProperty("heatmap").GetString(), src["data:image/png;base64,".Length..]);
+        Assert.Equal(e.GetProperty("target").GetInt32().ToString(CultureInfo.InvariantCulture), Driver.FindElement(By.Id("try-explanation")).GetDomAttribute("data-target"));
+        Assert.Contains(e.GetProperty("target_label").GetString()!, Driver.FindElement(By.Id("try-explain-summary")).Text);
+        Saved("try-explain");
+        AssertNoConsoleErrors("try-it (explain)");
+    }
+
     static string FashionMnistClass(int index) => NeuralCore.Vision.FashionMnist.ClassNames[index];
 
     [BrowserFact]
