@@ -89,8 +89,14 @@ public sealed class QuantizedConv2d : QuantizedLayer
             for (int b0 = 0; b0 < n; b0 += blockImages)
             {
                 int count = Math.Min(blockImages, n - b0), first = b0;
-                void UnfoldImage(int b) => Unfold(input.AsSpan((first + b) * imageSize, imageSize), h, w, oh, ow, (byte)p.ZeroPoint,
-                    patches.AsSpan(b * positions * kp, positions * kp), kp);
+                void UnfoldImage(int b)
+                {
+                    unsafe
+                    {
+                        fixed (byte* image = input, rows = patches)
+                            Unfold(image + (long)(first + b) * imageSize, h, w, oh, ow, (byte)p.ZeroPoint, rows + (long)b * positions * kp, kp);
+                    }
+                }
                 if (parallel && count > 1) Parallel.For(0, count, UnfoldImage);
                 else for (int b = 0; b < count; b++) UnfoldImage(b);
                 unsafe
@@ -99,8 +105,14 @@ public sealed class QuantizedConv2d : QuantizedLayer
                     fixed (byte* a = patches)
                         matmul.Multiply(a, kp, count * positions, p, product.AsSpan(0, count * positions * cout), cout, 1, path);
                 }
-                void StoreImage(int b) => Transpose(product.AsSpan(b * positions * cout, positions * cout), positions, cout,
-                    y.AsSpan((first + b) * cout * positions, cout * positions));
+                void StoreImage(int b)
+                {
+                    unsafe
+                    {
+                        fixed (float* source = product, destination = y)
+                            Transpose(source + (long)b * positions * cout, positions, cout, destination + (long)(first + b) * cout * positions);
+                    }
+                }
                 if (parallel && count > 1) Parallel.For(0, count, StoreImage);
                 else for (int b = 0; b < count; b++) StoreImage(b);
             }
@@ -119,58 +131,76 @@ public sealed class QuantizedConv2d : QuantizedLayer
 
     // One image's GEMM rows [positions, channels] to its NCHW planes [channels, positions], in tiles of eight
     // channels so each pass reads a short contiguous run per position and writes eight sequential streams.
-    static void Transpose(ReadOnlySpan<float> source, int positions, int channels, Span<float> destination)
+    static unsafe void Transpose(float* source, int positions, int channels, float* destination)
     {
         for (int c0 = 0; c0 < channels; c0 += 8)
         {
             int c1 = Math.Min(channels, c0 + 8);
             for (int q = 0; q < positions; q++)
             {
-                var row = source.Slice(q * channels, channels);
-                for (int c = c0; c < c1; c++) destination[c * positions + q] = row[c];
+                float* row = source + (long)q * channels;
+                for (int c = c0; c < c1; c++) destination[(long)c * positions + q] = row[c];
             }
         }
     }
 
     // Row p of the patch matrix holds, for output position p, the inputs under the kernel in weight order (c, i, j);
-    // positions outside the image hold the zero point; the row's padding to a multiple of four too. Where a kernel
-    // row lies inside the image and the dilation is 1, its kw bytes are one contiguous copy.
-    void Unfold(ReadOnlySpan<byte> image, int h, int w, int oh, int ow, byte zero, Span<byte> patches, int kp)
+    // positions outside the image hold the zero point; the row's padding to a multiple of four too. For each output
+    // row and kernel row (c, i), the input row is first copied once into a line padded with the zero point (one
+    // contiguous copy), from which every output position takes its kw bytes without bounds checks.
+    unsafe void Unfold(byte* image, int h, int w, int oh, int ow, byte zero, byte* patches, int kp)
     {
-        int kh = KernelSize.H, kw = KernelSize.W, dh = Dilation.H, dw = Dilation.W;
-        for (int oy = 0; oy < oh; oy++)
+        int kh = KernelSize.H, kw = KernelSize.W, sh = Stride.H, sw = Stride.W, dh = Dilation.H, dw = Dilation.W, pw = Padding.W;
+        int k = InChannels * kh * kw;
+        int length = (ow - 1) * sw + (kw - 1) * dw + 1;
+        int start = Math.Min(pw, length), end = Math.Min(length, pw + w);
+        var lineBuffer = ArrayPool<byte>.Shared.Rent(length);
+        try
         {
-            int iy0 = oy * Stride.H - Padding.H;
-            for (int ox = 0; ox < ow; ox++)
+            fixed (byte* line = lineBuffer)
             {
-                var row = patches.Slice((oy * ow + ox) * kp, kp);
-                int ix0 = ox * Stride.W - Padding.W;
-                bool columnsInside = ix0 >= 0 && ix0 + (kw - 1) * dw < w;
-                int t = 0;
-                for (int c = 0; c < InChannels; c++)
-                    for (int i = 0; i < kh; i++, t += kw)
-                    {
-                        int iy = iy0 + i * dh;
-                        var segment = row.Slice(t, kw);
-                        if ((uint)iy >= (uint)h)
+                new Span<byte>(line, length).Fill(zero);
+                for (int oy = 0; oy < oh; oy++)
+                {
+                    byte* rows = patches + (long)oy * ow * kp;
+                    for (int c = 0; c < InChannels; c++)
+                        for (int i = 0; i < kh; i++)
                         {
-                            segment.Fill(zero);
-                            continue;
+                            int t = (c * kh + i) * kw, iy = oy * sh - Padding.H + i * dh;
+                            if ((uint)iy >= (uint)h)
+                            {
+                                for (int ox = 0; ox < ow; ox++) new Span<byte>(rows + (long)ox * kp + t, kw).Fill(zero);
+                                continue;
+                            }
+                            // The padding bytes of the line stay the zero point; only the image part changes.
+                            if (end > start) Buffer.MemoryCopy(image + ((long)c * h + iy) * w + (start - pw), line + start, end - start, end - start);
+                            if (kw == 3 && dw == 1)
+                            {
+                                for (int ox = 0; ox < ow; ox++)
+                                {
+                                    byte* src = line + ox * sw, dst = rows + (long)ox * kp + t;
+                                    dst[0] = src[0];
+                                    dst[1] = src[1];
+                                    dst[2] = src[2];
+                                }
+                            }
+                            else
+                            {
+                                for (int ox = 0; ox < ow; ox++)
+                                {
+                                    byte* src = line + ox * sw, dst = rows + (long)ox * kp + t;
+                                    for (int j = 0; j < kw; j++) dst[j] = src[j * dw];
+                                }
+                            }
                         }
-                        int rowBase = (c * h + iy) * w;
-                        if (columnsInside && dw == 1)
-                        {
-                            image.Slice(rowBase + ix0, kw).CopyTo(segment);
-                            continue;
-                        }
-                        for (int j = 0; j < kw; j++)
-                        {
-                            int ix = ix0 + j * dw;
-                            segment[j] = (uint)ix < (uint)w ? image[rowBase + ix] : zero;
-                        }
-                    }
-                row[t..].Fill(zero);
+                    if (kp > k)
+                        for (int ox = 0; ox < ow; ox++) new Span<byte>(rows + (long)ox * kp + k, kp - k).Fill(zero);
+                }
             }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(lineBuffer);
         }
     }
 
