@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using NeuralCore.Compression;
 using NeuralCore.Compression.Bf16;
 using NeuralCore.Compression.Distillation;
 using NeuralCore.Compression.Pruning;
@@ -133,6 +134,32 @@ public static class CompressApp
         var bf16 = Bf16Model.Load(bf16File, Sequential.Load(baseFile));
         var bf16Row = report.Add("bf16", bf16.Forward, bf16File, parameters: float32.ParameterCount);
         Console.WriteLine($"[{kind}] bf16: accuracy {bf16Row.Accuracy:P2}, {bf16Row.FileBytes / 1024.0:F1} KiB");
+
+        // int8. Dynamic: Linear/Dense weights int8, activations quantized per batch from their own range (convolutions
+        // stay float32). Static: every Linear/Dense/Conv2d int8, input ranges calibrated (min-max observer, the default)
+        // on the first CalibrationBatches training batches. QAT: the float32 model with fake quantization, fine-tuned
+        // like the pruned models, then converted. The int8 weights are buffers, so the float32 parameter count is reported.
+        var dynamicInt8 = (Sequential)Quantization.QuantizeDynamic(float32);
+        SaveInt8(report, "int8 dynamic", dynamicInt8, File("int8-dynamic"), float32.ParameterCount);
+
+        var calibration = new DataLoader(train, BatchSize).Take(CalibrationBatches).Select(b => b.Inputs).ToList();
+        var staticInt8 = Quantization.QuantizeStatic(float32, calibration);
+        SaveInt8(report, "int8 static", staticInt8, File("int8-static"), float32.ParameterCount);
+
+        var qat = Qat.Prepare(Copy());
+        Timed(kind, "QAT fine-tune", () => Train(qat, train, options.FineTuneEpochs, new Adam(lr: 5e-4)));
+        SaveInt8(report, "QAT int8", Qat.Convert(qat), File("qat-int8"), float32.ParameterCount);
+    }
+
+    /// <summary>Training batches the static int8 model is calibrated on.</summary>
+    const int CalibrationBatches = 10;
+
+    static void SaveInt8(CompressionReport report, string name, Sequential model, string file, long parameters)
+    {
+        model.Save(file);
+        model.Eval();
+        var row = report.Add(name, model.Forward, file, parameters: parameters);
+        Console.WriteLine($"[{report.Model}] {name}: accuracy {row.Accuracy:P2}, {row.FileBytes / 1024.0:F1} KiB");
     }
 
     /// <summary>The MLP student: Flatten → Dense 32 relu → Dense 10 (about half the teacher's parameters).</summary>
@@ -181,8 +208,11 @@ public static class CompressApp
         sb.Append("- structured 50 %: half of the output channels/neurons of every layer but the last removed (L1 norm), a smaller dense model, fine-tuned.\n");
         sb.Append(CultureInfo.InvariantCulture, $"- shrinkage: fine-tuned with w ← sign(w)·max(|w| − λ, 0), λ = {options.ShrinkLambda}, after every step.\n");
         sb.Append("- distilled student: a smaller model trained on the float32 model's outputs (T = 4, α = 0.7) and the labels.\n");
-        sb.Append("- bf16: the float32 model with its Linear/Conv2d weights rounded to bfloat16 (stored as BF16), float32 accumulation.\n\n");
-        sb.Append("File sizes are the saved safetensors files (float32, except bf16's weights): unstructured zeros are stored, so they do not shrink the file.\n\n");
+        sb.Append("- bf16: the float32 model with its Linear/Conv2d weights rounded to bfloat16 (stored as BF16), float32 accumulation.\n");
+        sb.Append("- int8 dynamic: Linear/Dense weights int8 (per channel), activations quantized per batch; convolutions stay float32.\n");
+        sb.Append(CultureInfo.InvariantCulture, $"- int8 static: Linear/Dense/Conv2d weights int8, uint8 activations with ranges calibrated (min-max observer) on {CalibrationBatches} training batches.\n");
+        sb.Append("- QAT int8: the float32 model fine-tuned with fake quantization (as many epochs as the pruned models), then converted to int8.\n\n");
+        sb.Append("File sizes are the saved safetensors files (float32, except bf16's and the int8 models' weights): unstructured zeros are stored, so they do not shrink the file.\n\n");
         sb.Append(latencyNote).Append('\n');
         return sb.ToString();
     }

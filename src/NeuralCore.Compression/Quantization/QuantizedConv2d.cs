@@ -5,9 +5,10 @@ using NeuralCore.Nn;
 namespace NeuralCore.Compression;
 
 /// <summary>
-/// An int8 <see cref="Conv2d"/> (groups = 1): each image is quantized to uint8, unfolded (im2col, padding with the
-/// zero point, which stands for 0), and multiplied with the int8 weights by the int8 GEMM, whose epilogue adds the bias,
-/// applies a fused ReLU and writes NCHW. Input [N, C, H, W] (or [C, H, W]) Float32.
+/// An int8 <see cref="Conv2d"/> (groups = 1): the batch is quantized to uint8 in one pass, blocks of images are
+/// unfolded (im2col, padding with the zero point, which stands for 0) into one patch matrix with N·OH·OW rows, and
+/// multiplied with the int8 weights by one int8 GEMM, whose epilogue adds the bias and applies a fused ReLU; each
+/// image's [OH·OW, Cout] rows are then transposed to NCHW. Input [N, C, H, W] (or [C, H, W]) Float32.
 /// </summary>
 public sealed class QuantizedConv2d : QuantizedLayer
 {
@@ -70,60 +71,137 @@ public sealed class QuantizedConv2d : QuantizedLayer
         var data = x.Contiguous().ToArray<float>();
         var matmul = Matmul();
         var p = ParamsFor(data);
-        int imageSize = InChannels * h * w, positions = checked(oh * ow), kp = matmul.Packed.PaddedK;
-        var y = new float[checked((long)n * OutChannels * positions)];
-        // Images run in parallel, each with its own buffers; the kernel is chosen once, on the calling thread.
+        int imageSize = InChannels * h * w, positions = checked(oh * ow), kp = matmul.Packed.PaddedK, cout = OutChannels;
+        var y = new float[checked((long)n * cout * positions)];
         var path = Int8Gemm.ResolvePath();
         bool scalar = path == Int8KernelPath.Scalar;
-        void Image(int b)
+        // Blocks of whole images: one patch matrix of blockImages · OH·OW rows per GEMM, so the packed weights are
+        // reused over a long M; the block's patches stay within about PatchBlockBytes.
+        int blockImages = (int)Math.Clamp(PatchBlockBytes / ((long)positions * kp), 1, n);
+        var input = ArrayPool<byte>.Shared.Rent(checked(n * imageSize));
+        var patches = ArrayPool<byte>.Shared.Rent(checked(blockImages * positions * kp));
+        var product = ArrayPool<float>.Shared.Rent(checked(blockImages * positions * cout));
+        try
         {
-            var image = ArrayPool<byte>.Shared.Rent(imageSize);
-            var patches = ArrayPool<byte>.Shared.Rent(checked(positions * kp));
-            try
+            // The whole batch quantized in one pass.
+            Int8Requantize.QuantizeRows(data, 1, n * imageSize, 1f / p.Scale, p.ZeroPoint, input, n * imageSize, scalar);
+            bool parallel = (long)blockImages * positions * Math.Max(kp, cout) >= 1L << 18 && Environment.ProcessorCount > 1;
+            for (int b0 = 0; b0 < n; b0 += blockImages)
             {
-                Int8Requantize.QuantizeRows(data.AsSpan(b * imageSize, imageSize), 1, imageSize, 1f / p.Scale, p.ZeroPoint, image, imageSize, scalar);
-                Unfold(image, h, w, oh, ow, (byte)p.ZeroPoint, patches, kp);
+                int count = Math.Min(blockImages, n - b0), first = b0;
+                void UnfoldImage(int b)
+                {
+                    unsafe
+                    {
+                        fixed (byte* image = input, rows = patches)
+                            Unfold(image + (long)(first + b) * imageSize, h, w, oh, ow, (byte)p.ZeroPoint, rows + (long)b * positions * kp, kp);
+                    }
+                }
+                if (parallel && count > 1) Parallel.For(0, count, UnfoldImage);
+                else for (int b = 0; b < count; b++) UnfoldImage(b);
                 unsafe
                 {
+                    // [count·OH·OW, Cout] row-major, with the vector epilogue writing contiguous rows.
                     fixed (byte* a = patches)
-                        matmul.Multiply(a, kp, positions, p, y.AsSpan(b * OutChannels * positions, OutChannels * positions), 1, positions, path);
+                        matmul.Multiply(a, kp, count * positions, p, product.AsSpan(0, count * positions * cout), cout, 1, path);
                 }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(image);
-                ArrayPool<byte>.Shared.Return(patches);
+                void StoreImage(int b)
+                {
+                    unsafe
+                    {
+                        fixed (float* source = product, destination = y)
+                            Transpose(source + (long)b * positions * cout, positions, cout, destination + (long)(first + b) * cout * positions);
+                    }
+                }
+                if (parallel && count > 1) Parallel.For(0, count, StoreImage);
+                else for (int b = 0; b < count; b++) StoreImage(b);
             }
         }
-        if (n > 1 && (long)positions * kp * OutChannels * n >= 1L << 21) Parallel.For(0, n, Image);
-        else for (int b = 0; b < n; b++) Image(b);
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input);
+            ArrayPool<byte>.Shared.Return(patches);
+            ArrayPool<float>.Shared.Return(product);
+        }
         return Tensor.FromArray(y, unbatched ? [OutChannels, oh, ow] : [n, OutChannels, oh, ow]);
     }
 
-    // Row p of the patch matrix holds, for output position p, the inputs under the kernel in weight order (c, i, j);
-    // positions outside the image hold the zero point; the row's padding to a multiple of four too.
-    void Unfold(byte[] image, int h, int w, int oh, int ow, byte zero, byte[] patches, int kp)
+    /// <summary>Bytes of uint8 patches unfolded per GEMM (whole images; one image when an image alone is larger).</summary>
+    const long PatchBlockBytes = 8L << 20;
+
+    // One image's GEMM rows [positions, channels] to its NCHW planes [channels, positions], in tiles of eight
+    // channels so each pass reads a short contiguous run per position and writes eight sequential streams.
+    static unsafe void Transpose(float* source, int positions, int channels, float* destination)
     {
-        int kh = KernelSize.H, kw = KernelSize.W;
-        for (int oy = 0; oy < oh; oy++)
-            for (int ox = 0; ox < ow; ox++)
+        for (int c0 = 0; c0 < channels; c0 += 8)
+        {
+            int c1 = Math.Min(channels, c0 + 8);
+            for (int q = 0; q < positions; q++)
             {
-                var row = patches.AsSpan((oy * ow + ox) * kp, kp);
-                int t = 0;
-                for (int c = 0; c < InChannels; c++)
-                    for (int i = 0; i < kh; i++)
-                    {
-                        int iy = oy * Stride.H - Padding.H + i * Dilation.H;
-                        bool rowInside = (uint)iy < (uint)h;
-                        int rowBase = (c * h + iy) * w;
-                        for (int j = 0; j < kw; j++, t++)
-                        {
-                            int ix = ox * Stride.W - Padding.W + j * Dilation.W;
-                            row[t] = rowInside && (uint)ix < (uint)w ? image[rowBase + ix] : zero;
-                        }
-                    }
-                row[t..].Fill(zero);
+                float* row = source + (long)q * channels;
+                for (int c = c0; c < c1; c++) destination[(long)c * positions + q] = row[c];
             }
+        }
+    }
+
+    // Row p of the patch matrix holds, for output position p, the inputs under the kernel in weight order (c, i, j);
+    // positions outside the image hold the zero point; the row's padding to a multiple of four too. For each output
+    // row and kernel row (c, i), the input row is first copied once into a line padded with the zero point (one
+    // contiguous copy), from which every output position takes its kw bytes without bounds checks.
+    unsafe void Unfold(byte* image, int h, int w, int oh, int ow, byte zero, byte* patches, int kp)
+    {
+        int kh = KernelSize.H, kw = KernelSize.W, sh = Stride.H, sw = Stride.W, dh = Dilation.H, dw = Dilation.W, pw = Padding.W;
+        int k = InChannels * kh * kw;
+        int length = (ow - 1) * sw + (kw - 1) * dw + 1;
+        int start = Math.Min(pw, length), end = Math.Min(length, pw + w);
+        var lineBuffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            fixed (byte* line = lineBuffer)
+            {
+                new Span<byte>(line, length).Fill(zero);
+                for (int oy = 0; oy < oh; oy++)
+                {
+                    byte* rows = patches + (long)oy * ow * kp;
+                    for (int c = 0; c < InChannels; c++)
+                        for (int i = 0; i < kh; i++)
+                        {
+                            int t = (c * kh + i) * kw, iy = oy * sh - Padding.H + i * dh;
+                            if ((uint)iy >= (uint)h)
+                            {
+                                for (int ox = 0; ox < ow; ox++) new Span<byte>(rows + (long)ox * kp + t, kw).Fill(zero);
+                                continue;
+                            }
+                            // The padding bytes of the line stay the zero point; only the image part changes.
+                            if (end > start) Buffer.MemoryCopy(image + ((long)c * h + iy) * w + (start - pw), line + start, end - start, end - start);
+                            if (kw == 3 && dw == 1)
+                            {
+                                for (int ox = 0; ox < ow; ox++)
+                                {
+                                    byte* src = line + ox * sw, dst = rows + (long)ox * kp + t;
+                                    dst[0] = src[0];
+                                    dst[1] = src[1];
+                                    dst[2] = src[2];
+                                }
+                            }
+                            else
+                            {
+                                for (int ox = 0; ox < ow; ox++)
+                                {
+                                    byte* src = line + ox * sw, dst = rows + (long)ox * kp + t;
+                                    for (int j = 0; j < kw; j++) dst[j] = src[j * dw];
+                                }
+                            }
+                        }
+                    if (kp > k)
+                        for (int ox = 0; ox < ow; ox++) new Span<byte>(rows + (long)ox * kp + k, kp - k).Fill(zero);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(lineBuffer);
+        }
     }
 
     /// <inheritdoc />

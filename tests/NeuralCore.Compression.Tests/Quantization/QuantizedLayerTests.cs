@@ -72,6 +72,31 @@ public class QuantizedLayerTests
     }
 
     [Theory]
+    [InlineData(5, 2, 1, 1, 2, 1)]   // kernel rows of two bytes, padding wider than one side of the kernel
+    [InlineData(1, 4, 2, 1, 0, 3)]   // a 1-row kernel, strided rows, padded columns
+    [InlineData(3, 5, 1, 1, 1, 2)]   // kernel rows of five bytes
+    public void StaticConv2dWithRectangularKernelsEqualsFloatMathOnTheQuantizedValues(int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        var random = new Random(9);
+        var conv = new Conv2d(2, 5, (kh, kw), (sh, sw), (ph, pw));
+        var x = RandomInput(random, 3, 2, 8, 10);
+        var q = Quantization.QuantizeStatic(new Sequential(conv), [x]);
+        var layer = Assert.IsType<QuantizedConv2d>(Assert.Single(q));
+        var p = layer.InputParams!.Value;
+        var actual = q.Forward(x);
+        Tensor reference;
+        using (Tensor.NoGrad())
+        {
+            var xq = Tensor.FromArray(x.ToArray<float>().Select(p.FakeQuantize).ToArray(), x.Shape.ToArray());
+            reference = Functional.Conv2d(xq, layer.DequantizedWeight(), conv.Bias, (sh, sw), (ph, pw));
+        }
+        Assert.Equal(reference.Shape, actual.Shape);
+        var r = reference.ToArray<float>();
+        var a = actual.ToArray<float>();
+        for (int i = 0; i < r.Length; i++) Assert.True(Math.Abs(r[i] - a[i]) <= 1e-4f * (1 + Math.Abs(r[i])), $"{i}: {r[i]} vs {a[i]}");
+    }
+
+    [Theory]
     [InlineData(1, 0, 1)]
     [InlineData(2, 1, 1)]
     [InlineData(1, 2, 2)]

@@ -9,7 +9,8 @@ namespace NeuralCore.Compression.Tests.Samples;
 [Collection(SeededCollection.Name)]
 public sealed class CompressSampleTests
 {
-    static readonly string[] Variants = ["float32", "pruned 50 %", "pruned 80 %", "structured 50 %", "shrinkage", "distilled student", "bf16"];
+    static readonly string[] Variants = ["float32", "pruned 50 %", "pruned 80 %", "structured 50 %", "shrinkage", "distilled student", "bf16",
+        "int8 dynamic", "int8 static", "QAT int8"];
 
     [Fact]
     public void QuickMode_ReportsEveryVariantOfBothModels()
@@ -27,7 +28,8 @@ public sealed class CompressSampleTests
                 {
                     Assert.InRange(r.Accuracy, 0, 1);
                     Assert.True(r.Batch1Ms > 0 && double.IsFinite(r.Batch1Ms) && r.Batch100Ms > 0 && double.IsFinite(r.Batch100Ms), $"{r.Model} {r.Name}: latencies {r.Batch1Ms}, {r.Batch100Ms}");
-                    Assert.True(r.FileBytes > (r.Name == "bf16" ? 2 : 4) * r.Parameters, $"{r.Model} {r.Name}: {r.FileBytes} bytes for {r.Parameters} parameters");
+                    int bytesPerWeight = r.Name == "bf16" ? 2 : r.Name.Contains("int8", StringComparison.Ordinal) ? 1 : 4;
+                    Assert.True(r.FileBytes > bytesPerWeight * r.Parameters, $"{r.Model} {r.Name}: {r.FileBytes} bytes for {r.Parameters} parameters");
                 }
                 // Chance is 10 %; one epoch on 320 images lifts the float32 models above it.
                 Assert.True(row["float32"].Accuracy > 0.2, $"{report.Model} float32 accuracy {row["float32"].Accuracy}");
@@ -42,12 +44,25 @@ public sealed class CompressSampleTests
                 Assert.True(row["bf16"].FileBytes < 0.6 * row["float32"].FileBytes, $"{report.Model} bf16: {row["bf16"].FileBytes} bytes");
                 Assert.Equal(row["float32"].Parameters, row["bf16"].Parameters);
                 Assert.True(Math.Abs(row["bf16"].Accuracy - row["float32"].Accuracy) <= 0.02, $"{report.Model}: bf16 accuracy {row["bf16"].Accuracy}, float32 {row["float32"].Accuracy}");
+                // int8: the same parameters in about a quarter of the file (dynamic CNN: its convolutions stay float32).
+                foreach (var name in new[] { "int8 dynamic", "int8 static", "QAT int8" })
+                {
+                    Assert.Equal(row["float32"].Parameters, row[name].Parameters);
+                    double limit = name == "int8 dynamic" && report.Model == "cnn" ? 0.5 : 0.35;
+                    Assert.True(row[name].FileBytes < limit * row["float32"].FileBytes, $"{report.Model} {name}: {row[name].FileBytes} bytes");
+                }
+                Assert.True(new FileInfo(Path.Combine(dir.FullName, $"fashion-{report.Model}-int8-static.safetensors")).Length == row["int8 static"].FileBytes);
+                // Calibrated int8 moves few of the 200 predictions; QAT, fine-tuned, stays well above chance.
+                Assert.True(Math.Abs(row["int8 static"].Accuracy - row["float32"].Accuracy) <= 0.05, $"{report.Model}: int8 static accuracy {row["int8 static"].Accuracy}, float32 {row["float32"].Accuracy}");
+                Assert.True(Math.Abs(row["int8 dynamic"].Accuracy - row["float32"].Accuracy) <= 0.05, $"{report.Model}: int8 dynamic accuracy {row["int8 dynamic"].Accuracy}, float32 {row["float32"].Accuracy}");
+                Assert.True(row["QAT int8"].Accuracy > 0.2, $"{report.Model}: QAT int8 accuracy {row["QAT int8"].Accuracy}");
             }
             var markdown = File.ReadAllText(Path.Combine(dir.FullName, "compression-report.md"));
             Assert.Contains("| cnn | structured 50 % |", markdown);
+            Assert.Contains("| cnn | QAT int8 |", markdown);
             Assert.Contains("wall-clock median", markdown);
             var csv = File.ReadAllLines(Path.Combine(dir.FullName, "compression-report.csv"));
-            Assert.Equal(1 + 14, csv.Length);
+            Assert.Equal(1 + 2 * Variants.Length, csv.Length);
             Assert.StartsWith("mlp,float32,", csv[1]);
         }
         finally
