@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using NeuralCore.Compression.Pruning;
 using NeuralCore.Nn;
+using NeuralCore.Profiling;
 
 namespace NeuralCore.Samples;
 
@@ -15,7 +16,13 @@ namespace NeuralCore.Samples;
 /// <param name="Sparsity">Fraction of exactly-zero Linear/Conv2d weights, or null when not measurable.</param>
 /// <param name="Batch1Ms">Median wall-clock milliseconds of a forward pass on one image.</param>
 /// <param name="Batch100Ms">Median wall-clock milliseconds of a forward pass on 100 images.</param>
-public sealed record ReportRow(string Model, string Name, double Accuracy, long FileBytes, long? Parameters, double? Sparsity, double Batch1Ms, double Batch100Ms);
+/// <param name="MilliJoulesPerImage">
+/// Energy per image over the timed batch-100 passes (<see cref="EnergyMeter"/>: measured by RAPL where the machine
+/// offers it, else estimated from the process's CPU time; <paramref name="EnergyMethod"/> says which).
+/// </param>
+/// <param name="EnergyMethod">How the energy was obtained (Measured-RAPL, Estimated-TDP, ...).</param>
+public sealed record ReportRow(string Model, string Name, double Accuracy, long FileBytes, long? Parameters, double? Sparsity, double Batch1Ms, double Batch100Ms,
+    double MilliJoulesPerImage, string EnergyMethod);
 
 /// <summary>
 /// Measures compressed variants of one model on the same test set: accuracy, saved file size, and inference latency
@@ -101,8 +108,11 @@ public sealed class CompressionReport
         var file = new FileInfo(savedFile);
         if (!file.Exists) throw new FileNotFoundException($"CompressionReport: the saved model of \"{name}\" is missing.", savedFile);
         using var noGrad = Tensor.NoGrad();
-        var row = new ReportRow(Model, name, Accuracy(forward), file.Length, parameters, sparsity,
-            MedianMs(forward, images.Narrow(0, 0, 1), Batch1Runs), MedianMs(forward, images.Narrow(0, 0, 100), Batch100Runs));
+        double accuracy = Accuracy(forward);
+        var (batch1, _) = MedianMs(forward, images.Narrow(0, 0, 1), Batch1Runs);
+        var (batch100, energy) = MedianMs(forward, images.Narrow(0, 0, 100), Batch100Runs);
+        var row = new ReportRow(Model, name, accuracy, file.Length, parameters, sparsity, batch1, batch100,
+            energy.Joules * 1000 / (100.0 * Batch100Runs), energy.Method);
         rows.Add(row);
         return row;
     }
@@ -120,7 +130,8 @@ public sealed class CompressionReport
         return (double)correct / n;
     }
 
-    double MedianMs(Func<Tensor, Tensor> forward, Tensor batch, int runs)
+    /// <summary>The median milliseconds of <paramref name="runs"/> timed passes, and the energy all of them took.</summary>
+    (double Median, EnergyReport Energy) MedianMs(Func<Tensor, Tensor> forward, Tensor batch, int runs)
     {
         var batchData = batch.Contiguous();
         long warmupStart = Stopwatch.GetTimestamp();
@@ -130,6 +141,7 @@ public sealed class CompressionReport
             forward(batchData);
         }
         var times = new double[runs];
+        var meter = EnergyMeter.Start();
         for (int i = 0; i < runs; i++)
         {
             using var scope = Tensor.Scope();
@@ -138,18 +150,19 @@ public sealed class CompressionReport
             forward(batchData).Flatten()[0].To(DType.Float32).Item<float>();
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
+        var energy = meter.Stop();
         Array.Sort(times);
-        return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
+        return (runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2, energy);
     }
 
-    static readonly string[] Header = ["model", "variant", "test accuracy", "file size (KiB)", "parameters", "weight sparsity", "latency batch 1 (ms)", "latency batch 100 (ms)"];
+    static readonly string[] Header = ["model", "variant", "test accuracy", "file size (KiB)", "parameters", "weight sparsity", "latency batch 1 (ms)", "latency batch 100 (ms)", "energy per image (mJ)", "energy method"];
 
     static string[] Cells(ReportRow r)
     {
         var inv = CultureInfo.InvariantCulture;
         return [r.Model, r.Name, r.Accuracy.ToString("P2", inv), (r.FileBytes / 1024.0).ToString("F1", inv),
             r.Parameters?.ToString("N0", inv) ?? "", r.Sparsity?.ToString("P1", inv) ?? "",
-            r.Batch1Ms.ToString("F3", inv), r.Batch100Ms.ToString("F2", inv)];
+            r.Batch1Ms.ToString("F3", inv), r.Batch100Ms.ToString("F2", inv), r.MilliJoulesPerImage.ToString("F4", inv), r.EnergyMethod];
     }
 
     /// <summary>The rows of <paramref name="reports"/> as a Markdown table.</summary>
@@ -157,7 +170,7 @@ public sealed class CompressionReport
     {
         var sb = new StringBuilder();
         sb.Append("| ").AppendJoin(" | ", Header).Append(" |\n");
-        sb.Append('|').AppendJoin('|', Header.Select((_, i) => i < 2 ? "---" : "---:")).Append("|\n");
+        sb.Append('|').AppendJoin('|', Header.Select((_, i) => i < 2 || i == Header.Length - 1 ? "---" : "---:")).Append("|\n");
         foreach (var r in reports.SelectMany(r => r.Rows)) sb.Append("| ").AppendJoin(" | ", Cells(r)).Append(" |\n");
         return sb.ToString();
     }
@@ -166,10 +179,11 @@ public sealed class CompressionReport
     public static string ToCsv(IEnumerable<CompressionReport> reports)
     {
         var inv = CultureInfo.InvariantCulture;
-        var sb = new StringBuilder("model,variant,accuracy,file_bytes,parameters,weight_sparsity,latency_batch1_ms,latency_batch100_ms\n");
+        var sb = new StringBuilder("model,variant,accuracy,file_bytes,parameters,weight_sparsity,latency_batch1_ms,latency_batch100_ms,energy_mj_per_image,energy_method\n");
         foreach (var r in reports.SelectMany(r => r.Rows))
             sb.AppendJoin(',', [Csv(r.Model), Csv(r.Name), r.Accuracy.ToString("R", inv), r.FileBytes.ToString(inv),
-                r.Parameters?.ToString(inv) ?? "", r.Sparsity?.ToString("R", inv) ?? "", r.Batch1Ms.ToString("R", inv), r.Batch100Ms.ToString("R", inv)]).Append('\n');
+                r.Parameters?.ToString(inv) ?? "", r.Sparsity?.ToString("R", inv) ?? "", r.Batch1Ms.ToString("R", inv), r.Batch100Ms.ToString("R", inv),
+                r.MilliJoulesPerImage.ToString("R", inv), Csv(r.EnergyMethod)]).Append('\n');
         return sb.ToString();
     }
 
@@ -182,7 +196,7 @@ public sealed class CompressionReport
         var widths = Header.Select((h, i) => Math.Max(h.Length, all.Select(c => c[i].Length).DefaultIfEmpty(0).Max())).ToArray();
         var sb = new StringBuilder();
         foreach (var cells in all.Prepend(Header))
-            sb.AppendJoin("  ", cells.Select((c, i) => i < 2 ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))).Append('\n');
+            sb.AppendJoin("  ", cells.Select((c, i) => i < 2 || i == cells.Length - 1 ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))).Append('\n');
         return sb.ToString();
     }
 }

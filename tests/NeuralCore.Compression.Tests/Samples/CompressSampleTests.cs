@@ -28,6 +28,8 @@ public sealed class CompressSampleTests
                 {
                     Assert.InRange(r.Accuracy, 0, 1);
                     Assert.True(r.Batch1Ms > 0 && double.IsFinite(r.Batch1Ms) && r.Batch100Ms > 0 && double.IsFinite(r.Batch100Ms), $"{r.Model} {r.Name}: latencies {r.Batch1Ms}, {r.Batch100Ms}");
+                    Assert.True(r.MilliJoulesPerImage > 0 && double.IsFinite(r.MilliJoulesPerImage), $"{r.Model} {r.Name}: {r.MilliJoulesPerImage} mJ per image");
+                    Assert.Contains(r.EnergyMethod, new[] { "Measured-RAPL", "Estimated-TDP", "Measured-RAPL+Measured-NVML", "Estimated-TDP+Measured-NVML" });
                     int bytesPerWeight = r.Name == "bf16" ? 2 : r.Name.Contains("int8", StringComparison.Ordinal) ? 1 : 4;
                     Assert.True(r.FileBytes > bytesPerWeight * r.Parameters, $"{r.Model} {r.Name}: {r.FileBytes} bytes for {r.Parameters} parameters");
                 }
