@@ -61,6 +61,20 @@ public sealed record CoordinatorOptions
     /// <summary>DP-FedAvg noise multiplier σ: the noise on the sum has standard deviation σ·S.</summary>
     public double NoiseMultiplier { get; init; }
 
+    /// <summary>
+    /// Select each connected client independently with probability <see cref="ClientFraction"/> (Poisson sampling,
+    /// as McMahan et al. 2018) instead of a fixed-size draw; the DP sum is then divided by the expected count
+    /// <c>ClientFraction · K</c>. Needed for <see cref="Delta"/>: the Rényi-DP accountant's bound is for Poisson sampling.
+    /// </summary>
+    public bool PoissonSelection { get; init; }
+
+    /// <summary>
+    /// User-level δ for reporting ε: with it, each <see cref="RoundLog"/> carries the ε spent so far by the Rényi-DP
+    /// accountant of the Poisson-subsampled Gaussian mechanism (<c>NeuralCore.Privacy.Accounting.RdpAccountant</c>,
+    /// q = <see cref="ClientFraction"/>, σ = <see cref="NoiseMultiplier"/>). Needs <see cref="PoissonSelection"/>, a clip norm and σ &gt; 0.
+    /// </summary>
+    public double? Delta { get; init; }
+
     /// <summary>Largest gRPC message either side accepts, in bytes (updates travel in chunks of 64 Ki values).</summary>
     public int MaxMessageBytes { get; init; } = 4 << 20;
 
@@ -86,6 +100,9 @@ public sealed record CoordinatorOptions
         Check(ClipNorm is null || (ClipNorm > 0 && double.IsFinite(ClipNorm.Value)), nameof(ClipNorm), ClipNorm!, "must be positive and finite");
         Check(NoiseMultiplier >= 0 && double.IsFinite(NoiseMultiplier), nameof(NoiseMultiplier), NoiseMultiplier, "must be non-negative and finite");
         Check(NoiseMultiplier == 0 || ClipNorm is not null, nameof(NoiseMultiplier), NoiseMultiplier, "needs ClipNorm (noise is scaled by the clip norm)");
+        Check(Delta is null || (Delta > 0 && Delta < 1), nameof(Delta), Delta!, "must be in (0, 1)");
+        Check(Delta is null || (PoissonSelection && ClipNorm is not null && NoiseMultiplier > 0), nameof(Delta), Delta!,
+            "needs PoissonSelection, ClipNorm and a positive NoiseMultiplier (the accountant bounds the Poisson-subsampled Gaussian mechanism)");
         Check(MaxMessageBytes >= 1 << 20 && MaxMessageBytes <= 64 << 20, nameof(MaxMessageBytes), MaxMessageBytes, "must be 1 MiB..64 MiB");
     }
 }

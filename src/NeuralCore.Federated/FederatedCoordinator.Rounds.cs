@@ -22,18 +22,32 @@ public sealed partial class FederatedCoordinator
         var connected = clients.Values.OrderBy(c => c.Id).ToArray();
         int k = connected.Length;
         int m = Math.Min(k, Math.Max(options.MinClients, (int)Math.Ceiling(options.ClientFraction * k - 1e-9)));
-        double q = k == 0 ? 0 : (double)m / k;
+        double q = options.PoissonSelection ? options.ClientFraction : k == 0 ? 0 : (double)m / k;
+        // The DP estimator's fixed denominator: the expected number of selected clients.
+        double expected = options.PoissonSelection ? options.ClientFraction * k : m;
         bool dp = options.ClipNorm is not null;
         RoundLog Entry(RoundStatus status, string? reason, IReadOnlyList<int> selected, IReadOnlyList<int> answered, IReadOnlyList<int> dropped,
             long examples, double norm, double? metric) =>
             new(round, attempt, status, reason, selected, answered, dropped, k, examples, q, dp ? options.NoiseMultiplier : 0, options.ClipNorm,
-                noisedRounds, options.SecureAggregation, norm, clock.Elapsed.TotalSeconds, metric);
+                noisedRounds, options.SecureAggregation, norm, clock.Elapsed.TotalSeconds, metric,
+                accountant?.GetEpsilon(options.Delta!.Value));
         var failed = canRetry ? RoundStatus.Retried : RoundStatus.Skipped;
         if (k < options.MinClients)
             return Entry(failed, $"only {k} client(s) connected; MinClients is {options.MinClients}", [], [], [], 0, 0, null);
 
-        var order = rng.Permutation(k);
-        var selected = order.Take(m).Select(i => connected[i]).OrderBy(c => c.Id).ToArray();
+        ClientConnection[] selected;
+        if (options.PoissonSelection)
+        {
+            selected = connected.Where(_ => rng.NextDouble() < options.ClientFraction).ToArray();
+            if (selected.Length < options.MinClients)
+                return Entry(failed, $"Poisson selection drew {selected.Length} client(s); MinClients is {options.MinClients}",
+                    [.. selected.Select(c => c.Id)], [], [], 0, 0, null);
+        }
+        else
+        {
+            var order = rng.Permutation(k);
+            selected = order.Take(m).Select(i => connected[i]).OrderBy(c => c.Id).ToArray();
+        }
         long seedBase = unchecked((long)rng.NextUInt64());
         int tag = ++exchangeTag;
         var start = new RoundStart
@@ -57,8 +71,12 @@ public sealed partial class FederatedCoordinator
         {
             // Fixed denominator: the expected number of clients per round, so one client moves the model by at most S/m.
             DpFedAvg.AddNoise(update, options.NoiseMultiplier * options.ClipNorm!.Value, rng);
-            for (int i = 0; i < update.Length; i++) update[i] /= m;
-            if (options.NoiseMultiplier > 0) noisedRounds++;
+            for (int i = 0; i < update.Length; i++) update[i] /= expected;
+            if (options.NoiseMultiplier > 0)
+            {
+                noisedRounds++;
+                accountant?.Step(options.NoiseMultiplier, options.ClientFraction);
+            }
         }
         else
         {

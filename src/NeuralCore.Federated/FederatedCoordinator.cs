@@ -1,3 +1,4 @@
+using NeuralCore.Privacy.Accounting;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
@@ -41,6 +42,7 @@ public sealed partial class FederatedCoordinator : IAsyncDisposable
     float[] global;
     Generator rng;
     int nextRound, noisedRounds;
+    readonly RdpAccountant? accountant;
 
     /// <summary>Creates a coordinator for models built by <paramref name="modelFactory"/>; resumes from
     /// <see cref="CoordinatorOptions.StateDirectory"/> when it holds a saved state.</summary>
@@ -62,6 +64,7 @@ public sealed partial class FederatedCoordinator : IAsyncDisposable
         global = ModelVector.Flatten(model);
         parameterCount = global.Length;
         rng = new Generator(options.Seed);
+        accountant = options.Delta is null ? null : new RdpAccountant();
         if (options.StateDirectory is { } dir && CoordinatorState.TryLoad(dir, out var saved) is { } state)
         {
             if (saved!.Length != global.Length)
@@ -69,6 +72,7 @@ public sealed partial class FederatedCoordinator : IAsyncDisposable
             global = saved;
             nextRound = state.NextRound;
             noisedRounds = state.NoisedRounds;
+            if (noisedRounds > 0) accountant?.Step(options.NoiseMultiplier, options.ClientFraction, noisedRounds);
             rng = new Generator(state.RngSeed, state.RngOffset);
             this.log($"resumed from {dir} at round {nextRound}");
         }

@@ -25,7 +25,7 @@ public enum RoundStatus
 /// <param name="Dropped">Ids of selected clients that did not answer in time, disconnected or reported an error.</param>
 /// <param name="ConnectedClients">Clients connected when the round started (K).</param>
 /// <param name="Examples">Examples behind the aggregated updates.</param>
-/// <param name="SamplingRate">q = selected clients / connected clients.</param>
+/// <param name="SamplingRate">q = selected clients / connected clients (with Poisson selection, the selection probability).</param>
 /// <param name="NoiseMultiplier">σ (0 without DP).</param>
 /// <param name="ClipNorm">S, or null without DP.</param>
 /// <param name="NoisedRounds">Rounds completed with DP noise, this one included.</param>
@@ -33,8 +33,9 @@ public enum RoundStatus
 /// <param name="UpdateNorm">L2 norm of the change applied to the global model (0 when not completed).</param>
 /// <param name="Seconds">Wall time of the attempt.</param>
 /// <param name="Metric">The evaluation callback's value after the round, if any.</param>
+/// <param name="Epsilon">User-level ε spent after this attempt at <see cref="CoordinatorOptions.Delta"/>, or null without it.</param>
 public sealed record RoundLog(
     int Round, int Attempt, RoundStatus Status, string? Reason,
     IReadOnlyList<int> Selected, IReadOnlyList<int> Answered, IReadOnlyList<int> Dropped,
     int ConnectedClients, long Examples, double SamplingRate, double NoiseMultiplier, double? ClipNorm, int NoisedRounds,
-    bool Secure, double UpdateNorm, double Seconds, double? Metric);
+    bool Secure, double UpdateNorm, double Seconds, double? Metric, double? Epsilon = null);

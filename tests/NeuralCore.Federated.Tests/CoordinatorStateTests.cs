@@ -76,4 +76,39 @@ public class CoordinatorStateTests
         // Noise of deviation σS/m on each of 38 weights: the change is about σS√38/4 ≈ 0.12, far past the clip bound.
         Assert.All(noisyLog, r => Assert.True(r.UpdateNorm > 2 * Clip, $"noisy update norm {r.UpdateNorm}"));
     }
+
+    [Fact]
+    public async Task DpFedAvg_WithPoissonSelection_ReportsTheAccountantsEpsilon()
+    {
+        var data = FederatedRun.Data(32, seed: 8);
+        var options = Options(null) with
+        {
+            MinClients = 1, ClientFraction = 0.5, LearningRate = 0.5, ClipNorm = 0.05, NoiseMultiplier = 1.0,
+            PoissonSelection = true, Delta = 1e-5,
+        };
+        await using var run = await FederatedRun.StartAsync(options);
+        for (int k = 0; k < 4; k++) await run.AddClientAsync(new Subset(data, Enumerable.Range(k * 8, 8)));
+        var log = await run.Coordinator.RunAsync(3);
+        var completed = log.Where(r => r.Status == RoundStatus.Completed).ToList();
+        Assert.Equal(3, completed.Count);
+        Assert.All(log, r => Assert.Equal(0.5, r.SamplingRate));
+        double previous = 0;
+        foreach (var r in completed)
+        {
+            var reference = new NeuralCore.Privacy.Accounting.RdpAccountant();
+            reference.Step(1.0, 0.5, r.NoisedRounds);
+            Assert.NotNull(r.Epsilon);
+            Assert.Equal(reference.GetEpsilon(1e-5), r.Epsilon!.Value, 12);
+            Assert.True(r.Epsilon > previous, $"epsilon {r.Epsilon} after {previous}");
+            previous = r.Epsilon.Value;
+        }
+    }
+
+    [Fact]
+    public async Task Delta_WithoutPoissonSelection_IsRefused()
+    {
+        var options = Options(null) with { ClipNorm = 1, NoiseMultiplier = 1, Delta = 1e-5 };
+        var e = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => { await using var run = await FederatedRun.StartAsync(options); });
+        Assert.Contains("PoissonSelection", e.Message);
+    }
 }
