@@ -67,7 +67,7 @@ public sealed class LoadedModel : IDisposable
         var meter = EnergyMeter.Start(energy);
         var result = Predict(input);
         flops.Dispose();
-        ServingMetrics.RecordCost(Info.Name, flops.Total, meter.Stop(), requestRows);
+        Metrics.RecordCost(flops.Total, meter.Stop(), requestRows);
         return result;
     }
 

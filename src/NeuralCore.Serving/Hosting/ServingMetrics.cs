@@ -63,36 +63,6 @@ public static class ServingMetrics
     static readonly System.Collections.Concurrent.ConcurrentDictionary<string, CostTotals> Costs = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Records one forward pass's cost, split over the requests it answered in proportion to their rows
-    /// (<paramref name="requestRows"/>, one entry per request).
-    /// </summary>
-    internal static void RecordCost(string model, long flops, Profiling.EnergyReport energy, ReadOnlySpan<long> requestRows)
-    {
-        long rows = 0;
-        foreach (var r in requestRows) rows += r;
-        if (requestRows.Length == 0) return;
-        var method = energy.Method;
-        var flopsHistogram = RequestFlops.WithLabels(model);
-        var energyHistogram = RequestEnergy.WithLabels(model, method);
-        foreach (var r in requestRows)
-        {
-            double share = rows == 0 ? 1.0 / requestRows.Length : (double)r / rows;
-            flopsHistogram.Observe(flops * share);
-            energyHistogram.Observe(energy.Joules * share);
-        }
-        RequestCo2e.WithLabels(model).Inc(energy.Co2eGrams);
-        var totals = Costs.GetOrAdd(model, static _ => new CostTotals());
-        lock (totals)
-        {
-            totals.Requests += requestRows.Length;
-            totals.Flops += flops;
-            totals.Joules += energy.Joules;
-            totals.Co2eGrams += energy.Co2eGrams;
-            totals.Method = method;
-        }
-    }
-
-    /// <summary>
     /// The mean cost of the inference requests this process served for <paramref name="model"/> (all versions), or null
     /// when it served none with cost measurement on.
     /// </summary>
@@ -131,6 +101,46 @@ public static class ServingMetrics
 
         /// <summary>The series of requests that named no version that could be resolved (empty model and version labels).</summary>
         public static readonly ModelSeries Unresolved = new("", "");
+
+        Histogram.Child? flops;   // cost series, created on first use like the others
+        Counter.Child? co2e;
+        EnergySeries? energy;
+        CostTotals? totals;
+
+        /// <summary>The energy series of one method (one reference, so the pair is replaced atomically).</summary>
+        sealed record EnergySeries(string Method, Histogram.Child Series);
+
+        /// <summary>
+        /// Records one forward pass's cost, split over the requests it answered in proportion to their rows
+        /// (<paramref name="requestRows"/>, one entry per request).
+        /// </summary>
+        public void RecordCost(long passFlops, Profiling.EnergyReport report, ReadOnlySpan<long> requestRows)
+        {
+            if (requestRows.Length == 0) return;
+            long rows = 0;
+            foreach (var r in requestRows) rows += r;
+            var method = report.Method;
+            var flopsHistogram = flops ??= RequestFlops.WithLabels(model);
+            // The method is fixed per process in practice; the series is looked up again only if it changes.
+            if (energy is not { } cached || cached.Method != method) energy = cached = new(method, RequestEnergy.WithLabels(model, method));
+            var energyHistogram = cached.Series;
+            foreach (var r in requestRows)
+            {
+                double share = rows == 0 ? 1.0 / requestRows.Length : (double)r / rows;
+                flopsHistogram.Observe(passFlops * share);
+                energyHistogram.Observe(report.Joules * share);
+            }
+            (co2e ??= RequestCo2e.WithLabels(model)).Inc(report.Co2eGrams);
+            var sums = totals ??= Costs.GetOrAdd(model, static _ => new CostTotals());
+            lock (sums)
+            {
+                sums.Requests += requestRows.Length;
+                sums.Flops += passFlops;
+                sums.Joules += report.Joules;
+                sums.Co2eGrams += report.Co2eGrams;
+                sums.Method = method;
+            }
+        }
 
         /// <summary>Counts one answered request and its duration.</summary>
         public void Record(int statusCode, TimeSpan elapsed)
