@@ -123,6 +123,12 @@ public static partial class OnnxExporter
             Nn.Activation.Tanh => new(Builder.Node("Tanh", stem + ".tanh", [x.Name]), y),
             Nn.Activation.Softmax => new(Builder.Node("Softmax", stem + ".softmax", [x.Name], Int("axis", -1)), y),
             Nn.Activation.Gelu => Gelu(x, y, stem + ".gelu"),
+            Nn.Activation.Silu => new(Builder.Node("Mul", stem + ".silu", [x.Name, Builder.Node("Sigmoid", stem + ".silu_sigmoid", [x.Name])]), y),
+            Nn.Activation.Elu => new(Builder.Node("Elu", stem + ".elu", [x.Name], Float("alpha", 1f)), y),
+            Nn.Activation.Selu => new(Builder.Node("Selu", stem + ".selu", [x.Name],
+                Float("alpha", (float)ActivationExtensions.SeluAlpha), Float("gamma", (float)ActivationExtensions.SeluScale)), y),
+            Nn.Activation.LeakyRelu => new(Builder.Node("LeakyRelu", stem + ".leaky_relu", [x.Name], Float("alpha", (float)ActivationExtensions.LeakyReluSlope)), y),
+            Nn.Activation.Softplus => new(Builder.Node("Softplus", stem + ".softplus", [x.Name]), y),
             _ => throw new ArgumentOutOfRangeException(nameof(a), a, "Unknown activation."),
         };
 

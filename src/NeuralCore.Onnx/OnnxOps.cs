@@ -13,7 +13,7 @@ internal static partial class OnnxOps
     public static readonly HashSet<string> Supported =
     [
         "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Neg", "Abs", "Exp", "Log", "Sqrt", "Reciprocal",
-        "Tanh", "Sigmoid", "Relu", "Erf", "Sin", "Cos", "Softplus", "LeakyRelu", "Elu", "Identity", "Dropout", "Conv",
+        "Tanh", "Sigmoid", "Relu", "Erf", "Sin", "Cos", "Softplus", "LeakyRelu", "Elu", "Selu", "Identity", "Dropout", "Conv",
         "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "LayerNormalization", "Flatten", "Reshape",
         "Transpose", "Concat", "Softmax", "LogSoftmax", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Expand",
         "Slice", "Gather", "Squeeze", "Unsqueeze", "Constant", "Pad", "LSTM", "GRU", "RNN",
@@ -91,6 +91,7 @@ internal static partial class OnnxOps
             "Softplus" => t => t[0]!.Softplus(),
             "LeakyRelu" => LeakyRelu(a),
             "Elu" => Elu(a),
+            "Selu" => Selu(a),
             "Identity" or "Dropout" => t => t[0]!,
             "Conv" => Conv(a),
             "MaxPool" or "AveragePool" => Pool(a, node.OpType == "MaxPool"),
@@ -183,6 +184,13 @@ internal static partial class OnnxOps
         a.Only("alpha");
         double alpha = a.Float("alpha", 0.01f);
         return t => t[0]!.LeakyRelu(alpha);
+    }
+
+    static Func<Tensor?[], Tensor> Selu(Attrs a)
+    {
+        a.Only("alpha", "gamma");
+        double alpha = a.Float("alpha", 1.67326319217681884765625f), gamma = a.Float("gamma", 1.05070102214813232421875f);
+        return t => t[0]!.Elu(alpha) * gamma;
     }
 
     static Func<Tensor?[], Tensor> Elu(Attrs a)

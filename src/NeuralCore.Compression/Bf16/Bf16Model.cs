@@ -44,16 +44,7 @@ public static class Bf16Model
         return (Sequential)converted.Eval();
     }
 
-    static Module? ActivationModule(Activation activation) => activation switch
-    {
-        Activation.None => null,
-        Activation.Relu => new ReLU(),
-        Activation.Sigmoid => new Sigmoid(),
-        Activation.Tanh => new Tanh(),
-        Activation.Softmax => new Nn.Softmax(-1),
-        Activation.Gelu => new GELU(),
-        _ => throw new NotSupportedException($"Bf16Model.Convert: unknown Dense activation {activation}."),
-    };
+    static Module? ActivationModule(Activation activation) => Activations.ToModule(activation);
 
     /// <summary>
     /// Writes <paramref name="model"/>'s state dict as safetensors, the weights of its Linear and Conv2d layers (and

@@ -175,15 +175,8 @@ public static class Quantization
     internal static bool IsQuantizable(Module layer) => layer is Linear or Dense or Conv2d { Groups: 1 };
 
     /// <summary>The module applying a <see cref="Dense"/> activation that is not fused (null for None and ReLU).</summary>
-    internal static Module? ActivationModule(Activation activation) => activation switch
-    {
-        Activation.None or Activation.Relu => null,
-        Activation.Sigmoid => new Sigmoid(),
-        Activation.Tanh => new Tanh(),
-        Activation.Softmax => new Softmax(-1),
-        Activation.Gelu => new GELU(),
-        _ => throw new NotSupportedException($"Quantization: the activation {activation} has no module."),
-    };
+    internal static Module? ActivationModule(Activation activation) =>
+        activation is Activation.Relu ? null : Activations.ToModule(activation);
 
     /// <summary>An independent copy through the architecture registry and the state dict; the layer itself when its type is not registered.</summary>
     internal static Module CopyLayer(Module layer)

@@ -4,7 +4,7 @@ namespace NeuralCore.Data;
 /// A map-style dataset: a fixed number of (input, target) items addressed by index, as PyTorch's
 /// <c>torch.utils.data.Dataset</c>. Feed it to a <see cref="DataLoader"/> for shuffled mini-batches.
 /// </summary>
-public abstract class Dataset
+public abstract partial class Dataset
 {
     /// <summary>Initializes a dataset.</summary>
     protected Dataset()

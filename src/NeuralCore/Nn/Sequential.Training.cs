@@ -28,7 +28,7 @@ public sealed partial class Sequential
     /// <summary>True once <see cref="Compile(Optimizer, Training.Loss, IEnumerable{string}?)"/> was called.</summary>
     public bool IsCompiled => trainer is not null;
 
-    /// <summary>The compiled optimizer (bound to this model's parameters by the first <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?, int, bool, Profiling.EnergyOptions?)"/>), or null before <c>Compile</c>.</summary>
+    /// <summary>The compiled optimizer (bound to this model's parameters by the first <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?, int, bool, Profiling.EnergyOptions?, CancellationToken)"/>), or null before <c>Compile</c>.</summary>
     public Optimizer? Optimizer => trainer?.Optimizer;
 
     /// <summary>The compiled loss (with "auto" logits/probabilities resolved for this model), or null before <c>Compile</c>.</summary>
@@ -101,13 +101,19 @@ public sealed partial class Sequential
     /// <see cref="History.Costs"/> and the progress line; false turns both off.
     /// </param>
     /// <param name="energy">Energy methods, power model and carbon intensity; <see cref="Profiling.EnergyOptions.Default"/> when null.</param>
+    /// <param name="cancellationToken">
+    /// Stops training at the next batch boundary by throwing <see cref="FitCanceledException"/> (an
+    /// <see cref="OperationCanceledException"/> that carries the <see cref="History"/> of the completed epochs).
+    /// </param>
     /// <returns>Per-epoch loss and metrics, and each epoch's FLOPs and energy.</returns>
+    /// <exception cref="FitCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="InvalidOperationException"><c>Compile</c> was not called.</exception>
     /// <exception cref="ArgumentException">Both validation data and a split, a split that leaves a side empty, or empty data.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A count or fraction out of range.</exception>
     public History Fit(Dataset data, int epochs = 1, int batchSize = 32, Dataset? validationData = null, double validationSplit = 0,
         bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null, IProgress<TrainingProgress>? progress = null,
-        int accumulationSteps = 1, bool measureCost = true, Profiling.EnergyOptions? energy = null)
+        int accumulationSteps = 1, bool measureCost = true, Profiling.EnergyOptions? energy = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
@@ -122,13 +128,14 @@ public sealed partial class Sequential
         foreach (var c in callbackList) ArgumentNullException.ThrowIfNull(c, nameof(callbacks));
         energy?.Validate();
         return Compiled(nameof(Fit)).Fit(data,
-            new FitOptions(epochs, batchSize, validationData, validationSplit, shuffle, verbose, callbackList, progress, accumulationSteps, measureCost, energy));
+            new FitOptions(epochs, batchSize, validationData, validationSplit, shuffle, verbose, callbackList, progress, accumulationSteps, measureCost, energy,
+                CancellationToken: cancellationToken));
     }
 
     /// <summary>
     /// Trains on the batches of <paramref name="loader"/> (for example one with a Poisson <see cref="IBatchSampler"/>,
     /// whose batches vary in size and may be empty: an empty batch steps the optimizer without a forward pass).
-    /// Otherwise as <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?, int, bool, Profiling.EnergyOptions?)"/>.
+    /// Otherwise as <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?, int, bool, Profiling.EnergyOptions?, CancellationToken)"/>.
     /// </summary>
     /// <param name="loader">The training batches; each enumeration is one epoch.</param>
     /// <param name="epochs">Passes over the loader.</param>
@@ -138,11 +145,12 @@ public sealed partial class Sequential
     /// <param name="progress">Progress receiver (replaces console output).</param>
     /// <param name="measureCost">Count each epoch's FLOPs and energy into <see cref="History.Costs"/>, as the other overload.</param>
     /// <param name="energy">Energy methods, power model and carbon intensity; <see cref="Profiling.EnergyOptions.Default"/> when null.</param>
+    /// <param name="cancellationToken">Stops training at the next batch boundary (<see cref="FitCanceledException"/>).</param>
     /// <returns>Per-epoch loss and metrics, and each epoch's FLOPs and energy.</returns>
     /// <exception cref="InvalidOperationException"><c>Compile</c> was not called, or data-parallel training is attached.</exception>
     public History Fit(DataLoader loader, int epochs = 1, Dataset? validationData = null, int verbose = 1,
         IEnumerable<Callback>? callbacks = null, IProgress<TrainingProgress>? progress = null,
-        bool measureCost = true, Profiling.EnergyOptions? energy = null)
+        bool measureCost = true, Profiling.EnergyOptions? energy = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(loader);
         ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
@@ -152,12 +160,12 @@ public sealed partial class Sequential
         energy?.Validate();
         return Compiled(nameof(Fit)).Fit(loader.Dataset,
             new FitOptions(epochs, loader.BatchSize, validationData, 0, loader.Shuffle, verbose, callbackList, progress, 1,
-                measureCost, energy, loader));
+                measureCost, energy, loader, cancellationToken));
     }
 
     /// <summary>
     /// Trains on tensors: sample i is (<paramref name="x"/>[i], <paramref name="y"/>[i]). Otherwise as
-    /// <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?, int, bool, Profiling.EnergyOptions?)"/>.
+    /// <see cref="Fit(Dataset, int, int, Dataset?, double, bool, int, IEnumerable{Callback}?, IProgress{TrainingProgress}?, int, bool, Profiling.EnergyOptions?, CancellationToken)"/>.
     /// </summary>
     /// <param name="x">Inputs [N, ...].</param>
     /// <param name="y">Targets [N, ...].</param>
@@ -172,25 +180,29 @@ public sealed partial class Sequential
     /// <param name="accumulationSteps">Batches whose gradients are averaged into one optimizer step.</param>
     /// <param name="measureCost">Record each epoch's FLOPs and energy in <see cref="History.Costs"/>.</param>
     /// <param name="energy">Energy methods, power model and carbon intensity; the defaults when null.</param>
+    /// <param name="cancellationToken">Stops training at the next batch boundary (<see cref="FitCanceledException"/>).</param>
     /// <returns>Per-epoch loss and metrics, and each epoch's FLOPs and energy.</returns>
     /// <exception cref="ArgumentException"><paramref name="x"/> and <paramref name="y"/> differ in their number of samples.</exception>
     public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, (Tensor X, Tensor Y)? validationData = null,
         double validationSplit = 0, bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null,
-        IProgress<TrainingProgress>? progress = null, int accumulationSteps = 1, bool measureCost = true, Profiling.EnergyOptions? energy = null) =>
+        IProgress<TrainingProgress>? progress = null, int accumulationSteps = 1, bool measureCost = true, Profiling.EnergyOptions? energy = null,
+        CancellationToken cancellationToken = default) =>
         Fit(new TensorDataset(x, y), epochs, batchSize,
             validationData is var (vx, vy) ? new TensorDataset(vx, vy) : null,
-            validationSplit, shuffle, verbose, callbacks, progress, accumulationSteps, measureCost, energy);
+            validationSplit, shuffle, verbose, callbacks, progress, accumulationSteps, measureCost, energy, cancellationToken);
 
     /// <summary>The compiled loss and metrics over <paramref name="data"/>, in evaluation mode without gradients (Keras' <c>evaluate</c>).</summary>
     /// <param name="data">Samples to measure.</param>
     /// <param name="batchSize">Samples per forward pass.</param>
     /// <exception cref="InvalidOperationException"><c>Compile</c> was not called.</exception>
+    /// <param name="cancellationToken">Stops at the next batch boundary by throwing <see cref="OperationCanceledException"/>.</param>
     /// <exception cref="ArgumentException"><paramref name="data"/> is empty.</exception>
-    public EvaluationResult Evaluate(Dataset data, int batchSize = 32)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public EvaluationResult Evaluate(Dataset data, int batchSize = 32, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        var (loss, metrics) = Compiled(nameof(Evaluate)).Measure(data, batchSize);
+        var (loss, metrics) = Compiled(nameof(Evaluate)).Measure(data, batchSize, cancellationToken);
         return new EvaluationResult(loss, metrics);
     }
 
@@ -198,7 +210,9 @@ public sealed partial class Sequential
     /// <param name="x">Inputs [N, ...].</param>
     /// <param name="y">Targets [N, ...].</param>
     /// <param name="batchSize">Samples per forward pass.</param>
-    public EvaluationResult Evaluate(Tensor x, Tensor y, int batchSize = 32) => Evaluate(new TensorDataset(x, y), batchSize);
+    /// <param name="cancellationToken">Stops at the next batch boundary by throwing <see cref="OperationCanceledException"/>.</param>
+    public EvaluationResult Evaluate(Tensor x, Tensor y, int batchSize = 32, CancellationToken cancellationToken = default) =>
+        Evaluate(new TensorDataset(x, y), batchSize, cancellationToken);
 
     /// <summary>
     /// The model's predictions for <paramref name="x"/> (batch first), computed in evaluation mode without gradients,
@@ -209,9 +223,11 @@ public sealed partial class Sequential
     /// </summary>
     /// <param name="x">Inputs [N, ...]; integer inputs are converted to Float32.</param>
     /// <param name="batchSize">Samples per forward pass.</param>
+    /// <param name="cancellationToken">Stops at the next batch boundary by throwing <see cref="OperationCanceledException"/>.</param>
     /// <exception cref="ArgumentException"><paramref name="x"/> is 0-d.</exception>
-    public Tensor Predict(Tensor x, int batchSize = 32) =>
-        trainer is not null ? trainer.Predict(x, batchSize) : Trainer.PredictRaw(this, x, batchSize, o => o);
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public Tensor Predict(Tensor x, int batchSize = 32, CancellationToken cancellationToken = default) =>
+        trainer is not null ? trainer.Predict(x, batchSize, cancellationToken) : Trainer.PredictRaw(this, x, batchSize, o => o, cancellationToken);
 
     Trainer Compiled(string operation) =>
         trainer ?? throw new InvalidOperationException(

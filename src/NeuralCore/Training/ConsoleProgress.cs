@@ -44,6 +44,16 @@ public sealed class ConsoleProgress : IProgress<TrainingProgress>
     public void Report(TrainingProgress value)
     {
         ArgumentNullException.ThrowIfNull(value);
+        if (value.Message is { } message)
+        {
+            // A notice gets a line of its own; the live bar is redrawn below it on the next report.
+            if (LiveBar && lastLength > 0) Out.Write('\r' + new string(' ', lastLength) + '\r');
+            Out.WriteLine(message);
+            Out.Flush();
+            lastLength = 0;
+            lastDraw = 0;
+            return;
+        }
         if (!LiveBar)
         {
             if (value.EpochCompleted) Out.WriteLine(EpochLine(value));

@@ -6,4 +6,5 @@ namespace NeuralCore.Training;
 internal sealed record FitOptions(
     int Epochs, int BatchSize, Dataset? ValidationData, double ValidationSplit, bool Shuffle, int Verbose,
     IReadOnlyList<Callback> Callbacks, IProgress<TrainingProgress>? Progress, int AccumulationSteps = 1,
-    bool MeasureCost = true, Profiling.EnergyOptions? Energy = null, DataLoader? Loader = null);
+    bool MeasureCost = true, Profiling.EnergyOptions? Energy = null, DataLoader? Loader = null,
+    CancellationToken CancellationToken = default);

@@ -51,6 +51,17 @@ public sealed class History
 
     internal void AppendCost(TrainingCost cost) => costs.Add(cost);
 
+    readonly List<string> messages = [];
+
+    /// <summary>
+    /// Warnings and notices of the run, in order: the first batch whose loss was not finite, the stop requested by
+    /// <see cref="TerminateOnNaN"/>, the epoch whose weights <see cref="EarlyStopping"/> restored, and any notice a
+    /// callback reported.
+    /// </summary>
+    public IReadOnlyList<string> Messages => messages;
+
+    internal void AppendMessage(string message) => messages.Add(message);
+
     internal void Append(IReadOnlyDictionary<string, double> logs)
     {
         foreach (var (key, value) in logs)

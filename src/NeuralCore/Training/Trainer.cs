@@ -56,13 +56,29 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         var history = new History(RunParameters(options, trainSet, validationSet));
         bool wasTraining = model.IsTraining;
 
+        var token = options.CancellationToken;
+        int steps = loader.Count;
+        TrainingProgress? lastReport = null;
+        void Report(TrainingProgress p)
+        {
+            lastReport = p;
+            reporter?.Report(p);
+        }
+        // Notices go into the history and to the progress output as a line of their own.
+        void Note(string message)
+        {
+            history.AppendMessage(message);
+            reporter?.Report((lastReport ?? new TrainingProgress(0, options.Epochs, 0, steps, double.NaN,
+                new Dictionary<string, double>(), 0, TimeSpan.Zero)) with { Message = message, EpochCompleted = false });
+        }
+
         BindOptimizer(trainSet, options.BatchSize);
         bool trackPenalty = Optimizer.ParamGroups.Any(g => g.L1 != 0 || g.L2 != 0);
-        foreach (var c in callbacks) c.Attach(model, Optimizer);
+        foreach (var c in callbacks) c.Attach(model, Optimizer, Note);
         foreach (var c in callbacks) c.OnTrainBegin();
 
         IReadOnlyDictionary<string, double> lastLogs = new Dictionary<string, double>();
-        int steps = loader.Count;
+        bool nonFiniteReported = false;
         try
         {
             for (int epoch = 0; epoch < options.Epochs; epoch++)
@@ -85,12 +101,20 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
                 using (var batches = loader.GetEnumerator())
                     for (int step = 0; step < steps && !stop; step++)
                     {
+                        // Cancellation takes effect between steps: the model keeps the last completed step's weights.
+                        if (token.IsCancellationRequested) throw new FitCanceledException(history, epoch, step, token);
                         // Batches are taken in groups of AccumulationSteps (the epoch's last group may be shorter): each
                         // adds its share of the group's mean gradient, and the last one steps the optimizer.
                         int groupStart = step - step % options.AccumulationSteps;
                         int groupSize = Math.Min(options.AccumulationSteps, steps - groupStart);
                         var (batchLoss, batchPenalty, batchSize) = TrainStep(batches, trainMetrics, trackPenalty,
                             firstInGroup: step == groupStart, lastInGroup: step == groupStart + groupSize - 1, groupSize);
+                        if (!nonFiniteReported && !double.IsFinite(batchLoss))
+                        {
+                            nonFiniteReported = true;
+                            Note(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                                $"Warning: the training loss is {batchLoss} at epoch {epoch + 1}, batch {step + 1} (1-based); training goes on with non-finite values unless a TerminateOnNaN callback stops it (check the inputs and lower the learning rate)."));
+                        }
                         lossSum += batchLoss * batchSize;
                         if (trackPenalty && !double.IsNaN(batchPenalty))
                         {
@@ -103,7 +127,7 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
                         foreach (var c in callbacks) c.OnBatchEnd(step, running);
                         stop = callbacks.Any(c => c.StopTraining);
                         if (step + 1 < steps && !stop)
-                            reporter?.Report(Progress(epoch, options.Epochs, step + 1, steps, running, seen, clock.Elapsed));
+                            Report(Progress(epoch, options.Epochs, step + 1, steps, running, seen, clock.Elapsed));
                     }
 
                 var logs = Logs(lossSum / seen, trainMetrics, trackPenalty ? penaltySum / Math.Max(penaltySeen, 1) : null);
@@ -111,7 +135,7 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
                 foreach (var c in callbacks) c.OnEpochLogs(epoch, logs);
                 if (validationSet is not null)
                 {
-                    var (valLoss, valMetrics) = Measure(validationSet, options.BatchSize);
+                    var (valLoss, valMetrics) = Measure(validationSet, options.BatchSize, token);
                     logs["val_loss"] = valLoss;
                     foreach (var (name, value) in valMetrics) logs["val_" + name] = value;
                 }
@@ -124,7 +148,7 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
                     history.AppendCost(cost);
                 }
                 lastLogs = logs;
-                reporter?.Report(Progress(epoch, options.Epochs, done, steps, logs, seen, clock.Elapsed) with
+                Report(Progress(epoch, options.Epochs, done, steps, logs, seen, clock.Elapsed) with
                 {
                     EpochCompleted = true,
                     Eta = TimeSpan.Zero,
@@ -184,7 +208,7 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
     }
 
     /// <summary>Mean loss and metrics of the model in evaluation mode, without gradients, over all of <paramref name="data"/>.</summary>
-    public (double Loss, IReadOnlyDictionary<string, double> Metrics) Measure(Dataset data, int batchSize)
+    public (double Loss, IReadOnlyDictionary<string, double> Metrics) Measure(Dataset data, int batchSize, CancellationToken cancellationToken = default)
     {
         if (data.Count == 0) throw new ArgumentException("Evaluate: the dataset is empty.", nameof(data));
         var measured = Metrics.Select(m => m.Clone()).ToArray();
@@ -200,6 +224,7 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
             using var batches = loader.GetEnumerator();
             for (int step = 0; step < loader.Count; step++)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 using var scope = Tensor.Scope();
                 if (!batches.MoveNext()) throw new InvalidOperationException("Evaluate: the dataset yielded fewer batches than its size promises.");
                 var (x, y) = Prepare(batches.Current);
@@ -218,10 +243,11 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         return (total / data.Count, measured.ToDictionary(m => m.Name, m => m.Result));
     }
 
-    public Tensor Predict(Tensor x, int batchSize) => PredictRaw(model, x, batchSize, Loss.Activate);
+    public Tensor Predict(Tensor x, int batchSize, CancellationToken cancellationToken = default) =>
+        PredictRaw(model, x, batchSize, Loss.Activate, cancellationToken);
 
     /// <summary>Forward in evaluation mode without gradients, batch by batch, each output passed through <paramref name="activate"/>.</summary>
-    public static Tensor PredictRaw(Module model, Tensor x, int batchSize, Func<Tensor, Tensor> activate)
+    public static Tensor PredictRaw(Module model, Tensor x, int batchSize, Func<Tensor, Tensor> activate, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
@@ -235,6 +261,7 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
             var outputs = new List<Tensor>();
             for (long start = 0; start < n; start += batchSize)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 using var scope = Tensor.Scope();
                 var batch = PrepareInput(model, x.Narrow(0, start, Math.Min(batchSize, n - start)));
                 outputs.Add(scope.Keep(activate(model.Forward(batch))));

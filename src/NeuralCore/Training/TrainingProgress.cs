@@ -25,4 +25,11 @@ public sealed record TrainingProgress(
 
     /// <summary>The epoch's FLOPs and energy, on the epoch-completed report when <c>Fit</c> measures them; otherwise null.</summary>
     public TrainingCost? Cost { get; init; }
+
+    /// <summary>
+    /// A warning or notice (a loss that is not finite, weights restored by <see cref="EarlyStopping"/>, ...), also
+    /// recorded in <see cref="History.Messages"/>. A report with a message repeats the latest step's values and is not
+    /// a step of its own (its <see cref="EpochCompleted"/> is false); null on ordinary reports.
+    /// </summary>
+    public string? Message { get; init; }
 }

@@ -21,6 +21,23 @@ public sealed class Dense : Module
     public Dense(int inFeatures, int units, Activation activation = Activation.None, bool useBias = true)
         : this(units, activation, useBias) => Build(inFeatures);
 
+    /// <summary>Creates the layer with an activation given by its Keras name (<c>new Dense(32, activation: "relu")</c>).</summary>
+    /// <param name="units">Output size.</param>
+    /// <param name="activation">A name <see cref="Activations.FromName"/> accepts; null or empty for none.</param>
+    /// <param name="useBias">Whether the layer has a bias.</param>
+    /// <exception cref="ArgumentException">Unknown activation name.</exception>
+    public Dense(int units, string? activation, bool useBias = true)
+        : this(units, Activations.FromName(activation), useBias) { }
+
+    /// <summary>Creates the layer with a known input size and an activation given by its Keras name.</summary>
+    /// <param name="inFeatures">Input size.</param>
+    /// <param name="units">Output size.</param>
+    /// <param name="activation">A name <see cref="Activations.FromName"/> accepts; null or empty for none.</param>
+    /// <param name="useBias">Whether the layer has a bias.</param>
+    /// <exception cref="ArgumentException">Unknown activation name.</exception>
+    public Dense(int inFeatures, int units, string? activation, bool useBias = true)
+        : this(inFeatures, units, Activations.FromName(activation), useBias) { }
+
     /// <summary>Output size.</summary>
     public int Units { get; }
 

@@ -12,6 +12,7 @@ public abstract class Callback
 {
     Sequential? model;
     Optimizer? optimizer;
+    Action<string>? notify;
 
     /// <summary>The model being trained.</summary>
     /// <exception cref="InvalidOperationException">The callback is not attached to a running <c>Fit</c>.</exception>
@@ -34,12 +35,21 @@ public abstract class Callback
     InvalidOperationException NotAttached() =>
         new($"{GetType().Name}: the callback is used outside Fit; pass it in Fit's callbacks argument.");
 
-    internal void Attach(Sequential model, Optimizer optimizer)
+    internal void Attach(Sequential model, Optimizer optimizer, Action<string>? notify = null)
     {
         this.model = model;
         this.optimizer = optimizer;
+        this.notify = notify;
         StopTraining = false;
     }
+
+    /// <summary>
+    /// Reports a notice from the callback to the running <c>Fit</c>: it is recorded in <see cref="History.Messages"/>
+    /// and shown by the progress output (a report with <see cref="TrainingProgress.Message"/> set). Outside Fit it does
+    /// nothing.
+    /// </summary>
+    /// <param name="message">The notice, one line.</param>
+    protected void Notify(string message) => notify?.Invoke(message);
 
     /// <summary>Called once before the first epoch.</summary>
     public virtual void OnTrainBegin() { }

@@ -47,6 +47,12 @@ public sealed class EarlyStopping : Callback
     /// <summary>The 0-based epoch at which training was stopped, or -1 when it ran to the end.</summary>
     public int StoppedEpoch { get; private set; } = -1;
 
+    /// <summary>
+    /// The 0-based epoch whose weights were restored when training ended, or -1 when none were (restoring is off, or
+    /// no epoch improved). The restore is also recorded in <see cref="History.Messages"/>.
+    /// </summary>
+    public int RestoredEpoch { get; private set; } = -1;
+
     /// <inheritdoc />
     public override void OnTrainBegin()
     {
@@ -55,6 +61,7 @@ public sealed class EarlyStopping : Callback
         wait = 0;
         BestEpoch = -1;
         StoppedEpoch = -1;
+        RestoredEpoch = -1;
     }
 
     /// <inheritdoc />
@@ -82,6 +89,9 @@ public sealed class EarlyStopping : Callback
         Model.LoadStateDict(bestWeights);
         foreach (var t in bestWeights.Values) t.Dispose();
         bestWeights = null;
+        RestoredEpoch = BestEpoch;
+        Notify(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"EarlyStopping: restored the weights of epoch {BestEpoch + 1} (1-based), the best {Monitor}: {Best:G6}."));
     }
 
     Dictionary<string, Tensor> Snapshot()
