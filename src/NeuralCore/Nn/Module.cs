@@ -96,6 +96,34 @@ public abstract partial class Module
 
     static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
 
+    /// <summary>
+    /// The regularization penalties of this module alone (not its children) on its own weights, e.g. a
+    /// <see cref="Dense"/> layer's kernel and bias regularizers. None by default.
+    /// </summary>
+    protected virtual IEnumerable<Tensor> OwnRegularizationLosses() => [];
+
+    /// <summary>
+    /// The sum of the weight regularization penalties of this module and its descendants (Keras' <c>model.losses</c>
+    /// without activity terms, see <see cref="ActivityRegularization"/>): <c>Fit</c> adds it to the loss; a hand-written
+    /// loop adds it itself. A zero scalar when no layer has a regularizer.
+    /// </summary>
+    public Tensor RegularizationLoss()
+    {
+        if (RegularizationLossOrNull() is { } total) return total;
+        var first = Parameters().FirstOrDefault();
+        return Tensor.Zeros([], first?.DType ?? DType.Float32, first?.Device ?? Device.Cpu);
+    }
+
+    /// <summary>The sum of the weight penalties, or null when no module has any.</summary>
+    internal Tensor? RegularizationLossOrNull()
+    {
+        Tensor? total = null;
+        foreach (var (_, m) in NamedModules())
+            foreach (var p in m.OwnRegularizationLosses())
+                total = total is null ? p : total + p;
+        return total;
+    }
+
     /// <summary>Every trainable parameter of this module and its descendants.</summary>
     public IEnumerable<Tensor> Parameters(bool recurse = true)
     {

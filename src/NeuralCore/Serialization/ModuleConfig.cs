@@ -106,6 +106,26 @@ public sealed class ModuleConfig
         return values.Length == 2 ? (values[0], values[1]) : throw Wrong(name, "[height, width]", v);
     }
 
+    /// <summary>
+    /// The kernel, bias and activity regularizers stored as <c>"kernelRegularizer": {"l1": a, "l2": b}</c> (and
+    /// <c>"biasRegularizer"</c>, <c>"activityRegularizer"</c>); null for each one absent.
+    /// </summary>
+    internal (Regularizer? Kernel, Regularizer? Bias, Regularizer? Activity) Regularizers() =>
+        (Regularizer("kernelRegularizer"), Regularizer("biasRegularizer"), Regularizer("activityRegularizer"));
+
+    Regularizer? Regularizer(string name)
+    {
+        if (!TryGet(name, out var v)) return null;
+        if (v.ValueKind != JsonValueKind.Object) throw Wrong(name, "an object {\"l1\": number, \"l2\": number}", v);
+        double Factor(string key)
+        {
+            if (!v.TryGetProperty(key, out var f) || f.ValueKind == JsonValueKind.Null) return 0;
+            return f.ValueKind == JsonValueKind.Number && f.TryGetDouble(out double d) && double.IsFinite(d) && d >= 0
+                ? d : throw Wrong($"{name}.{key}", "a finite non-negative number", f);
+        }
+        return Nn.Regularizers.L1L2(Factor("l1"), Factor("l2"));
+    }
+
     /// <summary>A required array of 32-bit integers.</summary>
     public int[] GetInt32Array(string name)
     {

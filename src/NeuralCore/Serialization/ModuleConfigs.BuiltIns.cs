@@ -32,15 +32,17 @@ public static partial class ModuleConfigs
                 ["activation"] = d.ActivationFunction.ToString(),
                 ["useBias"] = d.UseBias,
                 ["inFeatures"] = d.InFeatures,
-            },
+            }.WithRegularizers(d.KernelRegularizer, d.BiasRegularizer, d.ActivityRegularizer),
             c =>
             {
                 int units = c.GetInt32("units");
                 var activation = c.GetEnum("activation", Activation.None);
                 bool useBias = c.GetBoolean("useBias", true);
-                return c.GetOptionalInt32("inFeatures") is int inFeatures
+                var dense = c.GetOptionalInt32("inFeatures") is int inFeatures
                     ? new Dense(inFeatures, units, activation, useBias)
                     : new Dense(units, activation, useBias);
+                (dense.KernelRegularizer, dense.BiasRegularizer, dense.ActivityRegularizer) = c.Regularizers();
+                return dense;
             },
             c =>
             {
@@ -138,9 +140,14 @@ public static partial class ModuleConfigs
                 ["dilation"] = Pair(l.Dilation),
                 ["groups"] = l.Groups,
                 ["bias"] = l.Bias is not null,
+            }.WithRegularizers(l.KernelRegularizer, l.BiasRegularizer, l.ActivityRegularizer),
+            c =>
+            {
+                var conv = new Conv2d(c.GetInt32("inChannels"), c.GetInt32("outChannels"), c.GetPair("kernelSize"), c.GetPair("stride", (1, 1)),
+                    c.GetPair("padding", (0, 0)), c.GetPair("dilation", (1, 1)), c.GetInt32("groups", 1), c.GetBoolean("bias", true));
+                (conv.KernelRegularizer, conv.BiasRegularizer, conv.ActivityRegularizer) = c.Regularizers();
+                return conv;
             },
-            c => new Conv2d(c.GetInt32("inChannels"), c.GetInt32("outChannels"), c.GetPair("kernelSize"), c.GetPair("stride", (1, 1)),
-                c.GetPair("padding", (0, 0)), c.GetPair("dilation", (1, 1)), c.GetInt32("groups", 1), c.GetBoolean("bias", true)),
             c =>
             {
                 var limits = c.Limits;
@@ -259,5 +266,18 @@ public static partial class ModuleConfigs
         // An explicit null momentum means a cumulative average; an absent one PyTorch's default 0.1.
         double? momentum = c.Json.TryGetProperty("momentum", out _) ? c.GetDouble("momentum", null) : 0.1;
         return create(n, c.GetDouble("eps", 1e-5)!.Value, momentum, affine, track);
+    }
+}
+
+/// <summary>Writes a layer's regularizers into its stored configuration (only those that are set).</summary>
+internal static class RegularizerConfig
+{
+    public static System.Text.Json.Nodes.JsonObject WithRegularizers(this System.Text.Json.Nodes.JsonObject config,
+        Regularizer? kernel, Regularizer? bias, Regularizer? activity)
+    {
+        if (kernel is not null) config["kernelRegularizer"] = kernel.ToJson();
+        if (bias is not null) config["biasRegularizer"] = bias.ToJson();
+        if (activity is not null) config["activityRegularizer"] = activity.ToJson();
+        return config;
     }
 }

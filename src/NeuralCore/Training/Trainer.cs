@@ -188,10 +188,12 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         // than when the GC finalizes them (a training loop then rents no new gradient buffers step after step).
         if (firstInGroup) Optimizer.ReleaseGrads();
         model.DataParallel?.BeforeForward();
+        using var activity = ActivityRegularization.Collect();
         var output = model.Forward(x);
         var lossValue = Loss.Compute(output, y);
         if (lossValue.NumElements != 1)
             throw new InvalidOperationException($"Fit: the loss \"{Loss.Name}\" returned shape {lossValue.Shape}; a loss must return one value.");
+        lossValue = WithRegularization(lossValue, activity);
         (groupSize == 1 ? lossValue : lossValue * (1.0 / groupSize)).Backward();
         if (lastInGroup) Optimizer.Step();
         using (Tensor.NoGrad())
@@ -228,8 +230,9 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
                 using var scope = Tensor.Scope();
                 if (!batches.MoveNext()) throw new InvalidOperationException("Evaluate: the dataset yielded fewer batches than its size promises.");
                 var (x, y) = Prepare(batches.Current);
+                using var activity = ActivityRegularization.Collect();
                 var output = model.Forward(x);
-                lossSum.Add(Loss.Compute(output, y).To(DType.Float64).Mul(x.Shape[0]));
+                lossSum.Add(WithRegularization(Loss.Compute(output, y), activity).To(DType.Float64).Mul(x.Shape[0]));
                 var prediction = Loss.Activate(output);
                 foreach (var m in measured) m.Update(prediction, y);
             }
@@ -241,6 +244,15 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
         double total = lossSum.Read();
         lossSum.Reset();
         return (total / data.Count, measured.ToDictionary(m => m.Name, m => m.Result));
+    }
+
+    // As Keras: the loss that is minimised and logged includes the layers' weight and activity penalties.
+    Tensor WithRegularization(Tensor loss, ActivityRegularization activity)
+    {
+        var penalty = model.RegularizationLossOrNull();
+        if (penalty is not null) loss = loss + penalty.To(loss.DType);
+        if (activity.Count > 0) loss = loss + activity.Loss(loss).To(loss.DType);
+        return loss;
     }
 
     public Tensor Predict(Tensor x, int batchSize, CancellationToken cancellationToken = default) =>

@@ -61,6 +61,22 @@ public sealed class Conv2d : Module
         ResetParameters();
     }
 
+    /// <summary>Penalty on <see cref="Weight"/> added to the training loss (Keras' <c>kernel_regularizer</c>), or null.</summary>
+    public Regularizer? KernelRegularizer { get; set; }
+
+    /// <summary>Penalty on <see cref="Bias"/> added to the training loss, or null.</summary>
+    public Regularizer? BiasRegularizer { get; set; }
+
+    /// <summary>Penalty on the layer's output (divided by the batch size) added to the training loss, or null.</summary>
+    public Regularizer? ActivityRegularizer { get; set; }
+
+    /// <inheritdoc />
+    protected override IEnumerable<Tensor> OwnRegularizationLosses()
+    {
+        if (KernelRegularizer is not null) yield return KernelRegularizer.Penalty(Weight);
+        if (BiasRegularizer is not null && Bias is not null) yield return BiasRegularizer.Penalty(Bias);
+    }
+
     /// <summary>Input channels.</summary>
     public int InChannels { get; }
 
@@ -92,7 +108,12 @@ public sealed class Conv2d : Module
     public void ResetParameters() => Init.DefaultLayer(Weight, Bias);
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x) => Functional.Conv2d(x, Weight, Bias, Stride, Padding, Dilation, Groups);
+    public override Tensor Forward(Tensor x)
+    {
+        var y = Functional.Conv2d(x, Weight, Bias, Stride, Padding, Dilation, Groups);
+        ActivityRegularization.Record(ActivityRegularizer, y);
+        return y;
+    }
 
     /// <inheritdoc />
     protected override string ExtraRepr()
