@@ -14,7 +14,7 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">The dimension is out of range.</exception>
     public (Tensor Values, Tensor Indices) Sort(int dim = -1, bool descending = false)
     {
-        if (Dim == 0) return OnOneElement(t => t.Sort(dim, descending), 1, nameof(Sort));
+        if (Dim == 0) return OnOneElement(t => t.Sort(dim, descending), 1);
         int d = SortDim(dim, nameof(Sort));
         var indices = SortIndices(d, shape[d], descending);
         return (Gather(d, indices), indices);
@@ -24,7 +24,7 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">The dimension is out of range.</exception>
     public Tensor ArgSort(int dim = -1, bool descending = false)
     {
-        if (Dim == 0) return OnOneElement(t => (t, t.ArgSort(dim, descending)), 1, nameof(ArgSort)).Indices;
+        if (Dim == 0) return OnOneElement(t => (t, t.ArgSort(dim, descending)), 1).Indices;
         int d = SortDim(dim, nameof(ArgSort));
         return SortIndices(d, shape[d], descending);
     }
@@ -44,7 +44,7 @@ public sealed partial class Tensor
         int n = Dim == 0 ? 1 : shape[d];
         if (k < 0 || k > n)
             throw new ArgumentOutOfRangeException(nameof(k), $"TopK: k = {k} is out of range for dimension {d} of size {n} (shape {Shape}).");
-        if (Dim == 0) return OnOneElement(t => t.TopK(k, dim, largest), k, nameof(TopK));
+        if (Dim == 0) return OnOneElement(t => t.TopK(k, dim, largest), k);
         var indices = SortIndices(d, k, largest);
         return (Gather(d, indices), indices);
     }
@@ -63,9 +63,8 @@ public sealed partial class Tensor
     int SortDim(int dim, string op) => ShapeMath.NormalizeDim(dim, Math.Max(Dim, 1), op);
 
     // A 0-d tensor sorts as a one-element vector; the results are 0-d again (empty when TopK keeps nothing).
-    (Tensor Values, Tensor Indices) OnOneElement(Func<Tensor, (Tensor Values, Tensor Indices)> op, int count, string name)
+    (Tensor Values, Tensor Indices) OnOneElement(Func<Tensor, (Tensor Values, Tensor Indices)> op, int count)
     {
-        SortDim(0, name);
         var (values, indices) = op(Reshape(1));
         long[] to = count == 1 ? [] : [0];
         return (values.Reshape(to), indices.Reshape(to));
