@@ -9,7 +9,7 @@ public abstract partial class BackendConformance
     static readonly Tolerance Float64Layers = new(Atol: 1e-10, Rtol: 1e-9);
 
     /// <summary>
-    /// Layer, loss and optimizer checks: every layer kind (Linear, Conv1d and Conv2d with stride, padding, dilation and groups, RNN, LSTM, GRU,
+    /// Layer, loss and optimizer checks: every layer kind (Linear, Conv1d, Conv2d and ConvTranspose2d with stride, padding, dilation and groups, Upsample, RNN, LSTM, GRU,
     /// max/average/adaptive pooling, BatchNorm in training and evaluation, LayerNorm), every loss, and a few steps of
     /// every optimizer. Each compares outputs, input and parameter gradients (or updated parameters) with the CPU.
     /// Sizes are small so that slow devices (a simulator) can run them all.
@@ -187,6 +187,12 @@ public abstract partial class BackendConformance
             ModuleCase("conv2d/groups2-no-bias", () => new Conv2d(4, 4, 3, groups: 2, bias: false), [2, 4, 5, 5]),
             ModuleCase("conv2d/rectangular", () => new Conv2d(2, 2, (1, 3), stride: (2, 1), padding: (1, 0)), [1, 2, 5, 6]),
             ModuleCase("conv2d/float64", () => new Conv2d(2, 2, 2), [1, 2, 4, 4], DType.Float64),
+            ModuleCase("convtranspose2d/stride2-outpad1-groups2", () => new ConvTranspose2d(4, 6, 3, stride: 2, padding: 1, outputPadding: 1, groups: 2), [2, 4, 3, 3]),
+            ModuleCase("convtranspose2d/rectangular-dilation-float64",
+                () => new ConvTranspose2d(2, 3, (2, 3), (1, 2), (0, 1), (0, 1), dilation: (2, 1)), [1, 2, 4, 3], DType.Float64),
+            ModuleCase("upsample/nearest-scale2", () => new Upsample(2), [1, 2, 3, 3]),
+            ModuleCase("upsample/bilinear-size", () => new Upsample(size: (5, 7), mode: "bilinear"), [2, 3, 3, 4]),
+            ModuleCase("upsample/bilinear-aligned-float64", () => new Upsample(size: (4, 2), mode: "bilinear", alignCorners: true), [1, 2, 3, 5], DType.Float64),
             ModuleCase("maxpool2d/k2s2", () => new MaxPool2d(2), [2, 3, 6, 6]),
             ModuleCase("maxpool2d/k3s2p1-ceil", () => new MaxPool2d(3, 2, padding: 1, ceilMode: true), [1, 2, 7, 7]),
             InferenceCase("maxpool2d/no-grad", () => new MaxPool2d(3, 2, padding: 1, ceilMode: true), [2, 3, 7, 7]),

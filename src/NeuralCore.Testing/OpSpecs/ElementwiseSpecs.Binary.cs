@@ -32,6 +32,10 @@ internal static partial class ElementwiseSpecs
         yield return Compare("Le", (a, b) => a.Le(b), (a, b) => a <= b);
         yield return Compare("Gt", (a, b) => a.Gt(b), (a, b) => a > b);
         yield return Compare("Ge", (a, b) => a.Ge(b), (a, b) => a >= b);
+        yield return Compare("Gt.operator", (a, b) => a > b, (a, b) => a > b);
+        yield return Compare("Lt.operator", (a, b) => a < b, (a, b) => a < b);
+        yield return Compare("Ge.operator", (a, b) => a >= b, (a, b) => a >= b);
+        yield return Compare("Le.operator", (a, b) => a <= b, (a, b) => a <= b);
         yield return Where();
     }
 
@@ -50,6 +54,9 @@ internal static partial class ElementwiseSpecs
         yield return WithScalar("Gt.scalar", x => x.Gt(0.5), v => v > 0.5 ? 1 : 0, 0.5, AllTypes, Ties, _ => DType.Bool, false);
         yield return WithScalar("Eq.scalar", x => x.Eq(1), v => v == 1 ? 1 : 0, 1, AllTypes, Ties, _ => DType.Bool, false);
         yield return WithScalar("Le.scalar", x => x.Le(-1), v => v <= -1 ? 1 : 0, -1, FloatsAndInts, Ties, _ => DType.Bool, false);
+        yield return WithScalar("Gt.operatorScalar", x => x > 0.5, v => v > 0.5 ? 1 : 0, 0.5, AllTypes, Ties, _ => DType.Bool, false);
+        yield return WithScalar("Lt.operatorScalarLeft", x => 1 < x, v => 1 < v ? 1 : 0, 1, AllTypes, Ties, _ => DType.Bool, false);
+        yield return WithScalar("Ge.operatorScalarLeft", x => -1 >= x, v => -1 >= v ? 1 : 0, -1, FloatsAndInts, Ties, _ => DType.Bool, false);
     }
 
     /// <summary>A broadcasting binary op; the result dtype is <paramref name="resultType"/> of the promoted input dtype.</summary>

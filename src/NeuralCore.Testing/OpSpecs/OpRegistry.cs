@@ -24,7 +24,7 @@ public static class OpRegistry
     static IReadOnlyList<OpSpec> Build()
     {
         var specs = ElementwiseSpecs.All().Concat(ReductionSpecs.All()).Concat(MovementSpecs.All()).Concat(LinalgSpecs.All())
-            .Concat(AttentionSpecs.All()).ToList();
+            .Concat(AttentionSpecs.All()).Concat(SelectionSpecs.All()).ToList();
         var duplicate = specs.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new InvalidOperationException($"OpRegistry: two specs are named '{duplicate.Key}'.");
         return specs;

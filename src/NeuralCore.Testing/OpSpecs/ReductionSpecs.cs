@@ -111,14 +111,14 @@ internal static class ReductionSpecs
         yield return new("noncontig-permuted", [M(dtype, rng, d, [2, 3, 4], SampleLayout.Permuted)]);
     }
 
-    static IEnumerable<SampleInput> AlongDim(DType dtype, Generator rng, ValueDomain d)
+    internal static IEnumerable<SampleInput> AlongDim(DType dtype, Generator rng, ValueDomain d)
     {
         yield return new("empty-2x0-dim1", [M(dtype, rng, d, [2, 0])]) { Ints = [1] };
         yield return new("empty-0x3-dim1", [M(dtype, rng, d, [0, 3])]) { Ints = [1] };
         foreach (var s in AlongDimNonEmpty(dtype, rng, d)) yield return s;
     }
 
-    static IEnumerable<SampleInput> AlongDimNonEmpty(DType dtype, Generator rng, ValueDomain d)
+    internal static IEnumerable<SampleInput> AlongDimNonEmpty(DType dtype, Generator rng, ValueDomain d)
     {
         yield return new("0d-dim0", [M(dtype, rng, d, [])]) { Ints = [0] };
         foreach (var n in new[] { 1, 7, 17, 33, 1000 }) yield return new($"len{n}-dim0", [M(dtype, rng, d, [n])]) { Ints = [0] };

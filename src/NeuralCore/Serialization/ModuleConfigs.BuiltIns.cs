@@ -65,6 +65,9 @@ public static partial class ModuleConfigs
 
         RegisterBuiltIn<Dropout>("Dropout", d => new JsonObject { ["p"] = d.P }, c => new Dropout(c.GetDouble("p", 0.5)!.Value), NoParameters("p"));
 
+        RegisterBuiltIn<Dropout2d>("Dropout2d", d => new JsonObject { ["p"] = d.P }, c => new Dropout2d(c.GetDouble("p", 0.5)!.Value), NoParameters("p"));
+        RegisterBuiltIn<Identity>("Identity", _ => [], _ => new Identity(), NoParameters());
+
         RegisterBuiltIn<ReLU>("ReLU", _ => [], _ => new ReLU(), NoParameters());
         RegisterBuiltIn<Sigmoid>("Sigmoid", _ => [], _ => new Sigmoid(), NoParameters());
         RegisterBuiltIn<Tanh>("Tanh", _ => [], _ => new Tanh(), NoParameters());
@@ -162,6 +165,69 @@ public static partial class ModuleConfigs
                 bool bias = c.GetBoolean("bias", true);
                 if (groups < 1) throw new ArgumentException($"groups must be positive, got {groups}");
                 return Elements(outChannels, inChannels / groups, kernel.H, kernel.W) + (bias ? Math.Max(outChannels, 0) : 0);
+            });
+
+        RegisterBuiltIn<ConvTranspose2d>("ConvTranspose2d",
+            l => new JsonObject
+            {
+                ["inChannels"] = l.InChannels,
+                ["outChannels"] = l.OutChannels,
+                ["kernelSize"] = Pair(l.KernelSize),
+                ["stride"] = Pair(l.Stride),
+                ["padding"] = Pair(l.Padding),
+                ["outputPadding"] = Pair(l.OutputPadding),
+                ["groups"] = l.Groups,
+                ["bias"] = l.Bias is not null,
+                ["dilation"] = Pair(l.Dilation),
+            },
+            c => new ConvTranspose2d(c.GetInt32("inChannels"), c.GetInt32("outChannels"), c.GetPair("kernelSize"), c.GetPair("stride", (1, 1)),
+                c.GetPair("padding", (0, 0)), c.GetPair("outputPadding", (0, 0)), c.GetInt32("groups", 1), c.GetBoolean("bias", true),
+                c.GetPair("dilation", (1, 1))),
+            c =>
+            {
+                var limits = c.Limits;
+                int inChannels = c.GetInt32("inChannels"), outChannels = c.GetInt32("outChannels"), groups = c.GetInt32("groups", 1);
+                c.CheckLimit("inChannels", inChannels, limits.MaxChannels, nameof(ModelLoadLimits.MaxChannels));
+                c.CheckLimit("outChannels", outChannels, limits.MaxChannels, nameof(ModelLoadLimits.MaxChannels));
+                var kernel = c.GetPair("kernelSize");
+                c.CheckLimit("kernelSize", kernel, limits.MaxKernelSize, nameof(ModelLoadLimits.MaxKernelSize));
+                var stride = c.GetPair("stride", (1, 1));
+                c.CheckLimit("stride", stride, limits.MaxStride, nameof(ModelLoadLimits.MaxStride));
+                c.CheckLimit("padding", c.GetPair("padding", (0, 0)), limits.MaxPadding, nameof(ModelLoadLimits.MaxPadding));
+                c.CheckLimit("outputPadding", c.GetPair("outputPadding", (0, 0)), limits.MaxStride, nameof(ModelLoadLimits.MaxStride));
+                c.CheckLimit("dilation", c.GetPair("dilation", (1, 1)), limits.MaxDilation, nameof(ModelLoadLimits.MaxDilation));
+                bool bias = c.GetBoolean("bias", true);
+                if (groups < 1) throw new ArgumentException($"groups must be positive, got {groups}");
+                return Elements(inChannels, outChannels / groups, kernel.H, kernel.W) + (bias ? Math.Max(outChannels, 0) : 0);
+            });
+
+        RegisterBuiltIn<Upsample>("Upsample",
+            u =>
+            {
+                var o = new JsonObject { ["mode"] = u.Mode };
+                if (u.Size is { } size) o["size"] = Pair(size);
+                if (u.ScaleFactor is { } f)
+                {
+                    o["scaleFactorH"] = f.H;
+                    o["scaleFactorW"] = f.W;
+                }
+                if (u.AlignCorners is { } a) o["alignCorners"] = a;
+                return o;
+            },
+            c => new Upsample(c.Has("size") ? c.GetPair("size") : null,
+                c.Has("scaleFactorH") ? (c.GetDouble("scaleFactorH"), c.GetDouble("scaleFactorW")) : null,
+                c.GetString("mode"), c.Has("alignCorners") ? c.GetBoolean("alignCorners", false) : null),
+            c =>
+            {
+                if (c.Has("size")) c.CheckLimit("size", c.GetPair("size"), c.Limits.MaxPoolOutputSize, nameof(ModelLoadLimits.MaxPoolOutputSize));
+                if (c.Has("scaleFactorH"))
+                {
+                    c.CheckLimit("scaleFactorH", (long)Math.Ceiling(c.GetDouble("scaleFactorH")), c.Limits.MaxPoolOutputSize, nameof(ModelLoadLimits.MaxPoolOutputSize));
+                    c.CheckLimit("scaleFactorW", (long)Math.Ceiling(c.GetDouble("scaleFactorW")), c.Limits.MaxPoolOutputSize, nameof(ModelLoadLimits.MaxPoolOutputSize));
+                }
+                c.GetString("mode");
+                c.GetBoolean("alignCorners", false);
+                return 0;
             });
 
         RegisterBuiltIn<MaxPool2d>("MaxPool2d",

@@ -113,21 +113,27 @@ public sealed partial class Tensor
     }
 
     /// <summary>Maximum values along <paramref name="dim"/> (use <see cref="ArgMax"/> for the indices). The gradient goes to the first maximum.</summary>
-    public Tensor Max(int dim, bool keepDim = false) => ExtremeAlong(dim, keepDim, ReduceOp.ArgMax);
+    public Tensor Max(int dim, bool keepDim = false) => ExtremeAlong(dim, keepDim, ReduceOp.ArgMax).Values;
 
     /// <summary>Minimum values along <paramref name="dim"/> (use <see cref="ArgMin"/> for the indices). The gradient goes to the first minimum.</summary>
-    public Tensor Min(int dim, bool keepDim = false) => ExtremeAlong(dim, keepDim, ReduceOp.ArgMin);
+    public Tensor Min(int dim, bool keepDim = false) => ExtremeAlong(dim, keepDim, ReduceOp.ArgMin).Values;
 
-    Tensor ExtremeAlong(int dim, bool keepDim, ReduceOp argOp)
+    (Tensor Values, Tensor Indices) ExtremeAlong(int dim, bool keepDim, ReduceOp argOp)
     {
         string name = argOp == ReduceOp.ArgMax ? "Max" : "Min";
         RequireNonEmpty(name);
-        if (Dim == 0) return Engine.Record(CopyRaw(), MovementRules.Identity, [this]);
+        if (Dim == 0)
+        {
+            ShapeMath.NormalizeDim(dim, 1, name);
+            return (Engine.Record(CopyRaw(), MovementRules.Identity, [this]), Scalar(0, DType.Int64, Device));
+        }
         int d = ShapeMath.NormalizeDim(dim, Dim, name);
         var index = ReduceRaw(argOp, [d], true, DType);
         var values = GatherRaw(d, index);
-        if (!keepDim) values = values.AsStrided(ReducedShape([d], false), ShapeMath.ContiguousStrides(ReducedShape([d], false)), 0);
-        return Engine.Record(values, ReductionRules.ExtremeAlong, [this], ints: [d, keepDim ? 1 : 0], saved: index);
+        var reduced = ReducedShape([d], false);
+        if (!keepDim) values = values.AsStrided(reduced, ShapeMath.ContiguousStrides(reduced), 0);
+        var indices = keepDim ? index : index.AsStrided(reduced, ShapeMath.ContiguousStrides(reduced), 0);
+        return (Engine.Record(values, ReductionRules.ExtremeAlong, [this], ints: [d, keepDim ? 1 : 0], saved: index), indices);
     }
 
     void RequireNonEmpty(string op)

@@ -70,4 +70,24 @@ public static partial class Functional
         var keep = Tensor.Bernoulli(x.Shape.ToArray(), 1 - p, x.DType.ToFloating(), x.Device);
         return x * keep * (1.0 / (1 - p));
     }
+
+    /// <summary>
+    /// Channel dropout, as PyTorch's <c>dropout2d</c>: during training each whole channel of an [N, C, H, W] (or
+    /// unbatched [C, H, W]) input is zeroed with probability <paramref name="p"/> and the kept channels are scaled
+    /// by 1/(1−p); the identity otherwise. The mask comes from <see cref="Rng.Default"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="p"/> is outside [0, 1].</exception>
+    /// <exception cref="ArgumentException">The input is not 3-d or 4-d.</exception>
+    public static Tensor Dropout2d(Tensor x, double p = 0.5, bool training = true)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (p < 0 || p > 1 || double.IsNaN(p)) throw new ArgumentOutOfRangeException(nameof(p), $"Dropout2d: p must be in [0, 1], got {p}.");
+        if (x.Dim is not (3 or 4)) throw new ArgumentException($"Dropout2d: the input must be [N, C, H, W] or [C, H, W], got shape {x.Shape}.");
+        if (!training || p == 0) return x;
+        if (p == 1) return x * 0;
+        var maskShape = x.Shape.ToArray();
+        for (int d = x.Dim - 2; d < x.Dim; d++) maskShape[d] = 1;
+        var keep = Tensor.Bernoulli(maskShape, 1 - p, x.DType.ToFloating(), x.Device);
+        return x * keep * (1.0 / (1 - p));
+    }
 }

@@ -24,3 +24,26 @@ public sealed class Dropout : Module
     /// <inheritdoc />
     protected override string ExtraRepr() => string.Create(CultureInfo.InvariantCulture, $"p: {P}");
 }
+
+/// <summary>
+/// Zeroes whole channels of an [N, C, H, W] or [C, H, W] input with probability p during training and scales the
+/// kept ones by 1/(1−p) (PyTorch's <c>nn.Dropout2d</c>); the identity in evaluation mode.
+/// </summary>
+public sealed class Dropout2d : Module
+{
+    /// <summary>Creates the layer.</summary>
+    public Dropout2d(double p = 0.5)
+    {
+        if (p < 0 || p > 1 || double.IsNaN(p)) throw new ArgumentOutOfRangeException(nameof(p), $"Dropout2d: p must be in [0, 1], got {p}.");
+        P = p;
+    }
+
+    /// <summary>Drop probability of each channel.</summary>
+    public double P { get; }
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor x) => Functional.Dropout2d(x, P, IsTraining);
+
+    /// <inheritdoc />
+    protected override string ExtraRepr() => string.Create(CultureInfo.InvariantCulture, $"p: {P}");
+}
