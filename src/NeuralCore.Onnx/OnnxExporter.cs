@@ -138,7 +138,6 @@ public static partial class OnnxExporter
         public ModelProto Finish(Value input, Value output)
         {
             var g = Builder.Graph;
-            g.Name = options.GraphName;
             string outName = options.OutputName;
             bool producedByNode = g.Node.Any(n => n.Output.Contains(output.Name));
             if (producedByNode && output.Name != input.Name) Builder.Rename(output.Name, outName);
@@ -148,7 +147,13 @@ public static partial class OnnxExporter
             g.Input.Add(ValueInfo(input.Name, input.Sample.Shape.ToArray(), options.DynamicBatch));
             var outShape = output.Sample.Shape.ToArray();
             g.Output.Add(ValueInfo(outName, outShape, options.DynamicBatch && outShape.Length > 0 && outShape[0] == batch));
+            return Package(g);
+        }
 
+        /// <summary>The model around a finished graph: IR version, opset, producer and metadata.</summary>
+        ModelProto Package(GraphProto g)
+        {
+            g.Name = options.GraphName;
             var model = new ModelProto
             {
                 IrVersion = OnnxOpset.IrVersion,
