@@ -15,6 +15,18 @@ public static partial class OnnxExporter
     /// <summary>Graph input name of the memory's padding mask (Bool [batch, memory_sequence]).</summary>
     public const string MemoryKeyPaddingMaskName = "memory_key_padding_mask";
 
+    /// <summary>Graph input name of a recurrent layer's initial hidden state.</summary>
+    public const string InitialHiddenName = "h0";
+
+    /// <summary>Graph input name of an LSTM's initial cell state.</summary>
+    public const string InitialCellName = "c0";
+
+    /// <summary>Graph output name of a recurrent layer's final hidden state (when the initial one is an input).</summary>
+    public const string FinalHiddenName = "hn";
+
+    /// <summary>Graph output name of an LSTM's final cell state (when the initial hidden state is an input).</summary>
+    public const string FinalCellName = "cn";
+
     /// <summary>
     /// Exports a sequence model with dynamic batch and sequence axes: token ids (Int64 [batch, sequence]) or
     /// embeddings (Float32, batch first, or sequence first for layers built with <c>batchFirst: false</c>) as the
@@ -26,6 +38,8 @@ public static partial class OnnxExporter
     /// written as ONNX nodes whose shapes follow the inputs: head splits reshape with copied dimensions, the causal
     /// mask is built from the run-time length (Shape, Range, Greater, Where) and position tables are sliced to it.
     /// Masks and memory reach the top-level module only; inside a <see cref="Sequential"/> the layers run unmasked.
+    /// A top-level LSTM, GRU or RNN given <see cref="OnnxSequenceInputs.InitialHidden"/> takes its initial states as
+    /// inputs and returns its final states as further outputs.
     /// A padded query that sees no key gives 0, as in NeuralCore. Other modules export as by <see cref="Export"/>.
     /// </remarks>
     /// <param name="module">The model.</param>
@@ -51,19 +65,41 @@ public static partial class OnnxExporter
             throw new ArgumentException($"{op}: the export traces on the CPU, but the module holds tensors on {elsewhere.Device}; call module.To(Device.Cpu) first.");
         input = input.To(Device.Cpu);
 
-        bool batchFirst = input.DType == DType.Int64 || module.NamedModules().Select(m => m.Module).OfType<MultiheadAttention>().FirstOrDefault() is not { BatchFirst: false };
-        int batchAxis = batchFirst ? 0 : 1, seqAxis = batchFirst ? 1 : 0;
-        long batch = input.Shape[batchAxis];
+        bool batchFirst = input.DType == DType.Int64 || module.NamedModules().Select(m => m.Module).FirstOrDefault(m => m is MultiheadAttention or RNNBase) switch
+        {
+            MultiheadAttention a => a.BatchFirst,
+            RNNBase r => r.BatchFirst,
+            _ => true,
+        };
+        // An unbatched recurrent input [T, I] has no batch axis.
+        bool unbatched = module is RNNBase && input.Dim == 2;
+        int batchAxis = unbatched ? -1 : batchFirst ? 0 : 1, seqAxis = batchFirst && !unbatched ? 1 : 0;
+        long batch = unbatched ? 1 : input.Shape[batchAxis];
         CheckMask(inputs.KeyPaddingMask, batch, input.Shape[seqAxis], "KeyPaddingMask");
         if (inputs.Memory is { } mem && (mem.DType != DType.Float32 || mem.Dim != 3 || mem.Shape[batchAxis] != batch))
             throw new ArgumentException($"{op}: Memory must be Float32 [{(batchFirst ? "batch, memory sequence" : "memory sequence, batch")}, features] with batch {batch}, got {mem.DType} {mem.Shape}.");
         if (inputs.MemoryKeyPaddingMask is not null && inputs.Memory is null)
             throw new ArgumentException($"{op}: MemoryKeyPaddingMask needs Memory.");
         if (inputs.Memory is { } m2) CheckMask(inputs.MemoryKeyPaddingMask, batch, m2.Shape[seqAxis], "MemoryKeyPaddingMask");
+        var rnn = module as RNNBase;
+        if (inputs.InitialHidden is { } h0)
+        {
+            if (rnn is null) throw new ArgumentException($"{op}: InitialHidden applies to a top-level LSTM, GRU or RNN, not {module.GetType().Name}.");
+            long[] stateShape = input.Dim == 2 ? [rnn.NumLayers * rnn.Directions, rnn.HiddenSize] : [rnn.NumLayers * rnn.Directions, batch, rnn.HiddenSize];
+            foreach (var (state, what) in new[] { (h0, "InitialHidden"), (inputs.InitialCell, "InitialCell") })
+                if (state is not null && (state.DType != DType.Float32 || !state.Shape.ToArray().SequenceEqual(stateShape)))
+                    throw new ArgumentException($"{op}: {what} must be Float32 [{string.Join(", ", stateShape)}], got {state.DType} {state.Shape}.");
+        }
+        if (inputs.InitialCell is not null && (inputs.InitialHidden is null || rnn?.Mode != RecurrentMode.Lstm))
+            throw new ArgumentException($"{op}: InitialCell needs InitialHidden and a top-level LSTM.");
+        if (rnn is not null && inputs.InitialHidden is null && (inputs.KeyPaddingMask is not null || inputs.Memory is not null || inputs.IsCausal))
+            throw new ArgumentException($"{op}: {module.GetType().Name} takes no masks, memory or causality.");
         var names = new List<string> { options.InputName, options.OutputName };
         if (inputs.KeyPaddingMask is not null) names.Add(KeyPaddingMaskName);
         if (inputs.Memory is not null) names.Add(MemoryName);
         if (inputs.MemoryKeyPaddingMask is not null) names.Add(MemoryKeyPaddingMaskName);
+        if (inputs.InitialHidden is not null) names.AddRange(rnn!.Mode == RecurrentMode.Lstm ? [InitialHiddenName, FinalHiddenName, FinalCellName] : [InitialHiddenName, FinalHiddenName]);
+        if (inputs.InitialCell is not null) names.Add(InitialCellName);
         if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
             throw new ArgumentException($"{op}: graph input and output names must differ, got {string.Join(", ", names)}.");
 
@@ -72,7 +108,7 @@ public static partial class OnnxExporter
         try
         {
             var ctx = new ExportContext(module, options);
-            foreach (var n in names.Where(n => n != options.OutputName)) ctx.Builder.Reserve(n);
+            foreach (var n in names) ctx.Builder.Reserve(n);
             var graphInputs = new List<(Value Value, string?[] Dims)>();
             string? Dim(int axis, string seqName) => axis == batchAxis ? "batch" : axis == seqAxis ? seqName : null;
             var x = new Value(options.InputName, input);
@@ -81,16 +117,52 @@ public static partial class OnnxExporter
             if (inputs.KeyPaddingMask is { } kpm) graphInputs.Add((new(KeyPaddingMaskName, kpm.To(Device.Cpu)), ["batch", "sequence"]));
             if (inputs.Memory is { } memory) graphInputs.Add((new(MemoryName, memory.To(Device.Cpu)), [.. Enumerable.Range(0, 3).Select(i => Dim(i, "memory_sequence"))]));
             if (inputs.MemoryKeyPaddingMask is { } mkpm) graphInputs.Add((new(MemoryKeyPaddingMaskName, mkpm.To(Device.Cpu)), ["batch", "memory_sequence"]));
+            var inDims = graphInputs[0].Dims;
+            string?[] DimsLike(Tensor sample) => [.. sample.Shape.ToArray().Select((d, i) => i < input.Dim && input.Shape[i] == d ? inDims[i] : null)];
+            if (inputs.InitialHidden is { } hidden)
+            {
+                string?[] stateDims = input.Dim == 2 ? [null, null] : [null, "batch", null];
+                graphInputs.Add((new(InitialHiddenName, hidden.To(Device.Cpu)), stateDims));
+                if (inputs.InitialCell is { } cell) graphInputs.Add((new(InitialCellName, cell.To(Device.Cpu)), stateDims));
+                var (y, hn, cn) = RunRecurrent(rnn!, input, hidden.To(Device.Cpu), inputs.InitialCell?.To(Device.Cpu));
+                var finals = new List<string>();
+                var seqOut = ctx.RecurrentWithStates(rnn!, x, InitialHiddenName, inputs.InitialCell is null ? null : InitialCellName, y, finals);
+                var outs = new List<(Value, string?[], string)> { (seqOut, DimsLike(y), options.OutputName), (new(finals[0], hn), stateDims, FinalHiddenName) };
+                if (cn is not null) outs.Add((new(finals[1], cn), stateDims, FinalCellName));
+                return ctx.FinishMany(graphInputs, outs);
+            }
             var output = ctx.TraceSequenceTop(module, x, extra);
             if (ctx.Unsupported.Count > 0) throw new OnnxUnsupportedException(ctx.Unsupported);
-            var inDims = graphInputs[0].Dims;
-            var outShape = output.Sample.Shape.ToArray();
-            var outDims = outShape.Select((d, i) => i < input.Dim && input.Shape[i] == d ? inDims[i] : null).ToArray();
-            return ctx.FinishMany(graphInputs, [(output, outDims)]);
+            return ctx.FinishMany(graphInputs, [(output, DimsLike(output.Sample), options.OutputName)]);
         }
         finally
         {
             foreach (var (m, training) in modes) m.Train(training);
+        }
+
+        static (Tensor Output, Tensor H, Tensor? C) RunRecurrent(RNNBase r, Tensor x, Tensor h0, Tensor? c0)
+        {
+            using (Tensor.NoGrad())
+                switch (r)
+                {
+                    case LSTM lstm:
+                    {
+                        var (y, (h, c)) = lstm.Forward(x, (h0, c0 ?? Tensor.ZerosLike(h0)));
+                        return (y, h, c);
+                    }
+                    case GRU gru:
+                    {
+                        var (y, h) = gru.Forward(x, h0);
+                        return (y, h, null);
+                    }
+                    case RNN rnn:
+                    {
+                        var (y, h) = rnn.Forward(x, h0);
+                        return (y, h, null);
+                    }
+                    default:
+                        throw new ArgumentException($"ONNX sequence export: initial states of {r.GetType().Name} are not supported (LSTM, GRU and RNN are).");
+                }
         }
 
         static void CheckMask(Tensor? mask, long batch, long length, string what)
@@ -165,6 +237,10 @@ public static partial class OnnxExporter
                     return Trace(m, "", x);
             }
         }
+
+        /// <summary>A top-level recurrent layer with its initial states as graph inputs; the final states' names are added to <paramref name="finalStates"/>.</summary>
+        public Value RecurrentWithStates(RNNBase r, Value x, string h0, string? c0, Tensor y, List<string> finalStates) =>
+            Recurrent(r, x, r.GetType().Name.ToLowerInvariant(), h0, c0, y, finalStates);
 
         /// <summary>The sequence-model layers (called by <see cref="TryLayer"/> for modules it does not map); null for others.</summary>
         Value? TrySequenceLayer(Module m, string path, Value x, string stem)
@@ -456,17 +532,16 @@ public static partial class OnnxExporter
         }
 
         /// <summary>Finishes a graph with several inputs and outputs, each typed by its sample and with named symbolic dimensions.</summary>
-        public ModelProto FinishMany(IReadOnlyList<(Value Value, string?[] Dims)> inputs, IReadOnlyList<(Value Value, string?[] Dims)> outputs)
+        public ModelProto FinishMany(IReadOnlyList<(Value Value, string?[] Dims)> inputs, IReadOnlyList<(Value Value, string?[] Dims, string Name)> outputs)
         {
             var g = Builder.Graph;
             var inputNames = inputs.Select(i => i.Value.Name).ToHashSet(StringComparer.Ordinal);
             for (int i = 0; i < outputs.Count; i++)
             {
-                string outName = i == 0 ? Options.OutputName : $"{Options.OutputName}_{i}";
-                var value = outputs[i].Value;
+                var (value, dims, outName) = outputs[i];
                 if (g.Node.Any(n => n.Output.Contains(value.Name)) && !inputNames.Contains(value.Name)) Builder.Rename(value.Name, outName);
                 else Builder.AddNode("Identity", [value.Name], [outName]);
-                g.Output.Add(TypedValueInfo(outName, value.Sample, outputs[i].Dims));
+                g.Output.Add(TypedValueInfo(outName, value.Sample, dims));
             }
             foreach (var (value, dims) in inputs) g.Input.Add(TypedValueInfo(value.Name, value.Sample, dims));
             return Package(g);

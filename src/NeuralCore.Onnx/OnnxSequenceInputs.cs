@@ -20,6 +20,17 @@ public sealed record OnnxSequenceInputs
     public Tensor? MemoryKeyPaddingMask { get; init; }
 
     /// <summary>
+    /// The initial hidden state sample [layers·directions, batch, hidden] of a top-level LSTM, GRU or RNN. When set, the
+    /// graph takes it as input <see cref="OnnxExporter.InitialHiddenName"/> and returns the final hidden state as a
+    /// second output <see cref="OnnxExporter.FinalHiddenName"/> (and, for LSTM, the cell state as a third,
+    /// <see cref="OnnxExporter.FinalCellName"/>).
+    /// </summary>
+    public Tensor? InitialHidden { get; init; }
+
+    /// <summary>The initial cell state sample of a top-level LSTM (same shape as <see cref="InitialHidden"/>, which it needs); graph input <see cref="OnnxExporter.InitialCellName"/>.</summary>
+    public Tensor? InitialCell { get; init; }
+
+    /// <summary>
     /// Whether self-attention is causal (query i sees keys j ≤ i), as <c>isCausal</c> / <c>tgtIsCausal</c> of the
     /// layers. <see cref="Nn.GptModel"/> is always causal.
     /// </summary>

@@ -252,8 +252,64 @@ public class TransformerExportTests(ITestOutputHelper output)
         Assert.Contains("\"sequence\" is 5", mismatch.Message);
     }
 
+    public static TheoryData<string> RecurrentCases() => ["LSTMTwoLayersBidirectionalBatchFirst", "LSTMHiddenOnly", "GRUSeqFirst", "RNNUnbatched"];
+
+    /// <summary>Initial states as graph inputs and final states as graph outputs of LSTM, GRU and RNN.</summary>
+    [Theory]
+    [MemberData(nameof(RecurrentCases))]
+    public void Recurrent_states_are_extra_inputs_and_outputs_matching_onnx_runtime(string name)
+    {
+        Rng.ManualSeed(9);
+        RNNBase r = name switch
+        {
+            "LSTMTwoLayersBidirectionalBatchFirst" => new LSTM(5, 6, numLayers: 2, batchFirst: true, bidirectional: true),
+            "LSTMHiddenOnly" => new LSTM(5, 4),
+            "GRUSeqFirst" => new GRU(5, 7, numLayers: 2),
+            _ => new RNN(5, 6, nonlinearity: "relu"),
+        };
+        bool lstm = r is LSTM, unbatched = name.EndsWith("Unbatched", StringComparison.Ordinal), withCell = lstm && name != "LSTMHiddenOnly";
+        long states = r.NumLayers * r.Directions;
+        Tensor X(long batch, long steps) => unbatched ? Tensor.Randn(steps, 5) : r.BatchFirst ? Tensor.Randn(batch, steps, 5) : Tensor.Randn(steps, batch, 5);
+        Tensor State(long batch) => unbatched ? Tensor.Randn(states, r.HiddenSize) : Tensor.Randn(states, batch, r.HiddenSize);
+        var sample = new OnnxSequenceInputs { InitialHidden = State(2), InitialCell = withCell ? State(2) : null };
+        var model = OnnxExporter.ExportSequence(r, X(2, 4), sample);
+        OnnxChecker.Check(model);
+        Assert.Equal(lstm ? ["output", "hn", "cn"] : ["output", "hn"], model.Graph.Output.Select(o => o.Name));
+        var bytes = model.ToByteArray();
+        var imported = OnnxModel.FromBytes(bytes);
+        double worst = 0;
+        foreach (var (batch, steps) in Sizes)
+        {
+            var (x, h0, c0) = (X(batch, steps), State(batch), withCell ? State(batch) : null);
+            Tensor[] expected;
+            using (Tensor.NoGrad())
+                expected = r switch
+                {
+                    LSTM l => l.Forward(x, (h0, c0 ?? Tensor.ZerosLike(h0))) is var (y, (h, c)) ? [y, h, c] : [],
+                    GRU g => g.Forward(x, h0) is var (y, h) ? [y, h] : [],
+                    _ => ((RNN)r).Forward(x, h0) is var (y, h) ? [y, h] : [],
+                };
+            var feeds = new List<(string, Tensor)> { ("input", x), (OnnxExporter.InitialHiddenName, h0) };
+            if (c0 is not null) feeds.Add((OnnxExporter.InitialCellName, c0));
+            var ort = RunOrtAll(bytes, [.. feeds]);
+            Tensor[] ours;
+            using (Tensor.NoGrad()) ours = imported.Run([.. feeds.Select(f => f.Item2)]);
+            Assert.Equal(expected.Length, ort.Count);
+            for (int i = 0; i < expected.Length; i++)
+            {
+                Assert.Equal(expected[i].Shape.ToArray(), ort[i].Shape);
+                worst = Math.Max(worst, AssertClose(ort[i].Values, expected[i].Contiguous().ToArray<float>(), $"{name} output {i} on {x.Shape}"));
+                worst = Math.Max(worst, AssertClose(ort[i].Values, ours[i].Contiguous().ToArray<float>(), $"imported {name} output {i} on {x.Shape}"));
+            }
+        }
+        output.WriteLine($"{name}: largest |ORT - NeuralCore or imported| {worst:E3}");
+    }
+
     /// <summary>Runs a model in ONNX Runtime on named Float32, Int64 or Bool inputs; returns the first output.</summary>
-    static (float[] Values, long[] Shape) RunOrtInputs(byte[] model, params (string Name, Tensor Value)[] inputs)
+    static (float[] Values, long[] Shape) RunOrtInputs(byte[] model, params (string Name, Tensor Value)[] inputs) => RunOrtAll(model, inputs)[0];
+
+    /// <summary>Runs a model in ONNX Runtime on named Float32, Int64 or Bool inputs; returns every output.</summary>
+    static List<(float[] Values, long[] Shape)> RunOrtAll(byte[] model, params (string Name, Tensor Value)[] inputs)
     {
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 1, InterOpNumThreads = 1 };
         using var session = new InferenceSession(model, options);
@@ -272,9 +328,8 @@ public class TransformerExportTests(ITestOutputHelper output)
                 });
             }
             using var run = new RunOptions();
-            string outName = session.OutputMetadata.Keys.First();
-            using var results = session.Run(run, inputs.Select(i => i.Name).ToArray(), values, [outName]);
-            return (results[0].GetTensorDataAsSpan<float>().ToArray(), results[0].GetTensorTypeAndShape().Shape);
+            using var results = session.Run(run, inputs.Select(i => i.Name).ToArray(), values, session.OutputNames);
+            return [.. results.Select(r => (r.GetTensorDataAsSpan<float>().ToArray(), r.GetTensorTypeAndShape().Shape))];
         }
         finally
         {
