@@ -41,7 +41,7 @@ public static partial class OnnxExporter
         ArgumentNullException.ThrowIfNull(sample);
         options ??= new OnnxExportOptions();
         if (sample.DType != DType.Float32 || sample.Dim == 0 || sample.Shape[0] < 1)
-            throw new ArgumentException($"ONNX export: the sample must be a Float32 tensor with a batch dimension of at least 1, got {sample.DType} {sample.Shape}.");
+            throw new ArgumentException($"ONNX export: the sample must be a Float32 tensor with a batch dimension of at least 1, got {sample.DType} {sample.Shape}{(sample.DType == DType.Int64 ? "; export token-id models with ExportSequence" : "")}.");
         if (module.Parameters().Concat(module.NamedBuffers().Select(b => b.Buffer)).FirstOrDefault(t => !t.Device.Equals(Device.Cpu)) is { } elsewhere)
             throw new ArgumentException($"ONNX export: the export traces on the CPU, but the module holds tensors on {elsewhere.Device}; call module.To(Device.Cpu) first.");
         if (options.InputName == options.OutputName)

@@ -61,6 +61,7 @@ public class TransformerExportTests(ITestOutputHelper output)
         var module = make();
         var model = OnnxExporter.ExportSequence(module, Input(tokens, seqFirst, 2, 5));
         OnnxChecker.Check(model);
+        Dump(model);
         var bytes = model.ToByteArray();
         var imported = OnnxModel.FromBytes(bytes);
         module.Eval();
@@ -87,6 +88,7 @@ public class TransformerExportTests(ITestOutputHelper output)
         var gpt = new GptModel(Vocab, 24, dModel: 32, nhead: 4, numLayers: 2);
         var model = OnnxExporter.ExportSequence(gpt, Tensor.RandInt(0, Vocab, [2, 6]));
         OnnxChecker.Check(model);
+        Dump(model);
         Assert.Equal(["batch", "sequence"], model.Graph.Input[0].Type.TensorType.Shape.Dim.Select(d => d.DimParam));
         Assert.Equal(["batch", "sequence", ""], model.Graph.Output[0].Type.TensorType.Shape.Dim.Select(d => d.DimParam));
         var bytes = model.ToByteArray();
@@ -157,6 +159,7 @@ public class TransformerExportTests(ITestOutputHelper output)
         var sampleInputs = Make(2, 5, 4, false);
         var model = OnnxExporter.ExportSequence(module, Input(false, seqFirst, 2, 5), sampleInputs);
         OnnxChecker.Check(model);
+        Dump(model);
         var bytes = model.ToByteArray();
         var imported = OnnxModel.FromBytes(bytes);
         Assert.Equal(decoder ? 4 : 2, imported.Inputs.Count);
@@ -250,6 +253,10 @@ public class TransformerExportTests(ITestOutputHelper output)
         Assert.Contains("call Run", forward.Message);
         var mismatch = Assert.Throws<ArgumentException>(() => two.Run(Tensor.Randn(2, 5, Dim), Tensor.Zeros([2, 6], DType.Bool)));
         Assert.Contains("\"sequence\" is 5", mismatch.Message);
+        var reexport = Assert.Throws<OnnxUnsupportedException>(() => OnnxExporter.Export(two, Tensor.Randn(2, 5, Dim)));
+        Assert.Contains("2 inputs and 1 outputs", reexport.Message);
+        var tokensToExport = Assert.Throws<ArgumentException>(() => OnnxExporter.Export(gpt, Tensor.RandInt(0, Vocab, [1, 4])));
+        Assert.Contains("ExportSequence", tokensToExport.Message);
     }
 
     public static TheoryData<string> RecurrentCases() => ["LSTMTwoLayersBidirectionalBatchFirst", "LSTMHiddenOnly", "GRUSeqFirst", "RNNUnbatched"];
@@ -274,6 +281,7 @@ public class TransformerExportTests(ITestOutputHelper output)
         var sample = new OnnxSequenceInputs { InitialHidden = State(2), InitialCell = withCell ? State(2) : null };
         var model = OnnxExporter.ExportSequence(r, X(2, 4), sample);
         OnnxChecker.Check(model);
+        Dump(model);
         Assert.Equal(lstm ? ["output", "hn", "cn"] : ["output", "hn"], model.Graph.Output.Select(o => o.Name));
         var bytes = model.ToByteArray();
         var imported = OnnxModel.FromBytes(bytes);
