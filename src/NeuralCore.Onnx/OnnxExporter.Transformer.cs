@@ -261,7 +261,7 @@ public static partial class OnnxExporter
                     }
                     return new(EmbeddingNode(e, x.Name, stem), Run(m, x.Sample));
                 case LearnedPositionalEmbedding l:
-                    return new(AddPositions(x.Name, Param(l.Weight, stem + ".weight"), stem), Run(m, x.Sample));
+                    return new(AddLearnedPositions(x.Name, Param(l.Weight, stem + ".weight"), stem, x.Sample.Dim), Run(m, x.Sample));
                 case SinusoidalPositionalEncoding s:
                     return new(AddPositions(x.Name, Builder.Initializer(s.NamedBuffers().First().Buffer, stem + ".pe"), stem), Run(m, x.Sample));
                 case RotaryEmbedding r:
@@ -347,7 +347,17 @@ public static partial class OnnxExporter
         string LengthOf(string x, string stem, int axis = -2) =>
             Builder.Node("Slice", stem + ".length", [Builder.Node("Shape", stem + ".shape", [x]), Builder.Int64(stem + ".axis_start", axis), Builder.Int64(stem + ".axis_end", axis + 1 == 0 ? long.MaxValue : axis + 1)]);
 
-        /// <summary>x + table[0:L] for x [*, L, E] and a position table [maxLength, E].</summary>
+        /// <summary>
+        /// x + weight[positions] for x [*, L, E] and a learned table [maxLength, E]: a Gather on Range(0, L), so an
+        /// imported model trains the table as it trains an embedding.
+        /// </summary>
+        string AddLearnedPositions(string x, string weight, string stem, int rank)
+        {
+            string rows = Builder.Node("Gather", stem + ".rows", [weight, Positions(x, rank - 2, stem)], Int("axis", 0));
+            return Builder.Node("Add", stem, [x, rows]);
+        }
+
+        /// <summary>x + table[0:L] for x [*, L, E] and a constant position table [maxLength, E].</summary>
         string AddPositions(string x, string table, string stem)
         {
             string rows = Builder.Node("Slice", stem + ".rows", [table, Builder.Int64(stem + ".zero", 0), LengthOf(x, stem), Builder.Int64(stem + ".zero", 0)]);
@@ -386,16 +396,22 @@ public static partial class OnnxExporter
             return Builder.Node("Concat", stem, [first, second], Int("axis", -1));
         }
 
+        /// <summary>The positions 0..L−1 (Int64 [L]) of axis <paramref name="seqAxis"/> of <paramref name="x"/> (Shape, Gather, Range).</summary>
+        string Positions(string x, int seqAxis, string stem)
+        {
+            string len = Builder.Node("Gather", stem + ".length", [Builder.Node("Shape", stem + ".shape", [x]),
+                Builder.Constant(Tensor.Scalar((long)seqAxis, DType.Int64), stem + ".seq_axis")], Int("axis", 0));
+            return Builder.Node("Range", stem + ".positions", [Builder.Constant(Tensor.Scalar(0L, DType.Int64), stem + ".start"), len,
+                Builder.Constant(Tensor.Scalar(1L, DType.Int64), stem + ".step")]);
+        }
+
         /// <summary>
         /// The additive causal mask [L, L] of the sequence axis of <paramref name="x"/>: 0 where key j ≤ query i,
         /// −∞ elsewhere (Shape, Gather, Range, Unsqueeze, Greater, Where).
         /// </summary>
         string CausalMask(string x, int seqAxis, string stem)
         {
-            string len = Builder.Node("Gather", stem + ".causal_length", [Builder.Node("Shape", stem + ".causal_shape", [x]),
-                Builder.Constant(Tensor.Scalar((long)seqAxis, DType.Int64), stem + ".seq_axis")], Int("axis", 0));
-            string positions = Builder.Node("Range", stem + ".positions", [Builder.Constant(Tensor.Scalar(0L, DType.Int64), stem + ".start"), len,
-                Builder.Constant(Tensor.Scalar(1L, DType.Int64), stem + ".step")]);
+            string positions = Positions(x, seqAxis, stem + ".causal");
             string rows = Builder.Node("Unsqueeze", stem + ".rows", [positions, Builder.Int64(stem + ".axis1", 1)]);
             string cols = Builder.Node("Unsqueeze", stem + ".cols", [positions, Builder.Int64(stem + ".axis0", 0)]);
             string future = Builder.Node("Greater", stem + ".future", [cols, rows]);
@@ -516,7 +532,7 @@ public static partial class OnnxExporter
                 var wpe = g.NamedChildren().FirstOrDefault(c => c.Name == "wpe").Module;
                 x = wpe switch
                 {
-                    LearnedPositionalEmbedding l => AddPositions(x, Param(l.Weight, stem + ".wpe.weight"), stem + ".wpe"),
+                    LearnedPositionalEmbedding l => AddLearnedPositions(x, Param(l.Weight, stem + ".wpe.weight"), stem + ".wpe", 3),
                     SinusoidalPositionalEncoding s => AddPositions(x, Builder.Initializer(s.NamedBuffers().First().Buffer, stem + ".wpe.pe"), stem + ".wpe"),
                     _ => x,
                 };

@@ -10,8 +10,8 @@ namespace NeuralCore.Onnx;
 /// ops, so the model trains (backward flows through every node) and exports back to the same graph.
 /// </summary>
 /// <remarks>
-/// Float initializers that act as weights (operands of Gemm, MatMul, Conv, Add, Sub, Mul, Div and the scale and
-/// bias of the normalisations, with at least one dimension) are trainable parameters; batch-norm statistics,
+/// Float initializers that act as weights (operands of Gemm, MatMul, Conv, Add, Sub, Mul, Div, the scale and
+/// bias of the normalisations and the tables Gather looks up, with at least one dimension) are trainable parameters; batch-norm statistics,
 /// scalars and Int64 initializers are buffers. Module names may not contain dots, so an initializer
 /// <c>fc1.weight</c> is registered as <c>fc1_weight</c>; <see cref="InitializerNames"/> keeps the ONNX names.
 /// <see cref="Forward"/> takes the first graph input and returns the first output; <see cref="Run"/> takes every
@@ -20,7 +20,7 @@ namespace NeuralCore.Onnx;
 /// </remarks>
 public sealed partial class OnnxModel : Module
 {
-    static readonly HashSet<string> WeightConsumers = ["Gemm", "MatMul", "Conv", "Add", "Sub", "Mul", "Div", "LayerNormalization"];
+    static readonly HashSet<string> WeightConsumers = ["Gemm", "MatMul", "Conv", "Add", "Sub", "Mul", "Div", "LayerNormalization", "Gather"];
 
     readonly List<(string OnnxName, string ModuleName, bool Trainable)> initializers = [];
     readonly Dictionary<string, string> moduleNameOf = new(StringComparer.Ordinal);

@@ -111,7 +111,9 @@ public class TransformerExportTests(ITestOutputHelper output)
         }
         output.WriteLine($"GPT (2 layers, d = 32) logits: largest |ORT - NeuralCore| {worst:E3}");
 
-        // The imported model is trainable: one SGD step on the next-token loss lowers it.
+        // The imported model is trainable, embedding and position tables included: one SGD step lowers the next-token loss.
+        Assert.Contains(imported.InitializerNames, i => i.OnnxName == "wte.weight" && i.Trainable);
+        Assert.Contains(imported.InitializerNames, i => i.OnnxName == "wpe.weight" && i.Trainable);
         var seq = Tensor.RandInt(0, Vocab, [4, 9]);
         var (inputs, targets) = (seq.Narrow(1, 0, 8).Contiguous(), seq.Narrow(1, 1, 8).Contiguous());
         imported.Train();
