@@ -128,7 +128,7 @@ public sealed partial class OnnxModel : Module
     internal bool IsInitializer(string onnxName) => moduleNameOf.ContainsKey(onnxName);
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException">The input's rank or a fixed dimension differs from the declared input shape.</exception>
+    /// <exception cref="ArgumentException">The input's dtype (for an Int64 or Bool input), rank or a fixed dimension differs from the declaration, or the graph has several inputs (use <see cref="Run"/>).</exception>
     public override Tensor Forward(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
