@@ -5,7 +5,7 @@ namespace NeuralCore.Onnx;
 /// <summary>
 /// Structural checks of an ONNX model, after ONNX's checker rules: the IR and default-domain opset are declared,
 /// names are unique, every node input is a graph input, an initializer or an earlier node's output (topological
-/// order), every output is produced once, and the declared input and output types are float tensors. Shape
+/// order), every output is produced once, and the declared inputs are Float, Int64 or Bool tensors and the outputs Float tensors. Shape
 /// inference runs the graph (through <see cref="OnnxModel"/>) on zeros at two batch sizes and checks the result
 /// against the declared output shape, fixed dimensions equal and symbolic ones following the batch.
 /// </summary>
@@ -19,28 +19,40 @@ public static class OnnxChecker
         var problems = Problems(model, forImport: true);
         if (problems.Count > 0) throw new OnnxFormatException(problems);
         var m = new OnnxModel(model);
-        var declared = m.OutputShape;
         foreach (long batch in new long[] { 1, 3 })
         {
-            var shape = m.InputShape.Select((d, i) => d ?? (i == 0 ? batch : 1)).ToArray();
-            Tensor y;
-            using (Tensor.NoGrad()) y = m.Forward(Tensor.Zeros(shape));
-            if (y.Dim != declared.Count)
-                problems.Add($"output \"{m.OutputName}\": inferred rank {y.Dim} ({y.Shape}) at batch {batch}, declared {declared.Count}");
-            else
+            // Symbolic input dimensions: the first input's dimension 0 and every "batch" get the batch size, other names 2.
+            var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+            long Size(OnnxValueSpec spec, int i, bool first) =>
+                spec.Shape[i] ?? (spec.DimNames[i] is { } name
+                    ? sizes.TryGetValue(name, out long s) ? s : sizes[name] = first && i == 0 || name == "batch" ? batch : 2
+                    : first && i == 0 ? batch : 1);
+            var inputs = m.Inputs.Select((spec, k) => Tensor.Zeros([.. spec.Shape.Select((_, i) => Size(spec, i, k == 0))], spec.DType)).ToArray();
+            Tensor[] ys;
+            using (Tensor.NoGrad()) ys = m.Run(inputs);
+            for (int o = 0; o < ys.Length; o++)
+            {
+                var (y, declared) = (ys[o], m.Outputs[o]);
+                if (y.Dim != declared.Shape.Count)
+                {
+                    problems.Add($"output \"{declared.Name}\": inferred rank {y.Dim} ({y.Shape}) at batch {batch}, declared {declared.Shape.Count}");
+                    continue;
+                }
                 for (int i = 0; i < y.Dim; i++)
                 {
-                    long expected = declared[i] ?? (i == 0 && m.InputShape[0] is null ? batch : y.Shape[i]);
+                    long expected = declared.Shape[i] ?? (declared.DimNames[i] is { } name && sizes.TryGetValue(name, out long s) ? s
+                        : i == 0 && m.Inputs[0].Shape[0] is null ? batch : y.Shape[i]);
                     if (y.Shape[i] != expected)
-                        problems.Add($"output \"{m.OutputName}\": inferred {y.Shape} at batch {batch}, declared dimension {i} is {declared[i]?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "the batch"}");
+                        problems.Add($"output \"{declared.Name}\": inferred {y.Shape} at batch {batch}, declared dimension {i} is {declared.Shape[i]?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? declared.DimNames[i] ?? "the batch"}");
                 }
+            }
         }
         if (problems.Count > 0) throw new OnnxFormatException(problems);
     }
 
     /// <summary>The structural problems of <paramref name="model"/> (empty when there are none).</summary>
     /// <param name="model">The model.</param>
-    /// <param name="forImport">Also require what <see cref="OnnxModel"/> needs: a supported opset, operators and attributes, one input.</param>
+    /// <param name="forImport">Also require what <see cref="OnnxModel"/> needs: a supported opset, operators and attributes, at least one input.</param>
     public static List<string> Problems(ModelProto model, bool forImport)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -67,7 +79,7 @@ public static class OnnxChecker
             if (!defined.Add(input.Name)) problems.Add($"graph input \"{input.Name}\" is defined twice");
             CheckFloatTensor(input, "graph input", problems);
         }
-        if (forImport && realInputs.Count != 1) problems.Add($"the graph must have exactly one (non-initializer) input, it has {realInputs.Count}");
+        if (forImport && realInputs.Count < 1) problems.Add("the graph has no (non-initializer) input");
         int index = 0;
         foreach (var node in g.Node)
         {
@@ -82,7 +94,6 @@ public static class OnnxChecker
             if (forImport) problems.AddRange(OnnxOps.Problems(node));
         }
         if (g.Output.Count == 0) problems.Add("the graph has no output");
-        if (forImport && g.Output.Count > 1) problems.Add($"the graph has {g.Output.Count} outputs; one is supported");
         foreach (var output in g.Output)
         {
             if (!defined.Contains(output.Name)) problems.Add($"graph output \"{output.Name}\" is not produced by any node, input or initializer");
@@ -93,8 +104,12 @@ public static class OnnxChecker
 
     static void CheckFloatTensor(ValueInfoProto v, string what, List<string> problems)
     {
+        bool input = what == "graph input";
         if (v.Type?.TensorType is not { } tt) { problems.Add($"{what} \"{v.Name}\" has no tensor type"); return; }
-        if (tt.ElemType != (int)TensorProto.Types.DataType.Float) problems.Add($"{what} \"{v.Name}\" has element type {(TensorProto.Types.DataType)tt.ElemType}; FLOAT is required");
+        if (input && tt.ElemType is not ((int)TensorProto.Types.DataType.Float or (int)TensorProto.Types.DataType.Int64 or (int)TensorProto.Types.DataType.Bool))
+            problems.Add($"{what} \"{v.Name}\" has element type {(TensorProto.Types.DataType)tt.ElemType}; FLOAT, INT64 (indices) or BOOL (masks) is required");
+        else if (!input && tt.ElemType != (int)TensorProto.Types.DataType.Float)
+            problems.Add($"{what} \"{v.Name}\" has element type {(TensorProto.Types.DataType)tt.ElemType}; FLOAT is required");
         if (tt.Shape is null) problems.Add($"{what} \"{v.Name}\" has no shape");
         else
             foreach (var d in tt.Shape.Dim)

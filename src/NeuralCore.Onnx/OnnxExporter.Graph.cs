@@ -13,6 +13,11 @@ public static partial class OnnxExporter
         /// </summary>
         Value EmitOnnxModel(OnnxModel m, string path, Value x)
         {
+            if (m.Inputs.Count > 1 || m.Outputs.Count > 1)
+            {
+                Unsupported.Add($"imported model at {Where(path, m)}: it has {m.Inputs.Count} inputs and {m.Outputs.Count} outputs; only single-input, single-output graphs are written again");
+                return x;
+            }
             string prefix = path.Length == 0 ? "" : path + ".";
             var rename = new Dictionary<string, string>(StringComparer.Ordinal) { [m.InputName] = x.Name };
             string Resolve(string name)

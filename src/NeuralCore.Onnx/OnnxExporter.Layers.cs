@@ -46,13 +46,7 @@ public static partial class OnnxExporter
                 case BatchNormBase bn:
                     return BatchNorm(bn, path, x, stem);
                 case LayerNorm ln:
-                {
-                    var shape = ln.NormalizedShape.ToArray();
-                    string scale = ln.Weight is { } w ? Param(w, stem + ".weight") : Builder.Constant(Tensor.Ones(shape), stem + ".ones");
-                    string bias = ln.Bias is { } b ? Param(b, stem + ".bias") : Builder.Constant(Tensor.Zeros(shape), stem + ".zeros");
-                    return new(Builder.Node("LayerNormalization", stem, [x.Name, scale, bias], Int("axis", -shape.Length), Float("epsilon", ln.Eps)),
-                        Run(m, x.Sample));
-                }
+                    return new(LayerNormNode(ln, x.Name, stem), Run(m, x.Sample));
                 case Dropout:
                     return x;
                 case Flatten f:
@@ -61,13 +55,13 @@ public static partial class OnnxExporter
                 case Sigmoid: return new(Builder.Node("Sigmoid", stem, [x.Name]), Run(m, x.Sample));
                 case Tanh: return new(Builder.Node("Tanh", stem, [x.Name]), Run(m, x.Sample));
                 case Softplus: return new(Builder.Node("Softplus", stem, [x.Name]), Run(m, x.Sample));
-                case GELU: return Gelu(x, Run(m, x.Sample), stem);
+                case GELU g when g.Approximate == "none": return Gelu(x, Run(m, x.Sample), stem);
                 case LeakyReLU lr: return new(Builder.Node("LeakyRelu", stem, [x.Name], Float("alpha", lr.NegativeSlope)), Run(m, x.Sample));
                 case ELU e: return new(Builder.Node("Elu", stem, [x.Name], Float("alpha", e.Alpha)), Run(m, x.Sample));
                 case Nn.Softmax s: return new(Builder.Node("Softmax", stem, [x.Name], Int("axis", s.DimIndex)), Run(m, x.Sample));
                 case Nn.LogSoftmax s: return new(Builder.Node("LogSoftmax", stem, [x.Name], Int("axis", s.DimIndex)), Run(m, x.Sample));
                 default:
-                    return null;
+                    return TrySequenceLayer(m, path, x, stem);
             }
         }
 
@@ -133,14 +127,7 @@ public static partial class OnnxExporter
         };
 
         /// <summary>Exact GELU, 0.5·x·(1 + erf(x/√2)); opset 17 has no Gelu operator.</summary>
-        public Value Gelu(Value x, Tensor y, string stem)
-        {
-            string scaled = Builder.Node("Div", stem + ".scaled", [x.Name, Scalar(Math.Sqrt(2.0), stem + ".sqrt2")]);
-            string erf = Builder.Node("Erf", stem + ".erf", [scaled]);
-            string onePlus = Builder.Node("Add", stem + ".one_plus", [erf, Scalar(1.0, stem + ".one")]);
-            string times = Builder.Node("Mul", stem + ".times_x", [x.Name, onePlus]);
-            return new(Builder.Node("Mul", stem, [times, Scalar(0.5, stem + ".half")]), y);
-        }
+        public Value Gelu(Value x, Tensor y, string stem) => new(GeluNode(x.Name, stem), y);
 
         /// <summary>A 0-d Float32 constant.</summary>
         public string Scalar(double value, string stem) => Builder.Constant(Tensor.Scalar((float)value), stem);

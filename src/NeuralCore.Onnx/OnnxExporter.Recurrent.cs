@@ -33,9 +33,16 @@ public static partial class OnnxExporter
         /// linear_before_reset = 1, which is PyTorch's formulation. The layer starts from zero states, so the nodes
         /// have no initial-state inputs; inter-layer dropout is inactive in evaluation mode.
         /// </summary>
-        Value Recurrent(RNNBase r, string path, Value x, string stem)
+        Value Recurrent(RNNBase r, string path, Value x, string stem) => Recurrent(r, x, stem, null, null, null, null);
+
+        /// <summary>
+        /// The nodes of <paramref name="r"/>; with <paramref name="h0"/> (and <paramref name="c0"/> for LSTM) naming
+        /// [layers·directions, (B,) H] initial states, each layer's node reads its slice of them, and the final states
+        /// [layers·directions, (B,) H] of every node are concatenated into <paramref name="finalStates"/> (H, then C).
+        /// </summary>
+        Value Recurrent(RNNBase r, Value x, string stem, string? h0, string? c0, Tensor? y0, List<string>? finalStates)
         {
-            var y = Run(r, x.Sample);
+            var y = y0 ?? Run(r, x.Sample);
             string op = RecurrentOp(r.Mode);
             int[] order = OnnxGateOrder(r.Mode);
             int h = r.HiddenSize, dirs = r.Directions;
@@ -43,6 +50,10 @@ public static partial class OnnxExporter
             string seq = x.Name;
             if (unbatched) seq = Builder.Node("Unsqueeze", stem + ".batched", [seq, Builder.Int64(stem + ".axes", 1)]);
             else if (r.BatchFirst) seq = Builder.Node("Transpose", stem + ".time_first", [seq], Ints("perm", 1, 0, 2));
+            string? State(string? s, string name) => s is null || !unbatched ? s : Builder.Node("Unsqueeze", $"{stem}.{name}_batched", [s, Builder.Int64(stem + ".axes", 1)]);
+            (h0, c0) = (State(h0, "h0"), State(c0, "c0"));
+            var finalH = new List<string>();
+            var finalC = new List<string>();
 
             for (int layer = 0; layer < r.NumLayers; layer++)
             {
@@ -68,11 +79,31 @@ public static partial class OnnxExporter
                     Builder.Constant(Tensor.Stack(rw, 0).Contiguous(), layerStem + ".R"),
                 };
                 if (r.HasBias) inputs.Add(Builder.Constant(Tensor.Stack(b, 0).Contiguous(), layerStem + ".B"));
+                if (h0 is not null)
+                {
+                    string Rows(string states, string name) => Builder.Node("Slice", $"{layerStem}.{name}", [states, Builder.Int64(stem + ".layer_start", (long)layer * dirs),
+                        Builder.Int64(stem + ".layer_end", (long)(layer + 1) * dirs), Builder.Int64(stem + ".axis0", 0)]);
+                    if (!r.HasBias) inputs.Add("");
+                    inputs.AddRange(["", Rows(h0, "initial_h")]);
+                    if (c0 is not null) inputs.Add(Rows(c0, "initial_c"));
+                }
                 var attributes = new List<Protos.AttributeProto> { Int("hidden_size", h), Str("direction", dirs == 2 ? "bidirectional" : "forward") };
                 if (r.Mode == RecurrentMode.Gru) attributes.Add(Int("linear_before_reset", 1));
                 if (r.Mode is RecurrentMode.RnnTanh or RecurrentMode.RnnRelu)
                     attributes.Add(Strs("activations", [.. Enumerable.Repeat(r.Mode == RecurrentMode.RnnRelu ? "Relu" : "Tanh", dirs)]));
-                string all = Builder.Node(op, layerStem + ".Y", [.. inputs], [.. attributes]);
+                string all = Builder.Fresh(layerStem + ".Y");
+                var outputs = new List<string> { all };
+                if (finalStates is not null)
+                {
+                    finalH.Add(Builder.Fresh(layerStem + ".Y_h"));
+                    outputs.Add(finalH[^1]);
+                    if (r.Mode == RecurrentMode.Lstm)
+                    {
+                        finalC.Add(Builder.Fresh(layerStem + ".Y_c"));
+                        outputs.Add(finalC[^1]);
+                    }
+                }
+                Builder.AddNode(op, [.. inputs], [.. outputs], [.. attributes]);
                 // [T, D, B, H] → [T, B, D·H]
                 seq = dirs == 1
                     ? Builder.Node("Squeeze", layerStem + ".out", [all, Builder.Int64(stem + ".axes", 1)])
@@ -82,6 +113,12 @@ public static partial class OnnxExporter
 
             if (unbatched) seq = Builder.Node("Squeeze", stem, [seq, Builder.Int64(stem + ".axes", 1)]);
             else if (r.BatchFirst) seq = Builder.Node("Transpose", stem, [seq], Ints("perm", 1, 0, 2));
+            foreach (var (states, name) in new[] { (finalH, "hn"), (finalC, "cn") })
+            {
+                if (finalStates is null || states.Count == 0) continue;
+                string all = states.Count == 1 ? states[0] : Builder.Node("Concat", $"{stem}.{name}_layers", [.. states], Int("axis", 0));
+                finalStates.Add(unbatched ? Builder.Node("Squeeze", $"{stem}.{name}", [all, Builder.Int64(stem + ".axes", 1)]) : all);
+            }
             return new(seq, y);
         }
 

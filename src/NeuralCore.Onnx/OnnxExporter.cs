@@ -41,7 +41,7 @@ public static partial class OnnxExporter
         ArgumentNullException.ThrowIfNull(sample);
         options ??= new OnnxExportOptions();
         if (sample.DType != DType.Float32 || sample.Dim == 0 || sample.Shape[0] < 1)
-            throw new ArgumentException($"ONNX export: the sample must be a Float32 tensor with a batch dimension of at least 1, got {sample.DType} {sample.Shape}.");
+            throw new ArgumentException($"ONNX export: the sample must be a Float32 tensor with a batch dimension of at least 1, got {sample.DType} {sample.Shape}{(sample.DType == DType.Int64 ? "; export token-id models with ExportSequence" : "")}.");
         if (module.Parameters().Concat(module.NamedBuffers().Select(b => b.Buffer)).FirstOrDefault(t => !t.Device.Equals(Device.Cpu)) is { } elsewhere)
             throw new ArgumentException($"ONNX export: the export traces on the CPU, but the module holds tensors on {elsewhere.Device}; call module.To(Device.Cpu) first.");
         if (options.InputName == options.OutputName)
@@ -138,7 +138,6 @@ public static partial class OnnxExporter
         public ModelProto Finish(Value input, Value output)
         {
             var g = Builder.Graph;
-            g.Name = options.GraphName;
             string outName = options.OutputName;
             bool producedByNode = g.Node.Any(n => n.Output.Contains(output.Name));
             if (producedByNode && output.Name != input.Name) Builder.Rename(output.Name, outName);
@@ -148,7 +147,13 @@ public static partial class OnnxExporter
             g.Input.Add(ValueInfo(input.Name, input.Sample.Shape.ToArray(), options.DynamicBatch));
             var outShape = output.Sample.Shape.ToArray();
             g.Output.Add(ValueInfo(outName, outShape, options.DynamicBatch && outShape.Length > 0 && outShape[0] == batch));
+            return Package(g);
+        }
 
+        /// <summary>The model around a finished graph: IR version, opset, producer and metadata.</summary>
+        ModelProto Package(GraphProto g)
+        {
+            g.Name = options.GraphName;
             var model = new ModelProto
             {
                 IrVersion = OnnxOpset.IrVersion,

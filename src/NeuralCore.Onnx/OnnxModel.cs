@@ -10,16 +10,17 @@ namespace NeuralCore.Onnx;
 /// ops, so the model trains (backward flows through every node) and exports back to the same graph.
 /// </summary>
 /// <remarks>
-/// Float initializers that act as weights (operands of Gemm, MatMul, Conv, Add, Sub, Mul, Div and the scale and
-/// bias of the normalisations, with at least one dimension) are trainable parameters; batch-norm statistics,
+/// Float initializers that act as weights (operands of Gemm, MatMul, Conv, Add, Sub, Mul, Div, the scale and
+/// bias of the normalisations and the tables Gather looks up, with at least one dimension) are trainable parameters; batch-norm statistics,
 /// scalars and Int64 initializers are buffers. Module names may not contain dots, so an initializer
 /// <c>fc1.weight</c> is registered as <c>fc1_weight</c>; <see cref="InitializerNames"/> keeps the ONNX names.
-/// The graph must have one float input (dimension 0 may be symbolic) and one output; supported operators are
+/// <see cref="Forward"/> takes the first graph input and returns the first output; <see cref="Run"/> takes every
+/// input (Float32, Int64 or Bool, any dimension may be symbolic) and returns every output. Supported operators are
 /// listed by <see cref="SupportedOps"/>.
 /// </remarks>
-public sealed class OnnxModel : Module
+public sealed partial class OnnxModel : Module
 {
-    static readonly HashSet<string> WeightConsumers = ["Gemm", "MatMul", "Conv", "Add", "Sub", "Mul", "Div", "LayerNormalization"];
+    static readonly HashSet<string> WeightConsumers = ["Gemm", "MatMul", "Conv", "Add", "Sub", "Mul", "Div", "LayerNormalization", "Gather"];
 
     readonly List<(string OnnxName, string ModuleName, bool Trainable)> initializers = [];
     readonly Dictionary<string, string> moduleNameOf = new(StringComparer.Ordinal);
@@ -127,28 +128,20 @@ public sealed class OnnxModel : Module
     internal bool IsInitializer(string onnxName) => moduleNameOf.ContainsKey(onnxName);
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException">The input's rank or a fixed dimension differs from the declared input shape.</exception>
+    /// <exception cref="ArgumentException">The input's dtype (for an Int64 or Bool input), rank or a fixed dimension differs from the declaration, or the graph has several inputs (use <see cref="Run"/>).</exception>
     public override Tensor Forward(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
+        if (Inputs.Count == 1 && Inputs[0].DType != DType.Float32 && x.DType != Inputs[0].DType)
+            throw new ArgumentException($"OnnxModel: input \"{InputName}\" must be {Inputs[0].DType}, got {x.DType}.");
         if (x.Dim != InputShape.Count)
             throw new ArgumentException($"OnnxModel: input \"{InputName}\" must have {InputShape.Count} dimensions [{ShapeText(InputShape)}], got {x.Shape}.");
         for (int i = 0; i < x.Dim; i++)
             if (InputShape[i] is long d && d != x.Shape[i])
                 throw new ArgumentException($"OnnxModel: input \"{InputName}\" must have shape [{ShapeText(InputShape)}], got {x.Shape}.");
-        var env = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [InputName] = x };
-        var state = StateDict();
-        foreach (var (onnx, module, _) in initializers) env[onnx] = state[module];
-        foreach (var node in nodes)
-        {
-            var args = new Tensor?[node.Inputs.Length];
-            for (int i = 0; i < args.Length; i++)
-                args[i] = node.Inputs[i].Length == 0 ? null : env[node.Inputs[i]];
-            var results = node.Run(args);
-            for (int i = 0; i < node.Outputs.Length; i++)
-                if (node.Outputs[i].Length > 0) env[node.Outputs[i]] = results[i];
-        }
-        return env[OutputName];
+        if (Inputs.Count > 1)
+            throw new ArgumentException($"OnnxModel: the graph has {Inputs.Count} inputs ({string.Join(", ", Inputs.Select(i => i.Name))}); call Run with all of them.");
+        return Evaluate(new Dictionary<string, Tensor>(StringComparer.Ordinal) { [InputName] = x })[0];
     }
 
     static string ShapeText(IReadOnlyList<long?> shape) => string.Join(", ", shape.Select(d => d?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"));

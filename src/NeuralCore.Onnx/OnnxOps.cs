@@ -17,6 +17,7 @@ internal static partial class OnnxOps
         "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "LayerNormalization", "Flatten", "Reshape",
         "Transpose", "Concat", "Softmax", "LogSoftmax", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Expand",
         "Slice", "Gather", "Squeeze", "Unsqueeze", "Constant", "Pad", "LSTM", "GRU", "RNN",
+        "Shape", "Cast", "Range", "Where", "IsNaN", "Not", "Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual", "ConstantOfShape",
     ];
 
     /// <summary>The recurrent operators; their inputs W, R and B (1 to 3) are weights.</summary>
@@ -72,7 +73,7 @@ internal static partial class OnnxOps
             "Add" => t => t[0]! + t[1]!,
             "Sub" => t => t[0]! - t[1]!,
             "Mul" => t => t[0]! * t[1]!,
-            "Div" => t => t[0]! / t[1]!,
+            "Div" => t => Divide(t[0]!, t[1]!),
             "Pow" => t => t[0]!.Pow(t[1]!),
             "Max" => Variadic(ins, a, (x, y) => x.Maximum(y)),
             "Min" => Variadic(ins, a, (x, y) => x.Minimum(y)),
@@ -115,7 +116,7 @@ internal static partial class OnnxOps
             "Unsqueeze" => Unsqueeze(a),
             "Constant" => Constant(a, node),
             "Pad" => Pad(a, ins),
-            _ => throw a.Fail("is not supported"),
+            _ => SequenceOp(a, node, ins) ?? throw a.Fail("is not supported"),
         };
         return new CompiledNode(ins, [node.Output[0]], t => [run(t)]);
     }
@@ -457,25 +458,6 @@ internal static partial class OnnxOps
                 x = x.Narrow(d, s, Math.Max(0, e - s));
             }
             return x;
-        };
-    }
-
-    static Func<Tensor?[], Tensor> Gather(Attrs a)
-    {
-        a.Only("axis");
-        long axis = a.Int("axis", 0);
-        return t =>
-        {
-            var x = t[0]!;
-            int d = Axis(axis, x.Dim, a);
-            var idx = Longs(t[1]!, a, "indices");
-            for (int i = 0; i < idx.Length; i++)
-            {
-                if (idx[i] < -x.Shape[d] || idx[i] >= x.Shape[d]) throw new ArgumentException($"{a.Where}: index {idx[i]} is out of range for dimension {d} of {x.Shape}.");
-                if (idx[i] < 0) idx[i] += x.Shape[d];
-            }
-            if (t[1]!.Dim == 0) return x.Select(d, idx[0]);
-            return x.IndexSelect(d, Tensor.FromArray(idx, idx.Length));
         };
     }
 

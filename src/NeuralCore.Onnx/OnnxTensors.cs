@@ -67,6 +67,13 @@ public static class OnnxTensors
         if (count > MaxElements) throw new OnnxFormatException($"ONNX import: {what} has more than {MaxElements} elements (dims [{string.Join(", ", proto.Dims)}]).");
         long[] shape = [.. proto.Dims];
         int n = (int)count;
+        var t = Values(proto, shape, n, what);
+        // FromArray reads an empty shape as 1-d; a tensor without dims is a scalar.
+        return shape.Length == 0 ? t.Reshape(Array.Empty<long>()) : t;
+    }
+
+    static Tensor Values(TensorProto proto, long[] shape, int n, string what)
+    {
         var type = (TensorProto.Types.DataType)proto.DataType;
         switch (type)
         {

@@ -68,7 +68,7 @@ internal static class OnnxTestKit
     /// With NEURALCORE_ONNX_DUMP set to a folder, writes each verified export there, for checking with other tools
     /// (such as Python's onnx.checker); off by default.
     /// </summary>
-    static void Dump(ModelProto model)
+    public static void Dump(ModelProto model)
     {
         if (Environment.GetEnvironmentVariable("NEURALCORE_ONNX_DUMP") is not { Length: > 0 } dir) return;
         Directory.CreateDirectory(dir);

@@ -76,6 +76,31 @@ def export(name, model, out_dir, seed):
     print(name, os.path.getsize(path), "bytes")
 
 
+def encoder_layer():
+    return nn.TransformerEncoderLayer(d_model=16, nhead=2, dim_feedforward=32, dropout=0.1, batch_first=True)
+
+
+def export_sequence(name, model, out_dir, seed):
+    """A sequence model on a [batch, sequence, features] input, both leading dimensions dynamic."""
+    torch.manual_seed(seed)
+    model = model()
+    model.eval()
+    torch.manual_seed(seed + 1000)
+    x = torch.randn(3, 5, 16)
+    with torch.no_grad():
+        y = model(x)
+    path = os.path.join(out_dir, name + ".onnx")
+    torch.onnx.export(model, x, path, opset_version=17, input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "batch", 1: "sequence"}, "output": {0: "batch", 1: "sequence"}},
+                      do_constant_folding=True)
+    x.numpy().astype("<f4").tofile(os.path.join(out_dir, name + ".input.bin"))
+    y.numpy().astype("<f4").tofile(os.path.join(out_dir, name + ".output.bin"))
+    with open(os.path.join(out_dir, name + ".json"), "w") as f:
+        json.dump({"input_shape": list(x.shape), "output_shape": list(y.shape),
+                   "torch": torch.__version__, "opset": 17, "seed": seed}, f, indent=1)
+    print(name, os.path.getsize(path), "bytes")
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else "."
     os.makedirs(out_dir, exist_ok=True)
@@ -83,6 +108,7 @@ def main():
     export("torch_mlp_layernorm", mlp_layernorm, out_dir, 2)
     export("torch_cnn_bn", small_cnn, out_dir, 3)
     export("torch_lenet", LeNetLike, out_dir, 4)
+    export_sequence("torch_transformer_encoder_layer", encoder_layer, out_dir, 5)
 
 
 if __name__ == "__main__":
