@@ -157,7 +157,9 @@ public sealed partial class FederatedCoordinator
         if (advert.Signature.IsEmpty)
             throw new ClientFailedException($"client {client.Id} ('{client.Name}') sent an unsigned key advertisement; refused (an identity key is registered for it)");
         var payload = SecureRound.AdvertPayload(tag, client.Id, advert.CipherKey.Span, advert.MaskKey.Span);
-        if (!identity.VerifyData(payload, advert.Signature.Span, HashAlgorithmName.SHA256))
+        bool valid;
+        lock (identity) valid = identity.VerifyData(payload, advert.Signature.Span, HashAlgorithmName.SHA256); // one key object per name
+        if (!valid)
             throw new ClientFailedException(
                 $"client {client.Id} ('{client.Name}'): the key advertisement's signature does not verify against its registered identity key; refused");
     }

@@ -7,6 +7,7 @@ using F = NeuralCore.Nn.Functional;
 
 namespace NeuralCore.Federated.Tests;
 
+[Collection(GlobalRngCollection.Name)]
 public class FederatedAveragingTests
 {
     internal const int ShardSize = 16, ClientCount = 4;

@@ -98,3 +98,11 @@ internal sealed class FederatedRun : IAsyncDisposable
         }
     }
 }
+
+/// <summary>Test classes that seed the process-wide <c>Rng</c> and build models from it run one at a time, so one
+/// class's models never draw from another's seed.</summary>
+[CollectionDefinition(Name)]
+public sealed class GlobalRngCollection
+{
+    public const string Name = "global Rng";
+}

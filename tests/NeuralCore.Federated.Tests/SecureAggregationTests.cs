@@ -7,6 +7,7 @@ using static NeuralCore.Federated.Tests.FederatedAveragingTests;
 
 namespace NeuralCore.Federated.Tests;
 
+[Collection(GlobalRngCollection.Name)]
 public class SecureAggregationTests
 {
     /// <summary>Clients 1..n through the key advertisement and share exchange, as the coordinator would route them.</summary>
