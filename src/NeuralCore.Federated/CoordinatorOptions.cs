@@ -144,7 +144,7 @@ public sealed record CoordinatorOptions
             try
             {
                 key.ImportSubjectPublicKeyInfo(spki ?? [], out _);
-                if (key.KeySize != 256) throw new System.Security.Cryptography.CryptographicException($"a {key.KeySize}-bit key");
+                if (!SecureRound.IsP256(key)) throw new System.Security.Cryptography.CryptographicException("not a P-256 key");
             }
             catch (System.Security.Cryptography.CryptographicException e)
             {

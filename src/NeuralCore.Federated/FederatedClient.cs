@@ -46,8 +46,8 @@ public sealed class FederatedClient
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessageBytes, 1 << 20);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxMessageBytes, 64 << 20);
         if (shard.Count == 0) throw new ArgumentException("FederatedClient: the shard is empty.", nameof(shard));
-        if (identity is not null && identity.KeySize != 256)
-            throw new ArgumentException($"FederatedClient: the identity key has {identity.KeySize} bits; it must be an ECDSA P-256 key.", nameof(identity));
+        if (identity is not null && !SecureRound.IsP256(identity))
+            throw new ArgumentException("FederatedClient: the identity key must be an ECDSA P-256 key.", nameof(identity));
         this.identity = identity;
         (this.model, this.shard, this.name, this.maxMessageBytes) = (model, shard, name, maxMessageBytes);
         address = $"http://127.0.0.1:{port}";

@@ -147,7 +147,7 @@ public sealed partial class FederatedCoordinator
             c.ImportSubjectPublicKeyInfo(advert.CipherKey.Span, out _);
             using var s = ECDiffieHellman.Create();
             s.ImportSubjectPublicKeyInfo(advert.MaskKey.Span, out _);
-            if (c.KeySize != 256 || s.KeySize != 256) throw new CryptographicException("not a P-256 key");
+            if (!SecureRound.IsP256(c) || !SecureRound.IsP256(s)) throw new CryptographicException("not a P-256 key");
         }
         catch (CryptographicException e)
         {

@@ -204,6 +204,13 @@ internal sealed class SecureRound : IDisposable
         return response;
     }
 
+    /// <summary>Whether <paramref name="key"/> is on the NIST P-256 curve (OID 1.2.840.10045.3.1.7).</summary>
+    public static bool IsP256(ECAlgorithm key)
+    {
+        var curve = key.ExportParameters(false).Curve;
+        return curve.IsNamed && (curve.Oid.Value == "1.2.840.10045.3.1.7" || curve.Oid.FriendlyName is "nistP256" or "ECDSA_P256" or "ECDH_P256");
+    }
+
     /// <summary>The coordinator's view of a dropped client's mask key: the P-256 key with the reconstructed private
     /// scalar <paramref name="d"/>, checked against the public key it advertised.</summary>
     /// <exception cref="CryptographicException">The scalar does not belong to the advertised public key.</exception>

@@ -220,6 +220,13 @@ public class SecureAggregationTests
             new CoordinatorOptions { ClientIdentities = new Dictionary<string, byte[]> { ["a"] = [1, 2, 3] }, SecureAggregation = true }));
         Assert.Throws<ArgumentException>(() => new FederatedCoordinator(FederatedRun.NewModel,
             new CoordinatorOptions { ClientIdentities = new Dictionary<string, byte[]>() }));
+        // A 256-bit key on another curve is not accepted as an identity, on either side.
+        using var brainpool = ECDsa.Create(ECCurve.NamedCurves.brainpoolP256r1);
+        Assert.Contains("not a P-256 key", Assert.Throws<ArgumentException>(() => new FederatedCoordinator(FederatedRun.NewModel, new CoordinatorOptions
+        {
+            SecureAggregation = true, ClientIdentities = new Dictionary<string, byte[]> { ["a"] = brainpool.ExportSubjectPublicKeyInfo() },
+        })).Message);
+        Assert.Throws<ArgumentException>(() => new FederatedClient(FederatedRun.NewModel(), FederatedRun.Data(4, 1), 5050, identity: brainpool));
         var coordinator = new FederatedCoordinator(FederatedRun.NewModel, new CoordinatorOptions { ShareThreshold = 0.51 });
         Assert.Equal([1, 2, 2, 3, 3, 4, 4, 6, 51], new[] { 1, 2, 3, 4, 5, 6, 7, 10, 100 }.Select(coordinator.ShareThreshold));
         var twoThirds = new FederatedCoordinator(FederatedRun.NewModel, new CoordinatorOptions());
