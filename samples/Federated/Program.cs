@@ -2,12 +2,14 @@
 // prints the global model's test accuracy after every round.
 //   dotnet samples/Federated/bin/Release/net10.0/Federated.dll --clients 10 --rounds 10 --partition iid --centralized
 // Options: --clients N, --rounds R, --fraction C, --epochs E (local), --batch-size B, --lr LR, --seed S,
-//          --partition iid|shards|dirichlet, --alpha A (Dirichlet), --prox-mu MU (FedProx), --secure, --self-masks,
+//          --partition iid|shards|dirichlet, --alpha A (Dirichlet), --prox-mu MU (FedProx), --secure (secure aggregation),
+//          --threshold F (its Shamir threshold fraction), --authenticate (signed key advertisements),
 //          --clip S --noise SIGMA (DP-FedAvg), --timeout SECONDS, --state DIR (resumable), --centralized (baseline for
 //          rounds × E epochs), --subset (bundled 6,000/1,000-image subset), --data DIR.
 // A client process is the same program with --client --port P --index K (the coordinator starts them itself).
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
 using NeuralCore;
 using NeuralCore.Data;
 using NeuralCore.Federated;
@@ -24,6 +26,7 @@ double lr = double.Parse(Option("--lr", "0.1"), c);
 long seed = long.Parse(Option("--seed", "1"), c);
 string partition = Option("--partition", "iid");
 bool isClient = args.Contains("--client");
+const string IdentityVariable = "NEURALCORE_FEDERATED_IDENTITY";
 
 // 1. Data, and this run's split of the training set among the clients (every process computes the same split).
 var (train, test, source) = FashionMnistSample.LoadData(Option("--data", "data"), args.Contains("--subset"), download: false,
@@ -49,7 +52,12 @@ if (isClient)
 {
     // 3a. A client: train on its shard whenever the coordinator selects it, until told to stop.
     int index = int.Parse(Option("--index", "0"), c);
-    var client = new FederatedClient(NewModel(), new Subset(train, shards[index]), int.Parse(Option("--port", "0"), c), $"client{index}");
+    // With --authenticate the coordinator hands each client its identity key (PKCS#8) in the environment.
+    string? pkcs8 = Environment.GetEnvironmentVariable(IdentityVariable);
+    using var identity = pkcs8 is null ? null : ECDsa.Create();
+    identity?.ImportPkcs8PrivateKey(Convert.FromBase64String(pkcs8!), out _);
+    var client = new FederatedClient(NewModel(), new Subset(train, shards[index]), int.Parse(Option("--port", "0"), c), $"client{index}",
+        identity: identity);
     await client.RunAsync();
     return;
 }
@@ -72,12 +80,17 @@ Console.WriteLine($"{source}; {train.Count:N0} training and {test.Count:N0} test
     $"{shards.Min(s => s.Length)}..{shards.Max(s => s.Length)} images and " +
     $"{shards.Average(s => s.Select(i => labels[i]).Distinct().Count()):0.0} labels per client on average.");
 
-// 3b. The coordinator, on a free loopback port.
+// 3b. The coordinator, on a free loopback port; with --authenticate it makes each client's long-term identity key.
+var identities = Enumerable.Range(0, clients).Select(_ => ECDsa.Create(ECCurve.NamedCurves.nistP256)).ToArray();
 var options = new CoordinatorOptions
 {
     Seed = seed, ClientFraction = double.Parse(Option("--fraction", "1"), c), MinClients = 1, LocalEpochs = epochs, BatchSize = batchSize,
     LearningRate = lr, ProxMu = double.Parse(Option("--prox-mu", "0"), c), SecureAggregation = args.Contains("--secure"),
-    SelfMasks = args.Contains("--self-masks"), StateDirectory = args.Contains("--state") ? Option("--state", "") : null,
+    ShareThreshold = double.Parse(Option("--threshold", (2.0 / 3).ToString("R", c)), c),
+    ClientIdentities = args.Contains("--authenticate")
+        ? Enumerable.Range(0, clients).ToDictionary(k => $"client{k}", k => identities[k].ExportSubjectPublicKeyInfo())
+        : null,
+    StateDirectory = args.Contains("--state") ? Option("--state", "") : null,
     RoundTimeout = TimeSpan.FromSeconds(double.Parse(Option("--timeout", "600"), c)),
     ClipNorm = args.Contains("--clip") ? double.Parse(Option("--clip", "1"), c) : null,
     NoiseMultiplier = double.Parse(Option("--noise", "0"), c),
@@ -97,6 +110,7 @@ for (int k = 0; k < clients; k++)
     var start = new ProcessStartInfo(self) { UseShellExecute = false };
     if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(System.Reflection.Assembly.GetEntryAssembly()!.Location);
     foreach (var a in passOn.Append("--index").Append(k.ToString(c))) start.ArgumentList.Add(a);
+    if (args.Contains("--authenticate")) start.Environment[IdentityVariable] = Convert.ToBase64String(identities[k].ExportPkcs8PrivateKey());
     children.Add(Process.Start(start)!);
 }
 try

@@ -6,13 +6,17 @@ namespace NeuralCore.Federated;
 
 /// <summary>The coordinator's side of one client's session: its identity, an inbox of the messages it sent, and a
 /// serialized writer to its response stream.</summary>
-internal sealed class ClientConnection(int id, string name, long exampleCount, IServerStreamWriter<ServerMessage> writer)
+internal sealed class ClientConnection(int id, string name, long exampleCount, IServerStreamWriter<ServerMessage> writer,
+    System.Security.Cryptography.ECDsa? identity = null)
 {
     readonly SemaphoreSlim sendLock = new(1, 1);
 
     public int Id { get; } = id;
     public string Name { get; } = name;
     public long ExampleCount { get; } = exampleCount;
+
+    /// <summary>The long-term ECDSA P-256 public key registered for the client's name, or null without authentication.</summary>
+    public System.Security.Cryptography.ECDsa? Identity { get; } = identity;
 
     /// <summary>Messages from the client; bounded so a client that floods the coordinator is slowed by backpressure.</summary>
     public Channel<ClientMessage> Inbox { get; } = Channel.CreateBounded<ClientMessage>(new BoundedChannelOptions(256)

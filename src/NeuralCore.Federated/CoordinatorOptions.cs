@@ -46,11 +46,31 @@ public sealed record CoordinatorOptions
     /// from which a new coordinator resumes (null = not persisted).</summary>
     public string? StateDirectory { get; init; }
 
-    /// <summary>Aggregate with pairwise masks so the coordinator only learns the sum of the updates.</summary>
+    /// <summary>Aggregate with the secure-aggregation protocol of Bonawitz et al. 2017 (pairwise and self masks, keys
+    /// Shamir-shared t-of-n among the round's clients) so the coordinator only learns the sum of the updates.</summary>
     public bool SecureAggregation { get; init; }
 
-    /// <summary>Secure rounds: clients also add a self mask, revealed only by clients that survive the round.</summary>
+    /// <summary>Kept so existing settings compile: secure rounds always add self masks now (the secret-sharing protocol
+    /// needs them to protect a client whose masked update arrives after it was counted as dropped), so this value has
+    /// no effect.</summary>
     public bool SelfMasks { get; init; }
+
+    /// <summary>
+    /// Secure rounds: the Shamir threshold as a fraction f of the n clients whose key advertisements arrived; the
+    /// threshold is t = max(⌊n/2⌋ + 1, ⌈f·n⌉) (at most n), always a strict majority. At least t clients must share
+    /// their keys, send masked updates and answer the unmask request, so up to n − t can drop out; fewer than t
+    /// clients learn nothing about another client's keys. Must be in (0.5, 1]; default 2/3.
+    /// </summary>
+    public double ShareThreshold { get; init; } = 2.0 / 3;
+
+    /// <summary>
+    /// Secure rounds: the long-term ECDSA P-256 public keys (SubjectPublicKeyInfo, DER) of the clients, by the name
+    /// each sends when it connects. When set, only clients named here may connect, and a client's key advertisement
+    /// in a secure round must be signed with its identity key (<see cref="FederatedClient"/>'s <c>identity</c>); an
+    /// unsigned or forged advertisement drops the client from the round. Null = no authentication. Needs
+    /// <see cref="SecureAggregation"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, byte[]>? ClientIdentities { get; init; }
 
     /// <summary>Secure rounds: fractional bits of the fixed-point encoding (quantization step 2^-ScaleBits).</summary>
     public int ScaleBits { get; init; } = 20;
@@ -103,6 +123,38 @@ public sealed record CoordinatorOptions
         Check(Delta is null || (Delta > 0 && Delta < 1), nameof(Delta), Delta!, "must be in (0, 1)");
         Check(Delta is null || (PoissonSelection && ClipNorm is not null && NoiseMultiplier > 0), nameof(Delta), Delta!,
             "needs PoissonSelection, ClipNorm and a positive NoiseMultiplier (the accountant bounds the Poisson-subsampled Gaussian mechanism)");
+        Check(ShareThreshold > 0.5 && ShareThreshold <= 1, nameof(ShareThreshold), ShareThreshold,
+            "must be in (0.5, 1] (the threshold must be a strict majority of the round's clients)");
+        if (ClientIdentities is not null && !SecureAggregation)
+            throw new ArgumentException("CoordinatorOptions.ClientIdentities: authentication signs secure rounds' key advertisements; set SecureAggregation.",
+                nameof(ClientIdentities));
+        ImportIdentities()?.Values.ToList().ForEach(k => k.Dispose());
         Check(MaxMessageBytes >= 1 << 20 && MaxMessageBytes <= 64 << 20, nameof(MaxMessageBytes), MaxMessageBytes, "must be 1 MiB..64 MiB");
+    }
+
+    /// <summary>The registered identity keys, imported.</summary>
+    /// <exception cref="ArgumentException">A key is not an ECDSA P-256 SubjectPublicKeyInfo.</exception>
+    internal Dictionary<string, System.Security.Cryptography.ECDsa>? ImportIdentities()
+    {
+        if (ClientIdentities is null) return null;
+        var result = new Dictionary<string, System.Security.Cryptography.ECDsa>();
+        foreach (var (name, spki) in ClientIdentities)
+        {
+            var key = System.Security.Cryptography.ECDsa.Create();
+            try
+            {
+                key.ImportSubjectPublicKeyInfo(spki ?? [], out _);
+                if (!SecureRound.IsP256(key)) throw new System.Security.Cryptography.CryptographicException("not a P-256 key");
+            }
+            catch (System.Security.Cryptography.CryptographicException e)
+            {
+                key.Dispose();
+                foreach (var k in result.Values) k.Dispose();
+                throw new ArgumentException(
+                    $"CoordinatorOptions.ClientIdentities: the key of '{name}' is not an ECDSA P-256 SubjectPublicKeyInfo ({e.Message}).", nameof(ClientIdentities));
+            }
+            result[name] = key;
+        }
+        return result;
     }
 }

@@ -22,6 +22,7 @@ public sealed class FederatedClient
     readonly string name;
     readonly int maxMessageBytes;
     readonly Action<string> log;
+    readonly ECDsa? identity;
 
     /// <summary>Creates a client.</summary>
     /// <param name="model">The model (same architecture as the coordinator's; its weights are overwritten every round).</param>
@@ -30,9 +31,13 @@ public sealed class FederatedClient
     /// <param name="name">A name for the coordinator's log.</param>
     /// <param name="log">Receives one line per round; null = silent.</param>
     /// <param name="maxMessageBytes">Largest gRPC message accepted or sent (1 MiB..64 MiB).</param>
+    /// <param name="identity">The client's long-term ECDSA P-256 private key, for a coordinator that authenticates
+    /// clients (<see cref="CoordinatorOptions.ClientIdentities"/>): secure rounds' key advertisements are signed with it.
+    /// The client does not dispose it.</param>
     /// <exception cref="ArgumentOutOfRangeException">The port or message limit is out of range.</exception>
-    /// <exception cref="ArgumentException">The shard is empty.</exception>
-    public FederatedClient(Module model, Dataset shard, int port, string name = "client", Action<string>? log = null, int maxMessageBytes = 4 << 20)
+    /// <exception cref="ArgumentException">The shard is empty, or the identity key is not a P-256 private key.</exception>
+    public FederatedClient(Module model, Dataset shard, int port, string name = "client", Action<string>? log = null, int maxMessageBytes = 4 << 20,
+        ECDsa? identity = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(shard);
@@ -41,6 +46,9 @@ public sealed class FederatedClient
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessageBytes, 1 << 20);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxMessageBytes, 64 << 20);
         if (shard.Count == 0) throw new ArgumentException("FederatedClient: the shard is empty.", nameof(shard));
+        if (identity is not null && !SecureRound.IsP256(identity))
+            throw new ArgumentException("FederatedClient: the identity key must be an ECDSA P-256 key.", nameof(identity));
+        this.identity = identity;
         (this.model, this.shard, this.name, this.maxMessageBytes) = (model, shard, name, maxMessageBytes);
         address = $"http://127.0.0.1:{port}";
         this.log = log ?? (_ => { });
@@ -48,6 +56,9 @@ public sealed class FederatedClient
 
     /// <summary>The id the coordinator assigned (after connecting).</summary>
     public int? Id { get; private set; }
+
+    /// <summary>Fault injection for tests: where in a secure round this client ends its session.</summary>
+    internal SecureDropPoint DropAt { get; init; }
 
     /// <summary>Rounds this client trained in and answered.</summary>
     public int RoundsTrained { get; private set; }
@@ -80,27 +91,32 @@ public sealed class FederatedClient
                         break;
                     case ServerMessage.KindOneofCase.RoundStart:
                         current?.Dispose();
-                        current = new Round(message.RoundStart, parameterCount);
-                        if (current.Start.Secure)
-                            await send.WriteAsync(new ClientMessage { KeyAdvert = new KeyAdvert
-                            {
-                                Round = current.Start.Round, PublicKey = ByteString.CopyFrom(current.Key!.ExportSubjectPublicKeyInfo()),
-                            } }, ct).ConfigureAwait(false);
+                        current = new Round(message.RoundStart, parameterCount, Id ?? 0);
+                        if (current.Secure is { } secure)
+                            await ReportFailureAsync(send, secure.Round, () => send.WriteAsync(new ClientMessage { KeyAdvert = secure.Advertise(identity) }, ct), ct)
+                                .ConfigureAwait(false);
                         break;
                     case ServerMessage.KindOneofCase.Model when current?.Start.Round == message.Model.Round:
                         if (current.Accept(message.Model))
                             await TrainAndAnswerAsync(send, current, ct).ConfigureAwait(false);
                         break;
-                    case ServerMessage.KindOneofCase.Keys when current?.Start.Round == message.Keys.Round:
-                        current.Peers = [.. message.Keys.Peers];
-                        await TrainAndAnswerAsync(send, current, ct).ConfigureAwait(false);
+                    case ServerMessage.KindOneofCase.Keys when current?.Secure?.Round == message.Keys.Round:
+                        await ReportFailureAsync(send, current.Start.Round,
+                            () => send.WriteAsync(new ClientMessage { Shares = current.Secure.ShareKeys(message.Keys) }, ct), ct).ConfigureAwait(false);
                         break;
-                    case ServerMessage.KindOneofCase.RevealRequest when current?.Start.Round == message.RevealRequest.Round && current.PairSeeds is not null:
-                        var reveal = new SeedReveal { Round = current.Start.Round, SelfSeed = ByteString.CopyFrom(current.SelfSeed) };
-                        foreach (int dropped in message.RevealRequest.Dropped)
-                            if (current.PairSeeds.TryGetValue(dropped, out var seed))
-                                reveal.Seeds.Add(new PairSeed { Peer = dropped, Seed = ByteString.CopyFrom(seed) });
-                        await send.WriteAsync(new ClientMessage { Reveal = reveal }, ct).ConfigureAwait(false);
+                    case ServerMessage.KindOneofCase.Shares when current?.Secure?.Round == message.Shares.Round:
+                        if (DropAt == SecureDropPoint.AfterSharing) return "left the round after sharing its keys (fault injection)";
+                        if (await ReportFailureAsync(send, current.Start.Round, () =>
+                            {
+                                current.Secure.AcceptShares(message.Shares);
+                                return Task.CompletedTask;
+                            }, ct).ConfigureAwait(false))
+                            await TrainAndAnswerAsync(send, current, ct).ConfigureAwait(false);
+                        break;
+                    case ServerMessage.KindOneofCase.UnmaskRequest when current?.Secure?.Round == message.UnmaskRequest.Round:
+                        if (DropAt == SecureDropPoint.AfterMaskedInput) return "left the round after sending its masked update (fault injection)";
+                        await ReportFailureAsync(send, current.Start.Round,
+                            () => send.WriteAsync(new ClientMessage { Unmask = current.Secure.Unmask(message.UnmaskRequest) }, ct), ct).ConfigureAwait(false);
                         break;
                     case ServerMessage.KindOneofCase.Shutdown:
                         await send.CompleteAsync().ConfigureAwait(false);
@@ -115,11 +131,27 @@ public sealed class FederatedClient
         return "the coordinator ended the session";
     }
 
-    // Trains once the model (and, in secure rounds, the peers' keys) are in, then sends the update.
+    // Runs one protocol step; a refused or malformed step is reported to the coordinator as this round's error.
+    async Task<bool> ReportFailureAsync(IClientStreamWriter<ClientMessage> send, int tag, Func<Task> step, CancellationToken ct)
+    {
+        try
+        {
+            await step().ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is InvalidOperationException or CryptographicException or ArgumentException)
+        {
+            log($"{name}: round tag {tag}: {e.Message}");
+            await send.WriteAsync(new ClientMessage { Error = new ClientError { Round = tag, Message = e.Message } }, ct).ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    // Trains once the model (and, in secure rounds, the peers' shares) are in, then sends the update.
     async Task TrainAndAnswerAsync(IClientStreamWriter<ClientMessage> send, Round round, CancellationToken ct)
     {
         var start = round.Start;
-        if (!round.ModelComplete || round.Answered || (start.Secure && round.Peers is null)) return;
+        if (!round.ModelComplete || round.Answered || (round.Secure is { } secure && secure.Sharers is null)) return;
         round.Answered = true;
         float[] delta;
         try
@@ -156,16 +188,8 @@ public sealed class FederatedClient
         if (start.ClipNorm > 0) DpFedAvg.Clip(delta, start.ClipNorm);
         var weighted = new float[delta.Length];
         for (int i = 0; i < delta.Length; i++) weighted[i] = (float)(delta[i] * start.Weight);
-        var encoded = Masking.Encode(weighted, start.Weight, start.ScaleBits, round.Peers!.Count);
-        round.PairSeeds = [];
-        foreach (var peer in round.Peers!)
-        {
-            if (peer.ClientId == Id) continue;
-            var seed = Masking.PairSeed(round.Key!, peer.PublicKey.Span, start.Round, Id!.Value, peer.ClientId);
-            round.PairSeeds[peer.ClientId] = seed;
-            Masking.Apply(encoded, seed, subtract: Id > peer.ClientId);
-        }
-        if (start.SelfMask) Masking.Apply(encoded, round.SelfSeed, subtract: false);
+        var encoded = Masking.Encode(weighted, start.Weight, start.ScaleBits, round.Secure!.Sharers!.Count);
+        round.Secure.Mask(encoded);
         return encoded;
     }
 
@@ -182,17 +206,14 @@ public sealed class FederatedClient
     }
 
     /// <summary>One round's state on the client.</summary>
-    sealed class Round(RoundStart start, long parameterCount) : IDisposable
+    sealed class Round(RoundStart start, long parameterCount, int self) : IDisposable
     {
         long received;
 
         public RoundStart Start { get; } = start;
         public float[] Global { get; } = new float[start.ParameterCount == parameterCount ? parameterCount
             : throw new InvalidOperationException($"The coordinator's model has {start.ParameterCount} parameters; this client's has {parameterCount}.")];
-        public ECDiffieHellman? Key { get; } = start.Secure ? Masking.NewKey() : null;
-        public byte[] SelfSeed { get; } = start.Secure && start.SelfMask ? RandomNumberGenerator.GetBytes(32) : [];
-        public List<PeerKey>? Peers { get; set; }
-        public Dictionary<int, byte[]>? PairSeeds { get; set; }
+        public SecureRound? Secure { get; } = start.Secure ? new SecureRound(start.Round, self) : null;
         public bool ModelComplete { get; private set; }
         public bool Answered { get; set; }
 
@@ -207,6 +228,17 @@ public sealed class FederatedClient
             return ModelComplete;
         }
 
-        public void Dispose() => Key?.Dispose();
+        public void Dispose() => Secure?.Dispose();
     }
+}
+
+/// <summary>Where a client leaves a secure round (fault injection for tests).</summary>
+internal enum SecureDropPoint
+{
+    /// <summary>Follows the protocol.</summary>
+    None,
+    /// <summary>Ends its session when the shares arrive: its keys are shared, its masked update never comes.</summary>
+    AfterSharing,
+    /// <summary>Ends its session when the unmask request arrives: its masked update is in the sum.</summary>
+    AfterMaskedInput,
 }

@@ -54,7 +54,7 @@ public sealed partial class FederatedCoordinator
         {
             Round = tag, LocalEpochs = options.LocalEpochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate,
             ProxMu = options.ProxMu, Secure = options.SecureAggregation, ParameterCount = parameterCount, ScaleBits = options.ScaleBits,
-            SelfMask = options.SelfMasks, ClipNorm = options.SecureAggregation && dp ? options.ClipNorm!.Value : 0,
+            ClipNorm = options.SecureAggregation && dp ? options.ClipNorm!.Value : 0,
         };
         using var roundDeadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         roundDeadline.CancelAfter(options.RoundTimeout);
@@ -180,7 +180,8 @@ public sealed partial class FederatedCoordinator
     {
         ClientMessage.KindOneofCase.KeyAdvert => m.KeyAdvert.Round,
         ClientMessage.KindOneofCase.Update => m.Update.Round,
-        ClientMessage.KindOneofCase.Reveal => m.Reveal.Round,
+        ClientMessage.KindOneofCase.Shares => m.Shares.Round,
+        ClientMessage.KindOneofCase.Unmask => m.Unmask.Round,
         ClientMessage.KindOneofCase.Error => m.Error.Round,
         _ => int.MaxValue,
     };

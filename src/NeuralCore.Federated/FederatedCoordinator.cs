@@ -43,6 +43,7 @@ public sealed partial class FederatedCoordinator : IAsyncDisposable
     Generator rng;
     int nextRound, noisedRounds;
     readonly RdpAccountant? accountant;
+    readonly Dictionary<string, System.Security.Cryptography.ECDsa>? identities;
 
     /// <summary>Creates a coordinator for models built by <paramref name="modelFactory"/>; resumes from
     /// <see cref="CoordinatorOptions.StateDirectory"/> when it holds a saved state.</summary>
@@ -65,6 +66,7 @@ public sealed partial class FederatedCoordinator : IAsyncDisposable
         parameterCount = global.Length;
         rng = new Generator(options.Seed);
         accountant = options.Delta is null ? null : new RdpAccountant();
+        identities = options.ImportIdentities();
         if (options.StateDirectory is { } dir && CoordinatorState.TryLoad(dir, out var saved) is { } state)
         {
             if (saved!.Length != global.Length)
@@ -196,6 +198,7 @@ public sealed partial class FederatedCoordinator : IAsyncDisposable
             await app.DisposeAsync().ConfigureAwait(false);
             app = null;
         }
+        foreach (var key in identities?.Values ?? Enumerable.Empty<System.Security.Cryptography.ECDsa>()) key.Dispose();
     }
 
     internal string? CheckHello(Hello hello)
@@ -204,12 +207,15 @@ public sealed partial class FederatedCoordinator : IAsyncDisposable
             return $"The client's model has {hello.ParameterCount} parameters; the coordinator's has {parameterCount}.";
         if (hello.ExampleCount < 1)
             return $"The client reports {hello.ExampleCount} examples; it needs at least 1.";
+        if (identities is not null && !identities.ContainsKey(hello.Name))
+            return $"No identity key is registered for a client named '{hello.Name}'; this coordinator only accepts registered clients.";
         return null;
     }
 
     internal ClientConnection Register(Hello hello, IServerStreamWriter<ServerMessage> writer)
     {
-        var connection = new ClientConnection(Interlocked.Increment(ref nextClientId), hello.Name, hello.ExampleCount, writer);
+        var connection = new ClientConnection(Interlocked.Increment(ref nextClientId), hello.Name, hello.ExampleCount, writer,
+            identities?.GetValueOrDefault(hello.Name));
         clients[connection.Id] = connection;
         log($"client {connection.Id} ({hello.Name}, {hello.ExampleCount} examples) connected");
         return connection;

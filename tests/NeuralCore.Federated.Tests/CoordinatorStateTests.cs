@@ -3,6 +3,7 @@ using NeuralCore.Federated;
 
 namespace NeuralCore.Federated.Tests;
 
+[Collection(GlobalRngCollection.Name)]
 public class CoordinatorStateTests
 {
     static CoordinatorOptions Options(string? dir) => new()

@@ -35,20 +35,22 @@ internal sealed class FederatedRun : IAsyncDisposable
         return new TensorDataset(Tensor.FromArray(x, count, Features), Tensor.FromArray(y, count));
     }
 
-    public static async Task<FederatedRun> StartAsync(CoordinatorOptions options, long modelSeed = 11, Func<Module>? factory = null)
+    public static async Task<FederatedRun> StartAsync(CoordinatorOptions options, long modelSeed = 11, Func<Module>? factory = null,
+        Action<string>? log = null)
     {
         Rng.ManualSeed(modelSeed);
         factory ??= NewModel;
-        var coordinator = new FederatedCoordinator(factory, options with { Port = 0 });
+        var coordinator = new FederatedCoordinator(factory, options with { Port = 0 }, log: log);
         await coordinator.StartAsync();
         return new FederatedRun(coordinator, factory);
     }
 
     /// <summary>Starts a well-behaved client and waits until the coordinator has registered it (so ids follow call order).</summary>
-    public async Task AddClientAsync(Dataset shard)
+    public async Task AddClientAsync(Dataset shard, System.Security.Cryptography.ECDsa? identity = null,
+        SecureDropPoint dropAt = SecureDropPoint.None)
     {
         int before = Coordinator.ConnectedClients.Count;
-        var client = new FederatedClient(factory(), shard, Coordinator.Port, $"client{Clients.Count}");
+        var client = new FederatedClient(factory(), shard, Coordinator.Port, $"client{Clients.Count}", identity: identity) { DropAt = dropAt };
         Clients.Add(client);
         clientTasks.Add(Task.Run(() => client.RunAsync(stop.Token)));
         await Coordinator.WaitForClientsAsync(before + 1, TimeSpan.FromSeconds(30));
@@ -95,4 +97,12 @@ internal sealed class FederatedRun : IAsyncDisposable
         {
         }
     }
+}
+
+/// <summary>Test classes that seed the process-wide <c>Rng</c> and build models from it run one at a time, so one
+/// class's models never draw from another's seed.</summary>
+[CollectionDefinition(Name)]
+public sealed class GlobalRngCollection
+{
+    public const string Name = "global Rng";
 }

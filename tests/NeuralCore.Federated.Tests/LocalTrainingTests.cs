@@ -2,6 +2,7 @@ using NeuralCore.Federated;
 
 namespace NeuralCore.Federated.Tests;
 
+[Collection(GlobalRngCollection.Name)]
 public class LocalTrainingTests
 {
     static (float[] Start, float[] After) Train(double mu, int epochs, int batchSize = 8)
