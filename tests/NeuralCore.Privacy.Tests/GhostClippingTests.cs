@@ -133,9 +133,18 @@ public class GhostClippingTests
     }
 
     [Fact]
+    public void Recurrent_layers()
+    {
+        var x = Tensor.Randn([5, 4, 3], DType.Float32, new Generator(10));
+        CheckBothModes(() => new Sequential(new LSTM(3, 4, numLayers: 2, batchFirst: true), new Flatten(), new Linear(16, 2)), x);
+        CheckBothModes(() => new Sequential(new GRU(3, 4, batchFirst: true, bidirectional: true), new Flatten(), new Linear(32, 2)), x);
+        CheckBothModes(() => new Sequential(new RNN(3, 6, batchFirst: true), new Flatten()), x);
+    }
+
+    [Fact]
     public void Fallback_layers_mix_with_ghost_layers()
     {
-        CheckBothModes(() => new Sequential(new GRU(3, 4, batchFirst: true), new Flatten(), new Linear(20, 2)), Tensor.Randn([4, 5, 3], DType.Float32, new Generator(10)));
+        CheckBothModes(() => new Sequential(new Embedding(7, 3, maxNorm: 1.0), new Flatten(), new Linear(12, 2)), Tensor.RandInt(0, 7, [5, 4], new Generator(18)));
     }
 
     [Fact]

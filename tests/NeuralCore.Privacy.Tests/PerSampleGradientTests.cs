@@ -138,11 +138,13 @@ public class PerSampleGradientTests
     }
 
     [Fact]
-    public void Recurrent_layers_use_the_fallback_and_match_batches_of_one()
+    public void Recurrent_layers_match_batches_of_one()
     {
         Rng.Default.ManualSeed(10);
-        var model = new Sequential(new RNN(3, 4, batchFirst: true), new Flatten(), new Linear(20, 2));
-        CheckAgainstBatchesOfOne(model, Tensor.Randn(3, 5, 3), expectFallback: true);
+        CheckAgainstBatchesOfOne(new Sequential(new RNN(3, 4, batchFirst: true), new Flatten(), new Linear(20, 2)), Tensor.Randn(3, 5, 3));
+        CheckAgainstBatchesOfOne(new Sequential(new LSTM(3, 4, numLayers: 2, batchFirst: true), new Flatten(), new Linear(20, 2)), Tensor.Randn(3, 5, 3));
+        CheckAgainstBatchesOfOne(new Sequential(new GRU(3, 4, batchFirst: true, bidirectional: true), new Flatten(), new Linear(40, 2)), Tensor.Randn(3, 5, 3));
+        CheckAgainstBatchesOfOne(new Sequential(new RNN(3, 4, bias: false, batchFirst: true), new Flatten()), Tensor.Randn(4, 2, 3));
     }
 
     [Fact]

@@ -25,6 +25,14 @@ internal sealed class GhostTerms(Tensor squaredNorms, Func<Tensor, IEnumerable<(
         return new GhostTerms(sq!, c => grads.Select(pg => (pg.Parameter, WeightedSum(pg.PerSample, c))));
     }
 
+    /// <summary>The terms of layers (or parameter sets) with distinct parameters: the squared norms add.</summary>
+    public static GhostTerms Combine(IReadOnlyList<GhostTerms> parts) =>
+        parts.Count == 1 ? parts[0] : new GhostTerms(parts.Select(p => p.SquaredNorms).Aggregate((a, b) => a.Add(b)), c => parts.SelectMany(p => p.WeightedSums(c)));
+
+    /// <summary>These terms for per-sample gradients multiplied by <paramref name="scale"/>.</summary>
+    public GhostTerms Scaled(double scale) => scale == 1 ? this
+        : new GhostTerms(SquaredNorms.Mul(scale * scale), c => WeightedSums(c).Select(ps => (ps.Parameter, ps.Sum.Mul(scale))));
+
     /// <summary>‖Gᵢ‖² [B] of per-sample gradients [B, ...].</summary>
     public static Tensor SquaredNormsOf(Tensor perSample) => perSample.Reshape(perSample.Shape[0], -1).Square().Sum(1);
 

@@ -12,7 +12,11 @@ namespace NeuralCore.Privacy.PerSample;
 /// <item><see cref="Conv2d"/> and <see cref="Conv1d"/> (any stride, padding, dilation and groups): gᵢ·Uᵢᵀ per channel
 /// group, with Uᵢ the unfolded input (every kernel window), as one batched matrix product;</item>
 /// <item><see cref="Embedding"/>: one-hot(indices)ᵀ·g per sample;</item>
-/// <item><see cref="LayerNorm"/> and <see cref="GroupNorm"/>: g·x̂ and g summed over each sample's positions.</item>
+/// <item><see cref="LayerNorm"/> and <see cref="GroupNorm"/>: g·x̂ and g summed over each sample's positions;</item>
+/// <item><see cref="RNN"/>, <see cref="LSTM"/> and <see cref="GRU"/> with <c>batchFirst</c>: each affine map of the layer
+/// (input projections over the sequence, hidden projections at every step) is observed in the forward pass with its
+/// input, and in the backward pass its output gradient; a weight's per-sample gradient is Σₜ gₜᵀaₜ over its
+/// applications.</item>
 /// </list>
 /// Any other layer with parameters uses the fallback: the layer alone is run again on each sample (a micro-batch of
 /// one) and back-propagated with that sample's output gradient; <see cref="FallbackLayers"/> names those layers.
@@ -32,10 +36,11 @@ public sealed class PerSampleGradients : IDisposable
     readonly List<Capture> captures = [];
     readonly List<string> fallback = [];
 
-    sealed class Capture(Module module, Tensor input)
+    sealed class Capture(Module module, Tensor input, object? state)
     {
         public Module Module { get; } = module;
         public Tensor Input { get; } = input;
+        public object? State { get; } = state;
         public Tensor? GradOutput { get; set; }
     }
 
@@ -46,7 +51,11 @@ public sealed class PerSampleGradients : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         Model = model;
         Walk(model, "");
-        foreach (var (module, _) in layers) handles.Add(module.RegisterForwardHook(Hook));
+        foreach (var (module, (_, rule)) in layers)
+        {
+            handles.Add(module.RegisterForwardHook(Hook));
+            rule.Attach(module);
+        }
         var owner = new Dictionary<Tensor, string>(ReferenceEqualityComparer.Instance);
         foreach (var (module, (name, _)) in layers)
             foreach (var p in module.Parameters())
@@ -100,14 +109,21 @@ public sealed class PerSampleGradients : IDisposable
 
     Tensor Hook(Module module, Tensor input, Tensor output)
     {
+        var state = layers[module].Rule.TakeState(module);
         if (!Tensor.IsGradEnabled || !module.IsTraining || !output.RequiresGrad) return output;
-        var capture = new Capture(module, input.Detach());
+        var capture = new Capture(module, input.Detach(), state);
         captures.Add(capture);
+        return Observe(output, g => capture.GradOutput = capture.GradOutput is null ? g : capture.GradOutput.Add(g));
+    }
+
+    /// <summary>An identity on <paramref name="output"/> whose backward hands the incoming gradient to <paramref name="onGradient"/>.</summary>
+    internal static Tensor Observe(Tensor output, Action<Tensor> onGradient)
+    {
         Tensor detached;
         using (Tensor.NoGrad()) detached = output.Detach();
         return Tensor.RecordFunction("PerSampleCapture", detached, [output], g =>
         {
-            capture.GradOutput = capture.GradOutput is null ? g : capture.GradOutput.Add(g);
+            onGradient(g);
             return [g];
         });
     }
@@ -126,7 +142,7 @@ public sealed class PerSampleGradients : IDisposable
         {
             if (c.GradOutput is null) continue; // the layer's output did not reach the loss
             var (name, rule) = layers[c.Module];
-            foreach (var (p, g) in rule.Compute(c.Module, c.Input, c.GradOutput))
+            foreach (var (p, g) in rule.Compute(c.Module, c.Input, c.GradOutput, c.State))
             {
                 var scaled = lossScale == 1 ? g : g.Mul(lossScale);
                 result[p] = result.TryGetValue(p, out var prev) ? prev.Add(scaled) : scaled;
@@ -170,17 +186,17 @@ public sealed class PerSampleGradients : IDisposable
         {
             var calls = group.ToArray();
             var rule = layers[calls[0].Module].Rule;
-            Tensor Scaled(Tensor g) => lossScale == 1 ? g : g.Mul(lossScale);
             if (calls.Length == 1)
             {
-                terms.Add(rule.Ghost(calls[0].Module, calls[0].Input, Scaled(calls[0].GradOutput!)));
+                terms.Add(rule.Ghost(calls[0].Module, calls[0].Input, calls[0].GradOutput!, calls[0].State).Scaled(lossScale));
                 continue;
             }
             var summed = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
             var order = new List<Tensor>();
             foreach (var c in calls)
-                foreach (var (p, g) in rule.Compute(c.Module, c.Input, Scaled(c.GradOutput!)))
+                foreach (var (p, gradient) in rule.Compute(c.Module, c.Input, c.GradOutput!, c.State))
                 {
+                    var g = lossScale == 1 ? gradient : gradient.Mul(lossScale);
                     if (summed.TryGetValue(p, out var prev)) summed[p] = prev.Add(g);
                     else
                     {
@@ -225,13 +241,18 @@ public sealed class PerSampleGradients : IDisposable
     }
 
     /// <summary>Forgets the captured pass (call after each step).</summary>
-    public void Clear() => captures.Clear();
+    public void Clear()
+    {
+        captures.Clear();
+        foreach (var (module, (_, rule)) in layers) rule.TakeState(module);
+    }
 
     /// <summary>Removes the hooks.</summary>
     public void Dispose()
     {
         foreach (var h in handles) h.Dispose();
         handles.Clear();
+        foreach (var (module, (_, rule)) in layers) rule.Detach(module);
         captures.Clear();
     }
 }
