@@ -2,8 +2,9 @@
 // per-sample clipping, Gaussian noise and a Renyi-DP accountant, on top of the ordinary Compile/Fit.
 //
 //   dotnet run -c Release --project samples/DpFashionMnist -- [--epsilon 3] [--epochs 15] [--batch 1024]
-//       [--lr 4] [--clip 1] [--hidden 64] [--seed 0] [--subset]
+//       [--lr 4] [--clip 1] [--hidden 64] [--seed 0] [--subset] [--grad-sample auto|ghost|materialized]
 //
+// --grad-sample picks how the clipped sum of per-sample gradients is formed (auto: ghost clipping here).
 // --epsilon 0 trains the same model without privacy (plain SGD on shuffled batches) for comparison.
 using System.Diagnostics;
 using System.Globalization;
@@ -21,6 +22,7 @@ double targetEpsilon = 3, lr = 4, clip = 1, delta = 1e-5;
 int epochs = 15, batch = 1024, hidden = 64;
 long seed = 0;
 bool subset = false;
+var gradSample = GradSampleMode.Auto;
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -34,6 +36,7 @@ for (int i = 0; i < args.Length; i++)
         case "--hidden": hidden = int.Parse(Next(), c); break;
         case "--seed": seed = long.Parse(Next(), c); break;
         case "--subset": subset = true; break;
+        case "--grad-sample": gradSample = Enum.Parse<GradSampleMode>(Next(), ignoreCase: true); break;
         default: throw new ArgumentException($"Unknown option {args[i]}.");
     }
 }
@@ -53,8 +56,8 @@ if (targetEpsilon > 0)
 {
     var engine = new PrivacyEngine();
     var (loader, dp) = engine.MakePrivateWithEpsilon(model, optimizer, new DataLoader(train, batch), targetEpsilon, delta, epochs, clip,
-        generator: new Generator(seed));
-    Console.WriteLine(string.Create(c, $"{dp}: noise multiplier {dp.NoiseMultiplier:F4} for epsilon {targetEpsilon} at delta {delta} over {epochs} epochs"));
+        generator: new Generator(seed), gradSampleMode: gradSample);
+    Console.WriteLine(string.Create(c, $"{dp}: noise multiplier {dp.NoiseMultiplier:F4} for epsilon {targetEpsilon} at delta {delta} over {epochs} epochs, {dp.GradSampleMode} clipping"));
     if (dp.PerSample.FallbackLayers.Count > 0) Console.WriteLine($"Per-sample fallback used by: {string.Join(", ", dp.PerSample.FallbackLayers)}");
     history = model.Fit(loader, epochs, validationData: test, verbose: 2, callbacks: [dp.EpsilonCallback(delta)]);
     Console.WriteLine(string.Create(c, $"Final: test accuracy {history["val_accuracy"][^1]:P2} at epsilon {dp.GetEpsilon(delta):F3} (delta {delta}), {clock.Elapsed.TotalSeconds:F0} s"));

@@ -19,9 +19,27 @@ public enum ClippingMode
     PerLayer,
 }
 
+/// <summary>How the clipped sum of per-sample gradients is formed.</summary>
+public enum GradSampleMode
+{
+    /// <summary><see cref="Ghost"/> for flat clipping of a model without parameters shared between layers, else
+    /// <see cref="Materialized"/>.</summary>
+    Auto,
+
+    /// <summary>Ghost clipping (<see cref="PerSampleGradients.ClipAndSum"/>): per-sample norms from each layer's captured
+    /// input and output gradient, then one weighted reduction per parameter, without forming per-sample gradients
+    /// where a layer has a cheaper form. Flat clipping only.</summary>
+    Ghost,
+
+    /// <summary>Every parameter's per-sample gradient [batch, ...] is formed (<see cref="PerSampleGradients.Compute"/>),
+    /// then clipped and summed.</summary>
+    Materialized,
+}
+
 /// <summary>
 /// Differentially private SGD (Abadi et al. 2016) on top of an unchanged model, optimizer and <c>Fit</c>, as Opacus'
-/// <c>PrivacyEngine</c>: per-sample gradients (<see cref="PerSampleGradients"/>) are clipped to norm C, summed,
+/// <c>PrivacyEngine</c>: per-sample gradients (<see cref="PerSampleGradients"/>) are clipped to norm C (by default with
+/// ghost clipping, <see cref="GradSampleMode.Ghost"/>), summed,
 /// Gaussian noise N(0, σ²C²) is added, and the sum is divided by the expected batch size; batches are drawn by
 /// Poisson sampling; a Rényi-DP accountant records every step.
 /// </summary>
@@ -48,10 +66,13 @@ public sealed class PrivacyEngine
     /// <param name="maxGradNorm">C &gt; 0: the per-sample clipping norm (∞ disables clipping; then no privacy is claimed).</param>
     /// <param name="clipping">Flat or per-layer clipping.</param>
     /// <param name="generator">Source of the sampling and the noise (seed it for reproducible runs; a fresh cryptographically seeded one when null).</param>
-    /// <exception cref="NotSupportedException">The model contains batch normalization.</exception>
+    /// <param name="gradSampleMode">Ghost clipping or materialized per-sample gradients (<see cref="GradSampleMode.Auto"/>: ghost where it applies).</param>
+    /// <exception cref="NotSupportedException">The model contains batch normalization, or ghost clipping was asked for a model whose layers share a parameter.</exception>
     /// <exception cref="ArgumentOutOfRangeException">σ or C out of range.</exception>
+    /// <exception cref="ArgumentException">Ghost clipping was asked with per-layer clipping.</exception>
     public (DataLoader Loader, PrivateTraining Training) MakePrivate(Sequential model, Optimizer optimizer, DataLoader loader,
-        double noiseMultiplier, double maxGradNorm, ClippingMode clipping = ClippingMode.Flat, Generator? generator = null)
+        double noiseMultiplier, double maxGradNorm, ClippingMode clipping = ClippingMode.Flat, Generator? generator = null,
+        GradSampleMode gradSampleMode = GradSampleMode.Auto)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -59,7 +80,7 @@ public sealed class PrivacyEngine
         if (loader.Dataset.Count == 0) throw new ArgumentException("MakePrivate: the loader's dataset is empty.", nameof(loader));
         double q = Math.Min(1.0, (double)loader.BatchSize / loader.Dataset.Count);
         generator ??= new Generator(BitConverter.ToInt64(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)));
-        var training = new PrivateTraining(model, optimizer, noiseMultiplier, maxGradNorm, q, loader.Dataset.Count, clipping, generator);
+        var training = new PrivateTraining(model, optimizer, noiseMultiplier, maxGradNorm, q, loader.Dataset.Count, clipping, gradSampleMode, generator);
         var privateLoader = new DataLoader(loader.Dataset, new PoissonBatchSampler(q), generator, loader.Prefetch, loader.Workers);
         return (privateLoader, training);
     }
@@ -70,7 +91,8 @@ public sealed class PrivacyEngine
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A target is out of range.</exception>
     public (DataLoader Loader, PrivateTraining Training) MakePrivateWithEpsilon(Sequential model, Optimizer optimizer, DataLoader loader,
-        double targetEpsilon, double targetDelta, int epochs, double maxGradNorm, ClippingMode clipping = ClippingMode.Flat, Generator? generator = null)
+        double targetEpsilon, double targetDelta, int epochs, double maxGradNorm, ClippingMode clipping = ClippingMode.Flat, Generator? generator = null,
+        GradSampleMode gradSampleMode = GradSampleMode.Auto)
     {
         ArgumentNullException.ThrowIfNull(loader);
         ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
@@ -78,7 +100,7 @@ public sealed class PrivacyEngine
         double q = Math.Min(1.0, (double)loader.BatchSize / loader.Dataset.Count);
         long steps = (long)epochs * new PoissonBatchSampler(q).BatchesPerEpoch(loader.Dataset.Count);
         double sigma = RdpAccountant.Calibrate(targetEpsilon, targetDelta, q, steps);
-        return MakePrivate(model, optimizer, loader, sigma, maxGradNorm, clipping, generator);
+        return MakePrivate(model, optimizer, loader, sigma, maxGradNorm, clipping, generator, gradSampleMode);
     }
 }
 
@@ -94,8 +116,10 @@ public sealed class PrivateTraining : IDisposable
     readonly IDisposable stepHook;
 
     internal PrivateTraining(Sequential model, Optimizer optimizer, double noiseMultiplier, double maxGradNorm, double sampleRate,
-        int datasetSize, ClippingMode clipping, Generator generator)
+        int datasetSize, ClippingMode clipping, GradSampleMode gradSampleMode, Generator generator)
     {
+        if (gradSampleMode == GradSampleMode.Ghost && clipping != ClippingMode.Flat)
+            throw new ArgumentException("MakePrivate: ghost clipping computes one norm per sample over all parameters, so it needs flat clipping; per-layer clipping uses GradSampleMode.Materialized.", nameof(gradSampleMode));
         if (!(noiseMultiplier >= 0) || double.IsPositiveInfinity(noiseMultiplier))
             throw new ArgumentOutOfRangeException(nameof(noiseMultiplier), noiseMultiplier, "MakePrivate: the noise multiplier must be a finite number >= 0.");
         if (!(maxGradNorm > 0))
@@ -110,6 +134,13 @@ public sealed class PrivateTraining : IDisposable
         ExpectedBatchSize = sampleRate * datasetSize;
         Clipping = clipping;
         PerSample = new PerSampleGradients(model);
+        if (gradSampleMode == GradSampleMode.Ghost && PerSample.SharedParameterLayers is { } shared)
+        {
+            PerSample.Dispose();
+            throw new NotSupportedException($"MakePrivate: layers {shared} share a parameter, which ghost clipping does not handle; use GradSampleMode.Materialized.");
+        }
+        GradSampleMode = gradSampleMode != GradSampleMode.Auto ? gradSampleMode
+            : clipping == ClippingMode.Flat && PerSample.SharedParameterLayers is null ? GradSampleMode.Ghost : GradSampleMode.Materialized;
         if (!optimizer.IsBound) optimizer.Bind(model.Parameters());
         stepHook = optimizer.RegisterStepPreHook(_ => Privatize());
     }
@@ -128,6 +159,9 @@ public sealed class PrivateTraining : IDisposable
 
     /// <summary>Flat or per-layer clipping.</summary>
     public ClippingMode Clipping { get; }
+
+    /// <summary>Ghost or materialized: how the clipped sum is formed (never <see cref="GradSampleMode.Auto"/>).</summary>
+    public GradSampleMode GradSampleMode { get; }
 
     /// <summary>The per-sample gradient machinery (its <see cref="PerSampleGradients.FallbackLayers"/> names the layers using the slow path).</summary>
     public PerSampleGradients PerSample { get; }
@@ -152,11 +186,21 @@ public sealed class PrivateTraining : IDisposable
     void Privatize()
     {
         var ps = optimizer.ParamGroups.SelectMany(g => g.Parameters).ToArray();
-        IReadOnlyDictionary<Tensor, Tensor>? perSample = null;
+        Tensor[]? clipped = null;
         // Fit's losses are batch means: each sample's own gradient is the captured one times the batch size.
-        if (PerSample.HasCapture) perSample = PerSample.Compute(lossScale: PerSample.CapturedBatch);
+        if (PerSample.HasCapture && GradSampleMode == GradSampleMode.Ghost)
+        {
+            var (sums, norms) = PerSample.ClipAndSum(MaxGradNorm, lossScale: PerSample.CapturedBatch);
+            LastPerSampleNorms = norms.To(DType.Float32).ToArray<float>();
+            clipped = ps.Select(p => sums.TryGetValue(p, out var s) ? s : throw NotHooked(p)).ToArray();
+        }
+        else if (PerSample.HasCapture)
+        {
+            var perSample = PerSample.Compute(lossScale: PerSample.CapturedBatch);
+            using var noGradClip = Tensor.NoGrad();
+            clipped = ClippedSums(ps, perSample);
+        }
         using var noGrad = Tensor.NoGrad();
-        var clipped = perSample is null ? null : ClippedSums(ps, perSample);
         double std = NoiseMultiplier * (double.IsPositiveInfinity(MaxGradNorm) ? 0 : MaxGradNorm);
         for (int i = 0; i < ps.Length; i++)
         {
@@ -171,13 +215,10 @@ public sealed class PrivateTraining : IDisposable
 
     Tensor[] ClippedSums(Tensor[] ps, IReadOnlyDictionary<Tensor, Tensor> perSample)
     {
-        var grads = ps.Select(p => perSample.TryGetValue(p, out var g) ? g
-            : throw new InvalidOperationException($"DP-SGD: a parameter of shape {p.Shape} of the optimizer is not in the model's hooked layers; per-sample gradients cannot be formed for it.")).ToArray();
-        long b = grads[0].Shape[0];
-        Tensor Sq(Tensor g) => g.Reshape(b, -1).Square().Sum(1);
-        Tensor Factor(Tensor norms, double c) =>
-            double.IsPositiveInfinity(c) ? Tensor.OnesLike(norms) : norms.Add(1e-6).Reciprocal().Mul(c).Clamp(max: 1);
-        Tensor Apply(Tensor g, Tensor factor) => g.Mul(factor.Reshape([b, .. Enumerable.Repeat(1L, g.Dim - 1)])).Sum(0);
+        var grads = ps.Select(p => perSample.TryGetValue(p, out var g) ? g : throw NotHooked(p)).ToArray();
+        Tensor Sq(Tensor g) => GhostTerms.SquaredNormsOf(g);
+        Tensor Factor(Tensor norms, double c) => PerSampleGradients.ClipFactors(norms, c);
+        Tensor Apply(Tensor g, Tensor factor) => GhostTerms.WeightedSum(g, factor);
         var result = new Tensor[ps.Length];
         if (Clipping == ClippingMode.Flat)
         {
@@ -200,6 +241,9 @@ public sealed class PrivateTraining : IDisposable
         }
         return result;
     }
+
+    static InvalidOperationException NotHooked(Tensor p) =>
+        new($"DP-SGD: a parameter of shape {p.Shape} of the optimizer is not in the model's hooked layers; per-sample gradients cannot be formed for it.");
 
     /// <summary>Removes the optimizer hook and the layer hooks.</summary>
     public void Dispose()

@@ -109,18 +109,42 @@ public class PerSampleGradientTests
     public void Other_layers_use_the_named_fallback_and_match_batches_of_one()
     {
         Rng.Default.ManualSeed(9);
-        var model = new Sequential(new Conv1d(2, 3, 3), new Flatten(), new Linear(12, 2));
+        var model = new Sequential(new Embedding(7, 3, maxNorm: 1.0), new Flatten(), new Linear(12, 2));
         using (var ps = new PerSampleGradients(model))
-            Assert.Equal(["0 (Conv1d)"], ps.FallbackLayers);
-        CheckAgainstBatchesOfOne(model, Tensor.Randn(4, 2, 6), expectFallback: true);
+            Assert.Equal(["0 (Embedding)"], ps.FallbackLayers);
+        CheckAgainstBatchesOfOne(model, Tensor.RandInt(0, 7, [4, 4], new Generator(9)), expectFallback: true);
+    }
+
+    [Theory]
+    [InlineData(1, 0, 1, 1)]
+    [InlineData(2, 2, 2, 2)]
+    [InlineData(1, 1, 1, 4)]
+    public void Conv1d_matches_batches_of_one(int stride, int padding, int dilation, int groups)
+    {
+        Rng.Default.ManualSeed(11);
+        var model = new Sequential(new Conv1d(4, 8, 3, stride: stride, padding: padding, dilation: dilation, groups: groups), new Tanh(), new Flatten());
+        CheckAgainstBatchesOfOne(model, Tensor.Randn(4, 4, 10));
+    }
+
+    [Theory]
+    [InlineData(2, 4)]
+    [InlineData(4, 4)] // depthwise
+    [InlineData(4, 8)] // depthwise with two filters per channel
+    public void Grouped_Conv2d_matches_batches_of_one(int groups, int outChannels)
+    {
+        Rng.Default.ManualSeed(12);
+        var model = new Sequential(new Conv2d(4, outChannels, (3, 2), (2, 1), (1, 0), (1, 2), groups), new Tanh(), new Flatten());
+        CheckAgainstBatchesOfOne(model, Tensor.Randn(3, 4, 7, 8));
     }
 
     [Fact]
-    public void Recurrent_layers_use_the_fallback_and_match_batches_of_one()
+    public void Recurrent_layers_match_batches_of_one()
     {
         Rng.Default.ManualSeed(10);
-        var model = new Sequential(new RNN(3, 4, batchFirst: true), new Flatten(), new Linear(20, 2));
-        CheckAgainstBatchesOfOne(model, Tensor.Randn(3, 5, 3), expectFallback: true);
+        CheckAgainstBatchesOfOne(new Sequential(new RNN(3, 4, batchFirst: true), new Flatten(), new Linear(20, 2)), Tensor.Randn(3, 5, 3));
+        CheckAgainstBatchesOfOne(new Sequential(new LSTM(3, 4, numLayers: 2, batchFirst: true), new Flatten(), new Linear(20, 2)), Tensor.Randn(3, 5, 3));
+        CheckAgainstBatchesOfOne(new Sequential(new GRU(3, 4, batchFirst: true, bidirectional: true), new Flatten(), new Linear(40, 2)), Tensor.Randn(3, 5, 3));
+        CheckAgainstBatchesOfOne(new Sequential(new RNN(3, 4, bias: false, batchFirst: true), new Flatten()), Tensor.Randn(4, 2, 3));
     }
 
     [Fact]

@@ -39,6 +39,8 @@ public sealed class RdpAccountant
     readonly double[] orders;
     readonly double[] rdp;
     readonly List<(double NoiseMultiplier, double SampleRate, long Steps)> history = [];
+    // One step's RDP at the last (σ, q): DP-SGD records thousands of steps of the same mechanism.
+    (double NoiseMultiplier, double SampleRate, double[] Rdp)? lastStep;
 
     /// <summary>Creates an accountant with no steps recorded.</summary>
     /// <param name="orders">The Rényi orders α to track (each &gt; 1); <see cref="DefaultOrders"/> when null.</param>
@@ -68,7 +70,9 @@ public sealed class RdpAccountant
     {
         CheckMechanism(noiseMultiplier, sampleRate, steps);
         if (steps == 0) return;
-        var one = ComputeRdp(noiseMultiplier, sampleRate, 1, orders);
+        if (lastStep is not { } last || last.NoiseMultiplier != noiseMultiplier || last.SampleRate != sampleRate)
+            lastStep = last = (noiseMultiplier, sampleRate, ComputeRdp(noiseMultiplier, sampleRate, 1, orders));
+        var one = last.Rdp;
         for (int i = 0; i < rdp.Length; i++) rdp[i] += one[i] * steps;
         if (history.Count > 0 && history[^1].NoiseMultiplier == noiseMultiplier && history[^1].SampleRate == sampleRate)
             history[^1] = (noiseMultiplier, sampleRate, history[^1].Steps + steps);

@@ -145,18 +145,34 @@ public abstract class RNNBase : Module
         return unbatched ? (output, hOut.Squeeze(1), cOut?.Squeeze(1)) : (output, hOut, cOut);
     }
 
+    /// <summary>
+    /// Observer of the layer's affine maps (per-sample gradients in NeuralCore.Privacy): called with (weight, bias,
+    /// input, output) for each input projection (input [T, B, I]) and each step's hidden projection (input [B, H]);
+    /// it returns the tensor used in place of the output, normally an identity that records the output's gradient.
+    /// </summary>
+    internal Func<Tensor, Tensor?, Tensor, Tensor, Tensor>? LinearTap { get; set; }
+
     // One direction of one layer over [T, B, I]: every step's input projection in one GEMM, then the cell over time.
     (Tensor Output, Tensor H, Tensor? C) RunDirection(Tensor x, string suffix, bool reverse, Tensor h, Tensor? c)
     {
-        var projected = Functional.Linear(x, GetParameter("weight_ih" + suffix)!, GetParameter("bias_ih" + suffix));
+        var weightIh = GetParameter("weight_ih" + suffix)!;
+        var biasIh = GetParameter("bias_ih" + suffix);
+        var projected = Functional.Linear(x, weightIh, biasIh);
         var weightHh = GetParameter("weight_hh" + suffix)!;
         var biasHh = GetParameter("bias_hh" + suffix);
+        var tap = LinearTap;
+        Func<Tensor, Tensor, Tensor>? tapHh = null;
+        if (tap is not null)
+        {
+            projected = tap(weightIh, biasIh, x, projected);
+            tapHh = (hIn, gh) => tap(weightHh, biasHh, hIn, gh);
+        }
         int steps = (int)x.Shape[0];
         var outputs = new Tensor[steps];
         for (int s = 0; s < steps; s++)
         {
             int t = reverse ? steps - 1 - s : s;
-            (h, c) = RecurrentCell.Step(Mode, projected.Select(0, t), h, c, weightHh, biasHh);
+            (h, c) = RecurrentCell.Step(Mode, projected.Select(0, t), h, c, weightHh, biasHh, tapHh);
             outputs[t] = h;
         }
         return (Tensor.Stack(outputs, 0), h, c);

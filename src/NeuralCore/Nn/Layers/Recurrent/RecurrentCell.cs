@@ -20,10 +20,13 @@ internal static class RecurrentCell
     public static string NonlinearityName(RecurrentMode mode) => mode == RecurrentMode.RnnRelu ? "relu" : "tanh";
 
     // gx: the step's input projection x·W_ihᵀ + b_ih, [B, G·H] (a view into the projection of the whole sequence in a
-    // layer). Returns the next hidden state and, for an LSTM, the next cell state.
-    public static (Tensor H, Tensor? C) Step(RecurrentMode mode, Tensor gx, Tensor h, Tensor? c, Tensor weightHh, Tensor? biasHh)
+    // layer). Returns the next hidden state and, for an LSTM, the next cell state. tapHh, when given, sees the hidden
+    // projection (h, h·W_hhᵀ + b_hh) and returns the tensor used in its place (an identity that observes its gradient).
+    public static (Tensor H, Tensor? C) Step(RecurrentMode mode, Tensor gx, Tensor h, Tensor? c, Tensor weightHh, Tensor? biasHh,
+        Func<Tensor, Tensor, Tensor>? tapHh = null)
     {
         var gh = Functional.Linear(h, weightHh, biasHh);
+        if (tapHh is not null) gh = tapHh(h, gh);
         switch (mode)
         {
             case RecurrentMode.RnnTanh:
