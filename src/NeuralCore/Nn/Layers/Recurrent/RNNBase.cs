@@ -8,17 +8,21 @@ namespace NeuralCore.Nn;
 /// recurrent layers, each optionally bidirectional, with dropout between layers. Parameters carry PyTorch's names and
 /// layout — <c>weight_ih_l{k}</c> [G·H, I] (I = hidden·directions above the first layer), <c>weight_hh_l{k}</c> [G·H, H],
 /// <c>bias_ih_l{k}</c>, <c>bias_hh_l{k}</c> [G·H], with the suffix <c>_reverse</c> for the backward direction and G the
-/// number of gates — so state dicts interchange with PyTorch through safetensors.
+/// number of gates — so state dicts interchange with PyTorch through safetensors. An <see cref="LSTM"/> with a
+/// projection (<see cref="ProjSize"/> P &gt; 0) also has <c>weight_hr_l{k}</c> [P, H], projects every hidden state
+/// h = W_hr·(o∘tanh(c)), and then <c>weight_hh</c> is [G·H, P] and the layers above the first take P·directions inputs.
 /// </summary>
 /// <remarks>
 /// Each layer and direction projects the inputs of all time steps with one GEMM, then runs the cell over time; the
 /// backward pass (through time) comes from the ops' rules. Shape (batchFirst false): input [T, B, I] or unbatched
 /// [T, I]; output [T, B, D·H] (D = 2 when bidirectional); states [L·D, B, H] (or [L·D, H]), ordered layer by layer,
-/// forward direction first. With batchFirst the input and output are [B, T, ·]; the states keep their layout.
+/// forward direction first. With a projection, the output and hidden states have P features instead of H (the cell
+/// states keep H). With batchFirst the input and output are [B, T, ·]; the states keep their layout.
 /// </remarks>
 public abstract class RNNBase : Module
 {
-    private protected RNNBase(RecurrentMode mode, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst, double dropout, bool bidirectional)
+    private protected RNNBase(RecurrentMode mode, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst, double dropout, bool bidirectional,
+        int projSize = 0)
     {
         string op = GetType().Name;
         if (inputSize < 1 || hiddenSize < 1)
@@ -26,6 +30,9 @@ public abstract class RNNBase : Module
         if (numLayers < 1) throw new ArgumentOutOfRangeException(nameof(numLayers), numLayers, $"{op}: numLayers must be at least 1.");
         if (!(dropout >= 0 && dropout <= 1))
             throw new ArgumentOutOfRangeException(nameof(dropout), dropout, $"{op}: dropout must be in [0, 1].");
+        if (projSize < 0 || (projSize > 0 && projSize >= hiddenSize))
+            throw new ArgumentOutOfRangeException(nameof(projSize), projSize, $"{op}: projSize must be 0 (no projection) or in [1, hiddenSize = {hiddenSize}).");
+        ProjSize = projSize;
         Mode = mode;
         InputSize = inputSize;
         HiddenSize = hiddenSize;
@@ -36,19 +43,20 @@ public abstract class RNNBase : Module
         int gates = RecurrentCell.GateCount(mode) * hiddenSize;
         for (int layer = 0; layer < numLayers; layer++)
         {
-            long layerInput = layer == 0 ? inputSize : (long)hiddenSize * Directions;
+            long layerInput = layer == 0 ? inputSize : (long)OutputSize * Directions;
             ShapeMath.RequireTensor(op, [gates, layerInput], DType.Float32, Device.Cpu, "weight_ih");
-            ShapeMath.RequireTensor(op, [gates, hiddenSize], DType.Float32, Device.Cpu, "weight_hh");
+            ShapeMath.RequireTensor(op, [gates, OutputSize], DType.Float32, Device.Cpu, "weight_hh");
             for (int direction = 0; direction < Directions; direction++)
             {
                 string suffix = Suffix(layer, direction);
                 RegisterParameter("weight_ih" + suffix, Tensor.Zeros(gates, layerInput));
-                RegisterParameter("weight_hh" + suffix, Tensor.Zeros(gates, hiddenSize));
+                RegisterParameter("weight_hh" + suffix, Tensor.Zeros(gates, OutputSize));
                 if (bias)
                 {
                     RegisterParameter("bias_ih" + suffix, Tensor.Zeros(gates));
                     RegisterParameter("bias_hh" + suffix, Tensor.Zeros(gates));
                 }
+                if (projSize > 0) RegisterParameter("weight_hr" + suffix, Tensor.Zeros(projSize, hiddenSize));
             }
         }
         HasBias = bias;
@@ -63,6 +71,12 @@ public abstract class RNNBase : Module
 
     /// <summary>Features of the hidden state.</summary>
     public int HiddenSize { get; }
+
+    /// <summary>Features of the projected hidden state (PyTorch's <c>proj_size</c>), or 0 without a projection (only an <see cref="LSTM"/> has one).</summary>
+    public int ProjSize { get; }
+
+    /// <summary>Features of the hidden states and of each direction's output: <see cref="ProjSize"/> when set, else <see cref="HiddenSize"/>.</summary>
+    public int OutputSize => ProjSize > 0 ? ProjSize : HiddenSize;
 
     /// <summary>Stacked recurrent layers.</summary>
     public int NumLayers { get; }
@@ -87,7 +101,7 @@ public abstract class RNNBase : Module
 
     static string Suffix(int layer, int direction) => string.Create(CultureInfo.InvariantCulture, $"_l{layer}{(direction == 1 ? "_reverse" : "")}");
 
-    /// <summary>Re-draws every parameter from U(−1/√H, 1/√H), as PyTorch.</summary>
+    /// <summary>Re-draws every parameter (the projections too) from U(−1/√H, 1/√H), as PyTorch.</summary>
     public void ResetParameters()
     {
         double bound = 1 / Math.Sqrt(HiddenSize);
@@ -112,9 +126,10 @@ public abstract class RNNBase : Module
         var x = unbatched ? input.Unsqueeze(1) : BatchFirst ? input.Transpose(0, 1) : input;
         long steps = x.Shape[0], batch = x.Shape[1];
         if (steps == 0) throw new ArgumentException($"{op}: input {input.Shape} has no time steps.");
-        long[] stateShape = unbatched ? [NumLayers * Directions, HiddenSize] : [NumLayers * Directions, batch, HiddenSize];
+        long[] stateShape = unbatched ? [NumLayers * Directions, OutputSize] : [NumLayers * Directions, batch, OutputSize];
+        long[] cellShape = unbatched ? [NumLayers * Directions, HiddenSize] : [NumLayers * Directions, batch, HiddenSize];
         var h = State(h0, stateShape, "initial hidden state", input, op);
-        var c = Mode == RecurrentMode.Lstm ? State(c0, stateShape, "initial cell state", input, op) : null;
+        var c = Mode == RecurrentMode.Lstm ? State(c0, cellShape, "initial cell state", input, op) : null;
         if (unbatched)
         {
             h = h.Unsqueeze(1);
@@ -151,12 +166,14 @@ public abstract class RNNBase : Module
         var projected = Functional.Linear(x, GetParameter("weight_ih" + suffix)!, GetParameter("bias_ih" + suffix));
         var weightHh = GetParameter("weight_hh" + suffix)!;
         var biasHh = GetParameter("bias_hh" + suffix);
+        var weightHr = GetParameter("weight_hr" + suffix);
         int steps = (int)x.Shape[0];
         var outputs = new Tensor[steps];
         for (int s = 0; s < steps; s++)
         {
             int t = reverse ? steps - 1 - s : s;
             (h, c) = RecurrentCell.Step(Mode, projected.Select(0, t), h, c, weightHh, biasHh);
+            if (weightHr is not null) h = Functional.Linear(h, weightHr);
             outputs[t] = h;
         }
         return (Tensor.Stack(outputs, 0), h, c);
@@ -183,6 +200,7 @@ public abstract class RNNBase : Module
         if (BatchFirst) sb.Append(", batchFirst: True");
         if (Dropout != 0) sb.Append(CultureInfo.InvariantCulture, $", dropout: {Dropout}");
         if (Bidirectional) sb.Append(", bidirectional: True");
+        if (ProjSize > 0) sb.Append(CultureInfo.InvariantCulture, $", projSize: {ProjSize}");
         return sb.ToString();
     }
 }
