@@ -30,10 +30,12 @@ public sealed class LSTM : RNNBase
     /// <param name="input">[T, B, I] ([B, T, I] with batchFirst) or unbatched [T, I].</param>
     /// <param name="state">Initial hidden and cell states, [L·D, B, P or H] and [L·D, B, H] (unbatched [L·D, ·]), or null.</param>
     /// <returns>The output [T, B, D·P or D·H] (batch first if so configured) and the final hidden and cell states.</returns>
-    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit; the message names them.</exception>
-    public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state)
+    /// <param name="lengths">Valid steps of each batch element, each in [1, T] (PyTorch's packed sequences): outputs past
+    /// an element's length are zero and its final states are those at its length; null when every step is valid.</param>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit, or a length is out of range; the message names them.</exception>
+    public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state, long[]? lengths = null)
     {
-        var (output, h, c) = Run(input, state?.H, state?.C);
+        var (output, h, c) = Run(input, state?.H, state?.C, lengths);
         return (output, (h, c!));
     }
 }

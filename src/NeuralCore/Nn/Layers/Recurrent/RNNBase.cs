@@ -16,8 +16,9 @@ namespace NeuralCore.Nn;
 /// Each layer and direction projects the inputs of all time steps with one GEMM, then runs the cell over time; the
 /// backward pass (through time) comes from the ops' rules. Shape (batchFirst false): input [T, B, I] or unbatched
 /// [T, I]; output [T, B, D·H] (D = 2 when bidirectional); states [L·D, B, H] (or [L·D, H]), ordered layer by layer,
-/// forward direction first. With a projection, the output and hidden states have P features instead of H (the cell
-/// states keep H). With batchFirst the input and output are [B, T, ·]; the states keep their layout.
+/// forward direction first. Given per-element lengths (PyTorch's packed sequences), outputs past an element's length
+/// are zero and its final states are those at its length (the reverse direction starts there). With a projection, the
+/// output and hidden states have P features instead of H (the cell states keep H). With batchFirst the input and output are [B, T, ·]; the states keep their layout.
 /// </remarks>
 public abstract class RNNBase : Module
 {
@@ -112,7 +113,8 @@ public abstract class RNNBase : Module
     public override Tensor Forward(Tensor x) => Run(x, null, null).Output;
 
     // Validates, runs every layer and direction, and returns the output with the final hidden (and cell) states.
-    private protected (Tensor Output, Tensor H, Tensor? C) Run(Tensor input, Tensor? h0, Tensor? c0)
+    // lengths: per batch element, the number of valid steps (PyTorch's packed sequences); null when all are valid.
+    private protected (Tensor Output, Tensor H, Tensor? C) Run(Tensor input, Tensor? h0, Tensor? c0, long[]? lengths = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         string op = GetType().Name;
@@ -126,6 +128,7 @@ public abstract class RNNBase : Module
         var x = unbatched ? input.Unsqueeze(1) : BatchFirst ? input.Transpose(0, 1) : input;
         long steps = x.Shape[0], batch = x.Shape[1];
         if (steps == 0) throw new ArgumentException($"{op}: input {input.Shape} has no time steps.");
+        var valid = lengths is null ? null : ValidSteps(lengths, steps, batch, unbatched, input, op);
         long[] stateShape = unbatched ? [NumLayers * Directions, OutputSize] : [NumLayers * Directions, batch, OutputSize];
         long[] cellShape = unbatched ? [NumLayers * Directions, HiddenSize] : [NumLayers * Directions, batch, HiddenSize];
         var h = State(h0, stateShape, "initial hidden state", input, op);
@@ -145,7 +148,7 @@ public abstract class RNNBase : Module
             for (int direction = 0; direction < Directions; direction++)
             {
                 int index = layer * Directions + direction;
-                var (y, hLast, cLast) = RunDirection(layerInput, Suffix(layer, direction), direction == 1, h.Select(0, index), c?.Select(0, index));
+                var (y, hLast, cLast) = RunDirection(layerInput, Suffix(layer, direction), direction == 1, h.Select(0, index), c?.Select(0, index), valid);
                 outputs[direction] = y;
                 hn.Add(hLast);
                 if (cLast is not null) cn.Add(cLast);
@@ -160,8 +163,25 @@ public abstract class RNNBase : Module
         return unbatched ? (output, hOut.Squeeze(1), cOut?.Squeeze(1)) : (output, hOut, cOut);
     }
 
+    // Bool [T, B, 1]: true where step t is within element b's length (on the input's device).
+    static Tensor ValidSteps(long[] lengths, long steps, long batch, bool unbatched, Tensor input, string op)
+    {
+        if (lengths.Length != batch)
+            throw new ArgumentException($"{op}: {lengths.Length} lengths for a batch of {batch}{(unbatched ? " (unbatched input)" : "")}.", nameof(lengths));
+        foreach (long len in lengths)
+            if (len < 1 || len > steps)
+                throw new ArgumentException($"{op}: every length must be in [1, {steps}] (the input's time steps), got {len}.", nameof(lengths));
+        var mask = new bool[steps * batch];
+        for (long t = 0; t < steps; t++)
+            for (long b = 0; b < batch; b++) mask[t * batch + b] = t < lengths[b];
+        var m = Tensor.FromArray(mask, steps, batch, 1);
+        return m.Device == input.Device ? m : m.To(input.Device);
+    }
+
     // One direction of one layer over [T, B, I]: every step's input projection in one GEMM, then the cell over time.
-    (Tensor Output, Tensor H, Tensor? C) RunDirection(Tensor x, string suffix, bool reverse, Tensor h, Tensor? c)
+    // With valid-step masks, a step past an element's length keeps its states and outputs zeros, so a forward
+    // direction ends with the state at the last valid step and a reverse one starts at it.
+    (Tensor Output, Tensor H, Tensor? C) RunDirection(Tensor x, string suffix, bool reverse, Tensor h, Tensor? c, Tensor? valid)
     {
         var projected = Functional.Linear(x, GetParameter("weight_ih" + suffix)!, GetParameter("bias_ih" + suffix));
         var weightHh = GetParameter("weight_hh" + suffix)!;
@@ -172,9 +192,18 @@ public abstract class RNNBase : Module
         for (int s = 0; s < steps; s++)
         {
             int t = reverse ? steps - 1 - s : s;
-            (h, c) = RecurrentCell.Step(Mode, projected.Select(0, t), h, c, weightHh, biasHh);
-            if (weightHr is not null) h = Functional.Linear(h, weightHr);
-            outputs[t] = h;
+            var (hNext, cNext) = RecurrentCell.Step(Mode, projected.Select(0, t), h, c, weightHh, biasHh);
+            if (weightHr is not null) hNext = Functional.Linear(hNext, weightHr);
+            if (valid is null)
+            {
+                (h, c) = (hNext, cNext);
+                outputs[t] = h;
+                continue;
+            }
+            var m = valid.Select(0, t);
+            outputs[t] = Tensor.Where(m, hNext, 0.0);
+            h = Tensor.Where(m, hNext, h);
+            if (c is not null) c = Tensor.Where(m, cNext!, c);
         }
         return (Tensor.Stack(outputs, 0), h, c);
     }
