@@ -11,21 +11,21 @@ public sealed partial class IlgpuBackend : IFusedAttentionKernels
 {
     /// <inheritdoc />
     public void AttentionForward(BufferView query, BufferView key, BufferView value, BufferView? mask, bool causal, double scale,
-        BufferView output, BufferView logSumExp)
+        AttentionDropout dropout, BufferView output, BufferView logSumExp)
     {
         const string op = nameof(AttentionForward);
         var dims = FusedOperandChecks.Attention(op, query, key, value, mask, output, logSumExp);
         OwnAll(op, query, key, value, output, logSumExp);
         if (mask is BufferView m) Own(m.Storage, op);
         CountFused(op);
-        var s = ShapeOf(dims, query, key, value, mask, query, causal, scale);
+        var s = ShapeOf(dims, query, key, value, mask, query, causal, scale, dropout);
         if (query.DType == DType.Float32) Forward<float, F32>(query, key, value, mask, output, logSumExp, s);
         else Forward<double, F64>(query, key, value, mask, output, logSumExp, s);
     }
 
     /// <inheritdoc />
     public void AttentionBackward(BufferView query, BufferView key, BufferView value, BufferView? mask, bool causal, double scale,
-        BufferView output, BufferView logSumExp, BufferView gradOutput, BufferView gradQuery, BufferView gradKey, BufferView gradValue)
+        AttentionDropout dropout, BufferView output, BufferView logSumExp, BufferView gradOutput, BufferView gradQuery, BufferView gradKey, BufferView gradValue)
     {
         const string op = nameof(AttentionBackward);
         var dims = FusedOperandChecks.Attention(op, query, key, value, mask, output, logSumExp);
@@ -38,7 +38,7 @@ public sealed partial class IlgpuBackend : IFusedAttentionKernels
         OwnAll(op, query, key, value, output, logSumExp, gradOutput, gradQuery, gradKey, gradValue);
         if (mask is BufferView m) Own(m.Storage, op);
         CountFused(op);
-        var s = ShapeOf(dims, query, key, value, mask, gradOutput, causal, scale);
+        var s = ShapeOf(dims, query, key, value, mask, gradOutput, causal, scale, dropout);
         if (query.DType == DType.Float32) Backward<float, F32>(query, key, value, mask, output, logSumExp, gradOutput, gradQuery, gradKey, gradValue, s);
         else Backward<double, F64>(query, key, value, mask, output, logSumExp, gradOutput, gradQuery, gradKey, gradValue, s);
     }
@@ -51,11 +51,13 @@ public sealed partial class IlgpuBackend : IFusedAttentionKernels
     static RowLayout Rows(BufferView v) => new() { Offset = v.Offset, SB = v.Strides[0], SH = v.Strides[1], SL = v.Strides[2] };
 
     static AttentionShape ShapeOf((int B, int H, int Lq, int Lk, int D, int Dv) d, BufferView q, BufferView k, BufferView v,
-        BufferView? mask, BufferView gradOutput, bool causal, double scale) => new()
+        BufferView? mask, BufferView gradOutput, bool causal, double scale, AttentionDropout dropout) => new()
     {
         B = d.B, H = d.H, Lq = d.Lq, Lk = d.Lk, D = d.D, Dv = d.Dv, Causal = causal ? 1 : 0, HasMask = mask is null ? 0 : 1,
         Scale = scale, Q = Rows(q), K = Rows(k), V = Rows(v), DO = Rows(gradOutput),
         Mask = mask is BufferView m ? Rows(m) : default, MaskSK = mask is BufferView m2 ? m2.Strides[3] : 0,
+        Dropping = dropout.IsActive ? 1 : 0, DropSeed = dropout.Seed, DropStart = dropout.Start, DropThreshold = dropout.Threshold,
+        KeepScale = dropout.IsActive ? dropout.KeepScale : 1,
     };
 
     void Forward<T, N>(BufferView q, BufferView k, BufferView v, BufferView? mask, BufferView output, BufferView lse, AttentionShape s)

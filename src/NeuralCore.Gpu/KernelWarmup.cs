@@ -57,8 +57,8 @@ internal static class KernelWarmup
                 b.AdamUpdate(E(d, 0), E(d, 0), E(d, 0), E(d, 0), E(d, 0), new FusedAdamParams(default, 0.9, 0.999, 1e-8, 1, -1, 1));
                 b.SgdUpdate(E(d, 0), E(d, 0), E(d, 0), new FusedSgdParams(default, 1, 0.9, 0, false, false));
                 WarmCrossEntropy(b, d, E);
-                b.AttentionForward(E(d, 0, 1, 1, 1), E(d, 0, 1, 1, 1), E(d, 0, 1, 1, 1), null, false, 1, E(d, 0, 1, 1, 1), E(d, 0, 1, 1));
-                b.AttentionBackward(E(d, 0, 1, 1, 1), E(d, 0, 1, 1, 1), E(d, 0, 1, 1, 1), null, false, 1, E(d, 0, 1, 1, 1), E(d, 0, 1, 1),
+                b.AttentionForward(E(d, 0, 1, 1, 1), E(d, 0, 1, 1, 1), E(d, 0, 1, 1, 1), null, false, 1, AttentionDropout.None, E(d, 0, 1, 1, 1), E(d, 0, 1, 1));
+                b.AttentionBackward(E(d, 0, 1, 1, 1), E(d, 0, 1, 1, 1), E(d, 0, 1, 1, 1), null, false, 1, AttentionDropout.None, E(d, 0, 1, 1, 1), E(d, 0, 1, 1),
                     E(d, 0, 1, 1, 1), E(d, 0, 1, 1, 1), E(d, 0, 1, 1, 1), E(d, 0, 1, 1, 1));
             }
         }

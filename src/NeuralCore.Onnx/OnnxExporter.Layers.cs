@@ -31,7 +31,8 @@ public static partial class OnnxExporter
                     return new(Builder.Node("Conv", stem, inputs, Ints("kernel_shape", c.KernelSize), Ints("strides", c.Stride),
                         Ints("pads", c.Padding, c.Padding), Ints("dilations", c.Dilation), Int("group", c.Groups)), Run(m, x.Sample));
                 }
-                case RNNBase r:
+                // ONNX's LSTM has no projection (proj_size): such a layer is traced op by op or reported.
+                case RNNBase r when r.ProjSize == 0:
                     return Recurrent(r, path, x, stem);
                 case MaxPool2d p:
                     return new(Builder.Node("MaxPool", stem, [x.Name], Ints("kernel_shape", p.KernelSize.H, p.KernelSize.W),

@@ -53,9 +53,11 @@ public sealed class FusedKernelTests
     }
 
     [Theory]
-    [InlineData(DType.Float32, false)]
-    [InlineData(DType.Float64, true)]
-    public void AttentionMatchesTheCpu_WithStridedOperandsAndABroadcastMask(DType dtype, bool causal)
+    [InlineData(DType.Float32, false, 0.0)]
+    [InlineData(DType.Float64, true, 0.0)]
+    [InlineData(DType.Float64, false, 0.3)]
+    [InlineData(DType.Float32, true, 0.5)]
+    public void AttentionMatchesTheCpu_WithStridedOperandsAndABroadcastMask(DType dtype, bool causal, double dropout)
     {
         // Heads split from [B, L, H, D] (strided views), 70 keys (more than one CPU key block), a key padding mask
         // broadcast over heads and queries, and in the causal case some fully masked rows.
@@ -70,7 +72,9 @@ public sealed class FusedKernelTests
         {
             Tensor Leaf(Tensor t) => t.To(device).Detach().RequiresGrad_();
             Tensor ql = Leaf(q), kl = Leaf(k), vl = Leaf(v);
-            var y = F.ScaledDotProductAttention(ql, kl, vl, keep.To(device), isCausal: causal);
+            // The same generator state on both devices: the kernels drop the same weights.
+            Rng.ManualSeed(21);
+            var y = F.ScaledDotProductAttention(ql, kl, vl, keep.To(device), dropout, isCausal: causal);
             y.Backward(dy.To(device));
             return (y.Detach(), ql.Grad!, kl.Grad!, vl.Grad!);
         }

@@ -45,9 +45,12 @@ public sealed class DynamicQuantizedLSTM : Module
         string.Create(CultureInfo.InvariantCulture, $"_l{layer}") + (direction == 1 ? "_reverse" : "");
 
     /// <summary>Quantizes the weights of <paramref name="lstm"/> per output row (gate unit).</summary>
+    /// <exception cref="ArgumentException"><paramref name="lstm"/> projects its hidden states (<see cref="RNNBase.ProjSize"/> &gt; 0), which this layer does not implement.</exception>
     public static DynamicQuantizedLSTM FromFloat(LSTM lstm)
     {
         ArgumentNullException.ThrowIfNull(lstm);
+        if (lstm.ProjSize > 0)
+            throw new ArgumentException($"DynamicQuantizedLSTM: the LSTM has projSize {lstm.ProjSize}; projected LSTMs are not quantized (keep it in float).", nameof(lstm));
         var q = new DynamicQuantizedLSTM(lstm.InputSize, lstm.HiddenSize, lstm.NumLayers, lstm.HasBias, lstm.BatchFirst, lstm.Bidirectional);
         var parameters = lstm.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
         int directions = lstm.Bidirectional ? 2 : 1;
@@ -82,7 +85,7 @@ public sealed class DynamicQuantizedLSTM : Module
     /// <summary>Runs the sequence from zero states and returns the output.</summary>
     public override Tensor Forward(Tensor x) => Forward(x, null).Output;
 
-    /// <summary>Runs the sequence from the given states (zeros when null), as <see cref="LSTM.Forward(Tensor, ValueTuple{Tensor, Tensor}?)"/>.</summary>
+    /// <summary>Runs the sequence from the given states (zeros when null), as <see cref="LSTM.Forward(Tensor, ValueTuple{Tensor, Tensor}?, long[])"/>.</summary>
     /// <exception cref="ArgumentException">The input is not Float32 [T, B, I] ([B, T, I] with batchFirst, or [T, I]) on the CPU, or the states do not fit.</exception>
     public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state)
     {

@@ -102,7 +102,8 @@ public static class Quantization
                     count++;
                     var layer = QuantizedLinear.FromWeights(dense.Weight, dense.Bias, null, dense.ActivationFunction == Activation.Relu);
                     return ActivationModule(dense.ActivationFunction) is { } after ? new Sequential(layer, after) : layer;
-                case LSTM lstm:
+                // A projected LSTM has no quantized counterpart: it is copied in float, as other layers.
+                case LSTM { ProjSize: 0 } lstm:
                     count++;
                     return DynamicQuantizedLSTM.FromFloat(lstm);
                 case Sequential s:

@@ -18,16 +18,26 @@ internal struct AttentionShape
     public RowLayout Q, K, V, DO;
     public RowLayout Mask;
     public int MaskSK;
+
+    /// <summary>1 when the weights are dropped (then the Philox key, first block, threshold and keep scale of <see cref="NeuralCore.Backends.AttentionDropout"/>).</summary>
+    public int Dropping;
+    public ulong DropSeed, DropStart, DropThreshold;
+    public double KeepScale;
 }
 
 /// <summary>
 /// Fused scaled dot-product attention in the FlashAttention scheme, with one thread per query row (forward and dQ) or
 /// per key row (dK and dV). The forward streams over the keys with an online softmax (running maximum and Σ exp, the
 /// output row itself as the accumulator) and keeps only the output and log Σ exp; the backward recomputes each weight
-/// as exp(s − lse). Nothing of size Lq × Lk is stored. Scores and softmax statistics are computed in double.
+/// as exp(s − lse). Nothing of size Lq × Lk is stored. Scores and softmax statistics are computed in double. Dropout
+/// recomputes each weight's factor (0 or 1/(1 − p)) from its index with the CPU's counter-based function.
 /// </summary>
 internal static class AttentionKernels
 {
+    // The dropout factor of weight (row r = (b·H + h)·Lq + i, key j); 1 without dropout.
+    static double Drop(in AttentionShape s, int r, int j) =>
+        s.Dropping != 0 ? NeuralCore.Backends.AttentionDropout.FactorAt(s.DropSeed, s.DropStart, s.DropThreshold, s.KeepScale, (long)r * s.Lk + j) : 1;
+
     static double Score<T, N>(ArrayView<T> q, ArrayView<T> k, ArrayView<T> mask, in AttentionShape s, int b, int h, int i, int j)
         where T : unmanaged where N : struct, IFloating<T>
     {
@@ -73,8 +83,10 @@ internal static class AttentionKernels
             }
             double p = Math.Exp(sc - m);
             l += p;
+            double w = p * Drop(s, r, j);
+            if (w == 0) continue;
             long vr = s.V.Row(b, h, j);
-            for (int c = 0; c < s.Dv; c++) output[o + c] = n.FromDouble(n.ToDouble(output[o + c]) + p * n.ToDouble(v[vr + c]));
+            for (int c = 0; c < s.Dv; c++) output[o + c] = n.FromDouble(n.ToDouble(output[o + c]) + w * n.ToDouble(v[vr + c]));
         }
         if (l > 0)
         {
@@ -106,7 +118,8 @@ internal static class AttentionKernels
         {
             double p = Math.Exp(Score<T, N>(q, k, mask, s, b, h, i, j) - rowLse);
             if (p == 0) continue;
-            double ds = s.Scale * p * (Dot<T, N>(dO, dor, v, s.V.Row(b, h, j), s.Dv) - delta);
+            double z = Drop(s, r, j);
+            double ds = s.Scale * p * ((z == 0 ? 0 : z * Dot<T, N>(dO, dor, v, s.V.Row(b, h, j), s.Dv)) - delta);
             long kr = s.K.Row(b, h, j);
             for (int d = 0; d < s.D; d++) dq[qo + d] = n.FromDouble(n.ToDouble(dq[qo + d]) + ds * n.ToDouble(k[kr + d]));
         }
@@ -130,9 +143,11 @@ internal static class AttentionKernels
             double p = Math.Exp(Score<T, N>(q, k, mask, s, b, h, i, j) - rowLse);
             if (p == 0) continue;
             long dor = s.DO.Row(b, h, i);
-            for (int c = 0; c < s.Dv; c++) dv[vo + c] = n.FromDouble(n.ToDouble(dv[vo + c]) + p * n.ToDouble(dO[dor + c]));
+            double z = Drop(s, row, j);
+            if (z != 0)
+                for (int c = 0; c < s.Dv; c++) dv[vo + c] = n.FromDouble(n.ToDouble(dv[vo + c]) + p * z * n.ToDouble(dO[dor + c]));
             double delta = Dot<T, N>(dO, dor, output, (long)row * s.Dv, s.Dv);
-            double ds = s.Scale * p * (Dot<T, N>(dO, dor, v, vr, s.Dv) - delta);
+            double ds = s.Scale * p * ((z == 0 ? 0 : z * Dot<T, N>(dO, dor, v, vr, s.Dv)) - delta);
             long qr = s.Q.Row(b, h, i);
             for (int d = 0; d < s.D; d++) dk[ko + d] = n.FromDouble(n.ToDouble(dk[ko + d]) + ds * n.ToDouble(q[qr + d]));
         }

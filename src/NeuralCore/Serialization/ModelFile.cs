@@ -10,10 +10,11 @@ namespace NeuralCore.Serialization;
 /// integrity hash (<see cref="ModelManifest.WeightsSha256"/>) that ties them together.
 /// </summary>
 /// <remarks>
-/// From format version 2 the hash is SHA-256 over a domain string, the architecture as compact JSON, the tensor
-/// table in data order (each name, dtype, shape and data offsets, length-prefixed) and the SHA-256 of the data
-/// buffer, so editing any of them (a dtype of the same width, swapped offsets, a renamed tensor, a changed layer
-/// setting) fails the check. Version 1 hashed the data only; such files load only when their tensor table is laid
+/// From format version 2 the hash is SHA-256 over a domain string naming the version, the architecture as compact
+/// JSON, from version 3 the tokenizer as compact JSON, the tensor table in data order (each name, dtype, shape and data
+/// offsets, length-prefixed) and the SHA-256 of the data buffer, so editing any of them (a dtype of the same width,
+/// swapped offsets, a renamed tensor, a changed layer setting, a changed vocabulary or merge) fails the check. Version
+/// 2 files are checked with the version 2 hash, which does not cover the tokenizer. Version 1 hashed the data only; such files load only when their tensor table is laid
 /// out exactly as the version 1 writer laid it out and every tensor has the dtype of the module tensor it fills, which
 /// rules out the header edits the old hash missed.
 /// </remarks>
@@ -22,7 +23,8 @@ internal static class ModelFile
     /// <summary>The <c>format</c> metadata entry Hugging Face tools read: the tensors use PyTorch's names and layouts.</summary>
     const string FormatKey = "format";
 
-    static ReadOnlySpan<byte> HashDomain => "NeuralCore model file, manifest format 2\n"u8;
+    // The first bytes hashed, naming the format version whose rules the hash follows.
+    static byte[] HashDomain(int formatVersion) => Encoding.ASCII.GetBytes($"NeuralCore model file, manifest format {formatVersion}\n");
 
     /// <summary>Saves <paramref name="state"/> with <paramref name="manifest"/> completed by the current format version and the hash.</summary>
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> state, ModelManifest manifest)
@@ -33,7 +35,8 @@ internal static class ModelFile
         var complete = manifest with
         {
             FormatVersion = ModelManifest.CurrentFormatVersion,
-            WeightsSha256 = Hash(ArchitectureJson(manifest), entries, Convert.FromHexString(SafeTensorsWriter.HashData(items))),
+            WeightsSha256 = Hash(ModelManifest.CurrentFormatVersion, ArchitectureJson(manifest), TokenizerJson(manifest), entries,
+                Convert.FromHexString(SafeTensorsWriter.HashData(items))),
         };
         var metadata = new Dictionary<string, string> { [FormatKey] = "pt", [ModelManifest.MetadataKey] = complete.ToJson() };
         var header = SafeTensorsWriter.Header(items, metadata);
@@ -74,10 +77,12 @@ internal static class ModelFile
         if (manifest?.WeightsSha256 is not string expected) return;
         if (manifest.FormatVersion >= 2)
         {
-            string actual = Hash(ArchitectureBytes(manifest), file.Entries, Convert.FromHexString(file.DataSha256));
+            string actual = Hash(manifest.FormatVersion, ManifestBytes(ArchitectureJson, manifest), ManifestBytes(TokenizerJson, manifest),
+                file.Entries, Convert.FromHexString(file.DataSha256));
+            string covered = manifest.FormatVersion >= 3 ? "architecture, tokenizer, tensor table and data" : "architecture, tensor table and data";
             if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
                 throw new InvalidDataException(
-                    $"SHA-256 mismatch: the manifest records {expected} but the file's architecture, tensor table and data hash to {actual}; the file was altered or corrupted.");
+                    $"SHA-256 mismatch: the manifest records {expected} but the file's {covered} hash to {actual}; the file was altered or corrupted.");
             return;
         }
         if (!string.Equals(expected, file.DataSha256, StringComparison.OrdinalIgnoreCase))
@@ -127,11 +132,16 @@ internal static class ModelFile
         ? null
         : ManifestJson.ToUtf8(manifest.Architecture, ModelLoadLimits.MaxRecursionDepth - 1, "manifest's architecture");
 
-    static byte[]? ArchitectureBytes(ModelManifest manifest)
+    // The tokenizer as the hash sees it (format version 3 and later): compact JSON, as the manifest writes it.
+    static byte[]? TokenizerJson(ModelManifest manifest) => manifest.Tokenizer is null
+        ? null
+        : ManifestJson.ToUtf8(manifest.Tokenizer, ModelLoadLimits.MaxRecursionDepth - 1, "manifest's tokenizer");
+
+    static byte[]? ManifestBytes(Func<ModelManifest, byte[]?> part, ModelManifest manifest)
     {
         try
         {
-            return ArchitectureJson(manifest);
+            return part(manifest);
         }
         catch (ArgumentException e)
         {
@@ -139,8 +149,11 @@ internal static class ModelFile
         }
     }
 
-    /// <summary>The format 2 integrity hash: the domain, the architecture, the tensor table, and the data hash.</summary>
-    static string Hash(byte[]? architecture, IReadOnlyList<SafeTensorsEntry> entries, byte[] dataSha256)
+    /// <summary>
+    /// The integrity hash of format version 2 and later: the domain, the architecture, the tokenizer (from version 3),
+    /// the tensor table, and the data hash.
+    /// </summary>
+    internal static string Hash(int formatVersion, byte[]? architecture, byte[]? tokenizer, IReadOnlyList<SafeTensorsEntry> entries, byte[] dataSha256)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var number = new byte[8];
@@ -155,9 +168,14 @@ internal static class ModelFile
             sha.AppendData(bytes);
         }
 
-        sha.AppendData(HashDomain);
+        sha.AppendData(HashDomain(formatVersion));
         Number(architecture is null ? -1 : 0);
         if (architecture is not null) Bytes(architecture);
+        if (formatVersion >= 3)
+        {
+            Number(tokenizer is null ? -1 : 0);
+            if (tokenizer is not null) Bytes(tokenizer);
+        }
         Number(entries.Count);
         foreach (var e in entries)
         {

@@ -16,10 +16,11 @@ public sealed partial record ModelManifest
 
     /// <summary>
     /// The manifest format this library writes and the newest it reads. Version 2 made <see cref="WeightsSha256"/>
-    /// cover the architecture and the safetensors tensor table as well as the data (see docs/model-files.md);
-    /// version 1 files still load under the rules described there.
+    /// cover the architecture and the safetensors tensor table as well as the data, version 3 the
+    /// <see cref="Tokenizer"/> too (see docs/model-files.md); version 1 and 2 files still load under the rules
+    /// described there.
     /// </summary>
-    public const int CurrentFormatVersion = 2;
+    public const int CurrentFormatVersion = 3;
 
     /// <summary>Version of the manifest format (not of the model).</summary>
     public int FormatVersion { get; init; } = CurrentFormatVersion;
@@ -47,8 +48,9 @@ public sealed partial record ModelManifest
 
     /// <summary>
     /// Lower-case hex SHA-256 of everything that decides what a model file loads; checked on load when present.
-    /// From format version 2 it covers the architecture, the safetensors tensor table (names, dtypes, shapes, data
-    /// offsets) and the data buffer; in version 1 files, the data buffer only. <see cref="Nn.Module.Save"/> always
+    /// From format version 3 it covers the architecture, the tokenizer, the safetensors tensor table (names, dtypes,
+    /// shapes, data offsets) and the data buffer; in version 2 files all but the tokenizer; in version 1 files, the
+    /// data buffer only. <see cref="Nn.Module.Save"/> always
     /// recomputes it.
     /// </summary>
     public string? WeightsSha256 { get; init; }

@@ -20,7 +20,7 @@ public static partial class ModuleConfigs
         RegisterBuiltIn<LSTM>("LSTM",
             l => DescribeRecurrent(l, withNonlinearity: false),
             c => new LSTM(c.GetInt32("inputSize"), c.GetInt32("hiddenSize"), c.GetInt32("numLayers", 1), c.GetBoolean("bias", true),
-                c.GetBoolean("batchFirst", false), c.GetDouble("dropout", 0)!.Value, c.GetBoolean("bidirectional", false)),
+                c.GetBoolean("batchFirst", false), c.GetDouble("dropout", 0)!.Value, c.GetBoolean("bidirectional", false), c.GetInt32("projSize", 0)),
             c => CheckRecurrent(c, gates: 4));
         RegisterBuiltIn<GRU>("GRU",
             g => DescribeRecurrent(g, withNonlinearity: false),
@@ -89,6 +89,7 @@ public static partial class ModuleConfigs
         json["batchFirst"] = r.BatchFirst;
         json["dropout"] = r.Dropout;
         json["bidirectional"] = r.Bidirectional;
+        if (r.ProjSize > 0) json["projSize"] = r.ProjSize;
         return json;
     }
 
@@ -103,12 +104,16 @@ public static partial class ModuleConfigs
         bool bias = c.GetBoolean("bias", true), bidirectional = c.GetBoolean("bidirectional", false);
         c.GetBoolean("batchFirst", false);
         c.GetDouble("dropout", 0);
+        // An LSTM's projection: weight_hr [P, H] per layer and direction, and the recurrent width P instead of H.
+        int proj = c.GetOptionalInt32("projSize") is null ? 0 : Features(c, "projSize");
+        int width = proj > 0 ? proj : hidden;
         int directions = bidirectional ? 2 : 1;
         long total = 0;
         for (int layer = 0; layer < Math.Max(layers, 0); layer++)
         {
-            long layerInput = layer == 0 ? input : (long)hidden * directions;
-            long one = Saturating(Elements(gates, hidden), Math.Max(layerInput, 0) + Math.Max(hidden, 0)) + (bias ? Elements(2, gates, hidden) : 0);
+            long layerInput = layer == 0 ? input : (long)width * directions;
+            long one = Saturating(Elements(gates, hidden), Math.Max(layerInput, 0) + Math.Max(width, 0)) + (bias ? Elements(2, gates, hidden) : 0)
+                + (proj > 0 ? Elements(proj, hidden) : 0);
             total = Math.Min(long.MaxValue / 2, total) + Math.Min(long.MaxValue / 4, Saturating(one, directions));
         }
         return total;

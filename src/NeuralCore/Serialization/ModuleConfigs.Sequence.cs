@@ -78,9 +78,16 @@ public static partial class ModuleConfigs
                 ["bias"] = m.InProjBias is not null,
                 ["batchFirst"] = m.BatchFirst,
                 ["rotary"] = m.Rotary is not null,
+                ["kdim"] = m.KDim,
+                ["vdim"] = m.VDim,
             },
-            c => new MultiheadAttention(c.GetInt32("embedDim"), c.GetInt32("numHeads"), c.GetDouble("dropout", 0)!.Value,
-                c.GetBoolean("bias", true), c.GetBoolean("batchFirst", false), c.GetBoolean("rotary", false)),
+            c =>
+            {
+                int e = c.GetInt32("embedDim");
+                return new MultiheadAttention(e, c.GetInt32("numHeads"), c.GetDouble("dropout", 0)!.Value,
+                    c.GetBoolean("bias", true), c.GetBoolean("batchFirst", false), c.GetBoolean("rotary", false),
+                    c.GetInt32("kdim", e), c.GetInt32("vdim", e));
+            },
             c =>
             {
                 int e = Features(c, "embedDim");
@@ -88,7 +95,12 @@ public static partial class ModuleConfigs
                 c.GetDouble("dropout", 0);
                 c.GetBoolean("batchFirst", false);
                 c.GetBoolean("rotary", false);
-                return AttentionElements(e, c.GetBoolean("bias", true));
+                int kdim = c.GetOptionalInt32("kdim") is null ? e : Features(c, "kdim");
+                int vdim = c.GetOptionalInt32("vdim") is null ? e : Features(c, "vdim");
+                bool bias = c.GetBoolean("bias", true);
+                // Separate projections: q_proj_weight and out_proj.weight [E, E], k_proj_weight [E, kdim], v_proj_weight [E, vdim].
+                return kdim == e && vdim == e ? AttentionElements(e, bias)
+                    : Add(Add(Mul(Elements(e, e), 2), Add(Elements(e, kdim), Elements(e, vdim))), bias ? Elements(4, e) : 0);
             });
 
         RegisterBuiltIn<TransformerEncoderLayer>("TransformerEncoderLayer",

@@ -79,6 +79,7 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
 
         IReadOnlyDictionary<string, double> lastLogs = new Dictionary<string, double>();
         bool nonFiniteReported = false;
+        int optimizerSteps = 0;
         try
         {
             for (int epoch = 0; epoch < options.Epochs; epoch++)
@@ -107,8 +108,14 @@ internal sealed class Trainer(Sequential model, Optimizer optimizer, Loss loss, 
                         // adds its share of the group's mean gradient, and the last one steps the optimizer.
                         int groupStart = step - step % options.AccumulationSteps;
                         int groupSize = Math.Min(options.AccumulationSteps, steps - groupStart);
+                        bool lastInGroup = step == groupStart + groupSize - 1;
                         var (batchLoss, batchPenalty, batchSize) = TrainStep(batches, trainMetrics, trackPenalty,
-                            firstInGroup: step == groupStart, lastInGroup: step == groupStart + groupSize - 1, groupSize);
+                            firstInGroup: step == groupStart, lastInGroup, groupSize);
+                        if (lastInGroup)
+                        {
+                            foreach (var c in callbacks) c.OnOptimizerStep(optimizerSteps);
+                            optimizerSteps++;
+                        }
                         if (!nonFiniteReported && !double.IsFinite(batchLoss))
                         {
                             nonFiniteReported = true;

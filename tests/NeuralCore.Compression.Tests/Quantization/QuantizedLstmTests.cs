@@ -48,4 +48,22 @@ public class QuantizedLstmTests
         Assert.Throws<ArgumentException>(() => q.Forward(Tensor.Randn(4, 2, 6)));
         Assert.Throws<ArgumentException>(() => q.Forward(Tensor.Randn(4, 2, 5), (Tensor.Zeros(1, 3, 7), Tensor.Zeros(1, 2, 7))));
     }
+
+    [Fact]
+    public void ProjectedLstm_IsRefusedByFromFloat_AndKeptInFloatByQuantizeDynamic()
+    {
+        var projected = new LSTM(5, 7, projSize: 3);
+        projected.Eval();
+        Assert.Contains("projSize 3", Assert.Throws<ArgumentException>(() => DynamicQuantizedLSTM.FromFloat(projected)).Message);
+
+        var model = new Sequential(new Linear(5, 5), projected);
+        model.Eval();
+        var quantized = Assert.IsType<Sequential>(Quantization.QuantizeDynamic(model));
+        var kept = Assert.IsType<LSTM>(quantized[1]);
+        Assert.Equal(3, kept.ProjSize);
+        // The copy keeps the float weights: the same input gives the same output.
+        var x = Tensor.Randn(4, 2, 5);
+        using (Tensor.NoGrad())
+            Assert.Equal(projected.Forward(x).ToArray<float>(), kept.Forward(x).ToArray<float>());
+    }
 }

@@ -84,6 +84,91 @@ public class AttentionTests
         Assert.Equal(0, Functional.ScaledDotProductAttention(q, k, v, dropoutP: 1).Abs().Max().Item<float>());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FusedDropout_MatchesTheComposedPathAndTheExplicitMask(bool causal)
+    {
+        Rng.ManualSeed(5);
+        // 150 keys: the fused forward crosses three key blocks with dropout applied inside each.
+        var q = R(DType.Float64, 2, 3, 150, 8).RequiresGrad_();
+        var k = R(DType.Float64, 2, 3, 150, 8).RequiresGrad_();
+        var v = R(DType.Float64, 2, 3, 150, 6).RequiresGrad_();
+        var mask = Tensor.Where(Tensor.Rand([2, 1, 1, 150]).Gt(0.2), Tensor.Zeros([2, 1, 1, 150], DType.Float64), double.NegativeInfinity);
+        var dy = R(DType.Float64, 2, 3, 150, 6);
+        double scale = 1 / Math.Sqrt(8);
+
+        Rng.ManualSeed(17);
+        var fused = Functional.ScaledDotProductAttention(q, k, v, mask, dropoutP: 0.3, isCausal: causal);
+        Assert.Equal("ScaledDotProductAttentionBackward", fused.GradFnName);
+        (fused * dy).Sum().Backward();
+        var (gq, gk, gv) = (q.Grad!, k.Grad!, v.Grad!);
+        q.Grad = k.Grad = v.Grad = null;
+
+        // The composed path draws the same mask from the same generator state.
+        Rng.ManualSeed(17);
+        var composed = Functional.ComposedAttention(q, k, v, mask, 0.3, causal, scale);
+        Assert.NotEqual("ScaledDotProductAttentionBackward", composed.GradFnName);
+        (composed * dy).Sum().Backward();
+        Close(composed, fused, 1e-12);
+        Close(q.Grad!, gq, 1e-11);
+        Close(k.Grad!, gk, 1e-11);
+        Close(v.Grad!, gv, 1e-11);
+
+        // And the mask is the documented one: AttentionDropout's factors over the [B, H, Lq, Lk] weights.
+        Rng.ManualSeed(17);
+        var factors = NeuralCore.Backends.AttentionDropout.Draw(0.3, 2L * 3 * 150 * 150).Factors(2, 3, 150, 150, DType.Float64);
+        using (Tensor.NoGrad())
+        {
+            var explicitWeights = Composed(q, k, v, mask, causal).Detach();
+            var scores = q.MatMul(k.Transpose(-1, -2)) * scale + mask;
+            if (causal) scores = scores + Tensor.Where(Functional.CausalMask(150, 150), Tensor.Zeros([150, 150], DType.Float64), double.NegativeInfinity);
+            var expected = (scores.Softmax(-1) * factors).MatMul(v);
+            Close(expected, fused.Detach(), 1e-12);
+            Assert.True((explicitWeights - fused.Detach()).Abs().Max().Item<double>() > 1e-3, "dropout changed nothing");
+        }
+        var f = factors.ToArray<double>();
+        double dropped = f.Count(x => x == 0) / (double)f.Length;
+        Assert.InRange(dropped, 0.29, 0.31);
+        Assert.All(f, x => Assert.True(x == 0 || Math.Abs(x - 1 / 0.7) < 1e-15));
+    }
+
+    [Fact]
+    public void FusedDropout_PassesGradCheck_WithAFixedSeed()
+    {
+        Rng.ManualSeed(6);
+        var q = R(DType.Float64, 1, 2, 5, 3);
+        var k = R(DType.Float64, 1, 2, 7, 3);
+        var v = R(DType.Float64, 1, 2, 7, 2);
+        var mask = R(DType.Float64, 5, 7);
+        // The seed is reset before every evaluation, so each finite-difference pass sees the same mask.
+        bool fused = false;
+        GradCheck.Assert(x =>
+        {
+            Rng.ManualSeed(23);
+            var y = Functional.ScaledDotProductAttention(x[0], x[1], x[2], mask, dropoutP: 0.4, isCausal: true);
+            fused |= y.GradFnName == "ScaledDotProductAttentionBackward";
+            return y;
+        }, [q, k, v]);
+        Assert.True(fused, "the analytic gradients did not come from the fused kernel");
+    }
+
+    [Fact]
+    public void MultiheadAttention_WithDropout_ForwardAndForwardWithWeightsDropTheSameWeights()
+    {
+        Rng.ManualSeed(8);
+        var mha = new MultiheadAttention(8, 2, dropout: 0.3, batchFirst: true);
+        mha.Train();
+        var x = Tensor.Randn(2, 9, 8);
+        Rng.ManualSeed(40);
+        var fused = mha.Forward(x);
+        Rng.ManualSeed(40);
+        var (withWeights, _) = mha.ForwardWithWeights(x, x, x);
+        Close(withWeights, fused, 2e-6);
+        mha.Eval();
+        Assert.True((mha.Forward(x) - fused).Abs().Max().Item<float>() > 1e-3);
+    }
+
     [Fact]
     public void Fused_HoldsMemoryLinearInTheSequenceLength()
     {

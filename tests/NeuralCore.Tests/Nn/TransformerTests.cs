@@ -22,7 +22,7 @@ public class TransformerTests
         Rng.ManualSeed(2);
         var mha = new MultiheadAttention(8, 2, batchFirst: true);
         Assert.Equal(["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"], mha.StateDict().Keys);
-        Assert.Equal(new Shape(24, 8), mha.InProjWeight.Shape);
+        Assert.Equal(new Shape(24, 8), mha.InProjWeight!.Shape);
         using (Tensor.NoGrad()) mha.InProjBias!.Copy_(Tensor.Randn(24));
         var q = Tensor.Randn(3, 4, 8);
         var kv = Tensor.Randn(3, 6, 8);
@@ -30,7 +30,7 @@ public class TransformerTests
         var y = mha.Forward(q, kv, kv, keyPaddingMask: padding);
 
         // softmax((xWqᵀ+bq)(xWkᵀ+bk)ᵀ/√d) per head, keys past each length removed, heads concatenated, out_proj.
-        var w = mha.InProjWeight;
+        var w = mha.InProjWeight!;
         var b = mha.InProjBias!;
         Tensor Proj(Tensor x, int i) => x.MatMul(w.Narrow(0, 8 * i, 8).Transpose(0, 1)) + b.Narrow(0, 8 * i, 8);
         Tensor Heads(Tensor x) => x.Reshape(3, -1, 2, 4).Transpose(1, 2);
@@ -56,7 +56,7 @@ public class TransformerTests
         // Masking everything but the diagonal makes each position attend to itself only: y_i = out_proj(v_i).
         var notDiagonal = Tensor.Eye(3).Eq(0);
         var y = mha.Forward(x, x, x, attnMask: notDiagonal);
-        var v = x.MatMul(mha.InProjWeight.Narrow(0, 8, 4).Transpose(0, 1)) + mha.InProjBias!.Narrow(0, 8, 4);
+        var v = x.MatMul(mha.InProjWeight!.Narrow(0, 8, 4).Transpose(0, 1)) + mha.InProjBias!.Narrow(0, 8, 4);
         Close(mha.OutProj.Forward(v), y, 1e-6);
     }
 

@@ -314,7 +314,7 @@ public sealed class ModelFileSafetyTests : IDisposable
         var manifest = file.GetManifest()!;
         manifest.Architecture!["layers"]![1]!["p"] = 0.5;
         SafeTensors.Save(path, file.Tensors, new Dictionary<string, string>(file.Metadata) { [ModelManifest.MetadataKey] = manifest.ToJson() });
-        Assert.Contains("the file's architecture, tensor table and data hash to", Assert.Throws<InvalidDataException>(() => Sequential.Load(path)).Message);
+        Assert.Contains("the file's architecture, tokenizer, tensor table and data hash to", Assert.Throws<InvalidDataException>(() => Sequential.Load(path)).Message);
     }
 
     // A file as format version 1 wrote it: the same safetensors layout, the hash of the data buffer only.
@@ -368,11 +368,11 @@ public sealed class ModelFileSafetyTests : IDisposable
     [InlineData("4294967297")]
     [InlineData("-4294967295")]
     [InlineData("0")]
-    [InlineData("3")]
+    [InlineData("4")]
     public void FormatVersionsOutOfRange_AreRefused(string version)
     {
         var e = Assert.Throws<InvalidDataException>(() => ModelManifest.Parse("{" + Minimal.Replace("\"formatVersion\":2", "\"formatVersion\":" + version) + "}"));
-        Assert.Contains($"format version {version} is not supported (this library reads versions 1 to 2)", e.Message);
+        Assert.Contains($"format version {version} is not supported (this library reads versions 1 to 3)", e.Message);
     }
 
     [Theory]

@@ -41,7 +41,7 @@ public class ModelManifestTests
     public void OptionalFieldsAreOmitted()
     {
         var json = new ModelManifest { CreatedUtc = DateTimeOffset.UnixEpoch }.ToJson();
-        Assert.Equal("{\"formatVersion\":2,\"name\":\"model\",\"version\":\"1.0.0\",\"createdUtc\":\"1970-01-01T00:00:00.0000000+00:00\"}", json);
+        Assert.Equal("{\"formatVersion\":3,\"name\":\"model\",\"version\":\"1.0.0\",\"createdUtc\":\"1970-01-01T00:00:00.0000000+00:00\"}", json);
         var back = ModelManifest.Parse(json);
         Assert.Null(back.Architecture);
         Assert.Null(back.Metrics);
@@ -69,7 +69,7 @@ public class ModelManifestTests
 
     [Theory]
     [InlineData("{\"formatVersion\":1,\"formatVersion\":1,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\"}", "not valid JSON")]
-    [InlineData("{\"formatVersion\":3,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\"}", "format version 3 is not supported")]
+    [InlineData("{\"formatVersion\":4,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\"}", "format version 4 is not supported")]
     [InlineData("{\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\"}", "'formatVersion' is missing")]
     [InlineData("{\"formatVersion\":1,\"name\":5,\"version\":\"1\",\"createdUtc\":\"2020-01-01T00:00:00Z\"}", "'name' must be a string, found Number")]
     [InlineData("{\"formatVersion\":1,\"name\":\"a\",\"version\":\"1\",\"createdUtc\":\"yesterday\"}", "'createdUtc' is not a date and time")]

@@ -212,7 +212,7 @@ public sealed class ModuleSerializationTests : IDisposable
         Assert.True(double.IsNaN(m.Metrics["loss"]));
         Assert.Matches("^[0-9a-f]{64}$", m.WeightsSha256);
         Assert.NotEqual(given.WeightsSha256, m.WeightsSha256);
-        Assert.Equal(2, m.FormatVersion);
+        Assert.Equal(3, m.FormatVersion);
         Sequential.Load(path);                                     // the recomputed hash passes the check
         Assert.Equal("Sequential", (string?)m.Architecture!["type"]);
         Assert.Null(given.Architecture);                           // the caller's manifest is not modified

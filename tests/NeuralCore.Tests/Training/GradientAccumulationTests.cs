@@ -78,6 +78,41 @@ public class GradientAccumulationTests
     }
 
     [Fact]
+    public void APerStepSchedule_WithAccumulation_MatchesAManualLoopSteppingTheSchedulerAfterEachOptimizerStep()
+    {
+        // The reference: groups of 24 and 16 samples, WarmupCosineLR stepped after every optimizer step.
+        var reference = Model(10);
+        var manual = new Sgd(reference.Parameters(), lr: 0.1, momentum: 0.9);
+        var manualSchedule = new WarmupCosineLR(manual, warmupSteps: 1, totalSteps: 4);
+        var (x, y) = Data(40);
+        for (int e = 0; e < 2; e++)
+            foreach (var (start, size) in new[] { (0, 24), (24, 16) })
+            {
+                manual.ZeroGrad();
+                Functional.Mse(reference.Forward(x.Narrow(0, start, size)), y.Narrow(0, start, size)).Backward();
+                manual.Step();
+                manualSchedule.Step();
+            }
+
+        var model = Model(10);
+        var sgd = new Sgd(lr: 0.1, momentum: 0.9);
+        model.Compile(sgd, "mse");
+        var scheduler = new WarmupCosineLR(sgd, warmupSteps: 1, totalSteps: 4);
+        model.Fit(x, y, epochs: 2, batchSize: 8, shuffle: false, verbose: 0, accumulationSteps: 3,
+            callbacks: [new LearningRateSchedulerCallback(scheduler, SchedulerInterval.Step)]);
+
+        Assert.Equal(4, scheduler.LastEpoch);
+        AssertClose(Weights(reference), Weights(model));
+        // Stepped per epoch instead, the same schedule ends elsewhere.
+        var perEpoch = Model(10);
+        var sgdEpoch = new Sgd(lr: 0.1, momentum: 0.9);
+        perEpoch.Compile(sgdEpoch, "mse");
+        perEpoch.Fit(x, y, epochs: 2, batchSize: 8, shuffle: false, verbose: 0, accumulationSteps: 3,
+            callbacks: [new LearningRateSchedulerCallback(new WarmupCosineLR(sgdEpoch, warmupSteps: 1, totalSteps: 4))]);
+        Assert.Contains(Weights(reference).Zip(Weights(perEpoch)), p => Math.Abs(p.First - p.Second) > 1e-3);
+    }
+
+    [Fact]
     public void AccumulationStepsBelowOne_Throws()
     {
         var model = Model(10);

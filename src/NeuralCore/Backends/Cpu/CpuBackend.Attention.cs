@@ -10,16 +10,18 @@ namespace NeuralCore.Backends.Cpu;
 // score from the saved log Σ exp (p = exp(s − lse)) and accumulates dQ, dK and dV directly; per (batch, head) it
 // touches only that head's rows, so heads run in parallel with no shared writes. Dot products and the
 // accumulations use TensorPrimitives on the rows (unit stride), the scalars of the softmax are kept in double.
+// Dropout multiplies each weight by its factor (0 or 1/(1 − p), AttentionDropout.Factor of the weight's index) where
+// it meets a value row; the softmax statistics stay those of the undropped weights, as in the composed path.
 public sealed unsafe partial class CpuBackend : IFusedAttentionKernels
 {
     const int KeyBlock = 64;
 
     /// <inheritdoc />
     public void AttentionForward(BufferView query, BufferView key, BufferView value, BufferView? mask, bool causal, double scale,
-        BufferView output, BufferView logSumExp)
+        AttentionDropout dropout, BufferView output, BufferView logSumExp)
     {
         var dims = FusedOperandChecks.Attention("AttentionForward", query, key, value, mask, output, logSumExp);
-        var job = new AttentionJob(query, key, value, mask, causal, scale, dims);
+        var job = new AttentionJob(query, key, value, mask, causal, scale, dropout, dims);
         long work = 2L * job.Lk * (job.D + job.Dv) + 1;
         int rows = job.B * job.H * job.Lq;
         if (query.DType == DType.Float32)
@@ -30,7 +32,7 @@ public sealed unsafe partial class CpuBackend : IFusedAttentionKernels
 
     /// <inheritdoc />
     public void AttentionBackward(BufferView query, BufferView key, BufferView value, BufferView? mask, bool causal, double scale,
-        BufferView output, BufferView logSumExp, BufferView gradOutput, BufferView gradQuery, BufferView gradKey, BufferView gradValue)
+        AttentionDropout dropout, BufferView output, BufferView logSumExp, BufferView gradOutput, BufferView gradQuery, BufferView gradKey, BufferView gradValue)
     {
         const string op = "AttentionBackward";
         var dims = FusedOperandChecks.Attention(op, query, key, value, mask, output, logSumExp);
@@ -40,7 +42,7 @@ public sealed unsafe partial class CpuBackend : IFusedAttentionKernels
         FusedOperandChecks.RequireDense(op, "gradQuery", gradQuery, query.DType, query.Count);
         FusedOperandChecks.RequireDense(op, "gradKey", gradKey, query.DType, key.Count);
         FusedOperandChecks.RequireDense(op, "gradValue", gradValue, query.DType, value.Count);
-        var job = new AttentionJob(query, key, value, mask, causal, scale, dims);
+        var job = new AttentionJob(query, key, value, mask, causal, scale, dropout, dims);
         var grads = new AttentionGrads(output, logSumExp, gradOutput, gradQuery, gradKey, gradValue);
         long work = 4L * job.Lq * job.Lk * (job.D + job.Dv) + 1;
         if (query.DType == DType.Float32)
@@ -50,13 +52,17 @@ public sealed unsafe partial class CpuBackend : IFusedAttentionKernels
     }
 
     readonly struct AttentionJob(BufferView q, BufferView k, BufferView v, BufferView? mask, bool causal, double scale,
-        (int B, int H, int Lq, int Lk, int D, int Dv) dims)
+        AttentionDropout dropout, (int B, int H, int Lq, int Lk, int D, int Dv) dims)
     {
         public readonly BufferView Q = q, K = k, V = v;
         public readonly BufferView? Mask = mask;
         public readonly bool Causal = causal;
         public readonly double Scale = scale;
+        public readonly AttentionDropout Dropout = dropout;
         public readonly int B = dims.B, H = dims.H, Lq = dims.Lq, Lk = dims.Lk, D = dims.D, Dv = dims.Dv;
+
+        // The dropout factor of weight (row r = (b·H + h)·Lq + i, key j).
+        public double DropFactor(int r, int j) => Dropout.Factor((long)r * Lk + j);
 
         // Element offset of row (b, h, i) of a 4-d view.
         public static long Row(BufferView x, int b, int h, int i) =>
@@ -96,6 +102,7 @@ public sealed unsafe partial class CpuBackend : IFusedAttentionKernels
         try
         {
             var s = scratch.AsSpan(0, KeyBlock);
+            bool dropping = job.Dropout.IsActive;
             T* qb = Ptr0<T>(job.Q), vb = Ptr0<T>(job.V), ob = Ptr0<T>(output) + output.Offset, lb = Ptr0<T>(logSumExp) + logSumExp.Offset;
             for (int r = start; r < end; r++)
             {
@@ -124,7 +131,9 @@ public sealed unsafe partial class CpuBackend : IFusedAttentionKernels
                         double p = Math.Exp(double.CreateChecked(blk[t]) - m);
                         if (p == 0) continue;
                         l += p;
-                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(vb + AttentionJob.Row(job.V, b, h, j0 + t), job.Dv), T.CreateChecked(p), acc, acc);
+                        double weight = dropping ? p * job.DropFactor(r, j0 + t) : p;
+                        if (weight == 0) continue;
+                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(vb + AttentionJob.Row(job.V, b, h, j0 + t), job.Dv), T.CreateChecked(weight), acc, acc);
                     }
                 }
                 if (l > 0)
@@ -157,6 +166,7 @@ public sealed unsafe partial class CpuBackend : IFusedAttentionKernels
         new Span<T>(dk, job.Lk * d).Clear();
         new Span<T>(dvp, job.Lk * dv).Clear();
         T scale = T.CreateChecked(job.Scale);
+        bool dropping = job.Dropout.IsActive;
         T[] scratch = ArrayPool<T>.Shared.Rent(KeyBlock);
         try
         {
@@ -180,10 +190,17 @@ public sealed unsafe partial class CpuBackend : IFusedAttentionKernels
                         T p = T.Exp(blk[t] - rowLse);
                         if (p == T.Zero) continue;
                         int j = j0 + t;
-                        var vRow = new ReadOnlySpan<T>(vb + AttentionJob.Row(job.V, b, h, j), dv);
-                        var dvRow = new Span<T>(dvp + (long)j * dv, dv);
-                        TensorPrimitives.MultiplyAdd(doRow, p, dvRow, dvRow);
-                        T ds = scale * p * (TensorPrimitives.Dot(doRow, vRow) - delta);
+                        // z: the dropout factor (1 without dropout); a dropped weight still moves the softmax's other weights.
+                        T z = dropping ? T.CreateChecked(job.DropFactor(bh * job.Lq + i, j)) : T.One;
+                        T dp = -delta;
+                        if (z != T.Zero)
+                        {
+                            var vRow = new ReadOnlySpan<T>(vb + AttentionJob.Row(job.V, b, h, j), dv);
+                            var dvRow = new Span<T>(dvp + (long)j * dv, dv);
+                            TensorPrimitives.MultiplyAdd(doRow, p * z, dvRow, dvRow);
+                            dp += z * TensorPrimitives.Dot(doRow, vRow);
+                        }
+                        T ds = scale * p * dp;
                         TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(kb + AttentionJob.Row(job.K, b, h, j), d), ds, dqRow, dqRow);
                         var dkRow = new Span<T>(dk + (long)j * d, d);
                         TensorPrimitives.MultiplyAdd(qRow, ds, dkRow, dkRow);

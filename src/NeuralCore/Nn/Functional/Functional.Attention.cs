@@ -17,9 +17,15 @@ public static partial class Functional
     /// PyTorch's safe softmax). <paramref name="dropoutP"/> drops attention weights (pass 0 outside training).
     /// </para>
     /// <para>
-    /// Where the device offers <see cref="IFusedAttentionKernels"/> (the CPU does) and no dropout applies, one fused,
-    /// tiled kernel runs forward and backward with memory linear in the sequence length (no [Lq, Lk] matrix); else the
-    /// op is composed of MatMul, Softmax and Dropout. A floating mask that requires gradients also takes the composed path.
+    /// Where the device offers <see cref="IFusedAttentionKernels"/> (the CPU and ILGPU backends do), one fused, tiled
+    /// kernel runs forward and backward with memory linear in the sequence length (no [Lq, Lk] matrix); else the op is
+    /// composed of MatMul and Softmax. A floating mask that requires gradients, or <paramref name="dropoutP"/> = 1,
+    /// takes the composed path.
+    /// </para>
+    /// <para>
+    /// Dropout draws one <see cref="AttentionDropout"/> from <see cref="Rng.Default"/> per call: both paths drop
+    /// exactly the same weights for the same generator state, and the fused backward recomputes the mask instead of
+    /// storing it.
     /// </para>
     /// Shape: query [..., Lq, D], key [..., Lk, D], value [..., Lk, Dv] with equal leading dimensions (at most two);
     /// the result is [..., Lq, Dv].
@@ -61,23 +67,80 @@ public static partial class Functional
         if (!double.IsFinite(s)) throw new ArgumentOutOfRangeException(nameof(scale), $"{op}: scale must be finite, got {s}.");
 
         Tensor? additive = attnMask is null ? null : AdditiveMask(attnMask, query, lq, lk, op);
-        if (dropoutP == 0 && query.Backend is IFusedAttentionKernels kernels && (additive is null || !additive.RequiresGrad))
-            return FusedAttention(kernels, query, key, value, additive, isCausal, s);
+        if (dropoutP < 1 && query.Backend is IFusedAttentionKernels kernels && (additive is null || !additive.RequiresGrad))
+            return FusedAttention(kernels, query, key, value, additive, isCausal, s, DrawDropout(dropoutP, query, lk));
+        return ComposedAttention(query, key, value, additive, dropoutP, isCausal, s);
+    }
 
+    // One dropout per call over the [..., Lq, Lk] weights (none when p is 0).
+    static AttentionDropout DrawDropout(double p, Tensor query, long lk)
+    {
+        if (p == 0) return AttentionDropout.None;
+        long n = lk;
+        for (int d = 0; d < query.Dim - 1; d++) n *= query.Shape[d];
+        return AttentionDropout.Draw(p, n);
+    }
+
+    /// <summary>
+    /// The composed attention (MatMul, safe softmax, the dropout mask of <see cref="AttentionDropout"/>, MatMul) over
+    /// checked operands and an additive mask: the reference the fused kernels are held to, drawing the same dropout.
+    /// </summary>
+    internal static Tensor ComposedAttention(Tensor query, Tensor key, Tensor value, Tensor? additive, double dropoutP, bool isCausal, double scale)
+    {
+        int r = query.Dim;
+        long lq = query.Shape[r - 2], lk = key.Shape[r - 2];
         if (lk == 0)
         {
             var empty = query.Shape.ToArray();
             empty[^1] = value.Shape[r - 1];
             return Tensor.Zeros(empty, query.DType, query.Device);
         }
-        var scores = query.MatMul(key.Transpose(-1, -2)) * s;
+        var weights = DropAttentionWeights(SoftmaxWeights(query, key, additive, isCausal, scale, nameof(ScaledDotProductAttention)), dropoutP);
+        return weights.MatMul(value);
+    }
+
+    /// <summary>
+    /// Dropout on attention weights [..., Lq, Lk] with the mask the fused kernels use (one <see cref="AttentionDropout"/>
+    /// drawn from <see cref="Rng.Default"/>); p = 1 zeroes them.
+    /// </summary>
+    internal static Tensor DropAttentionWeights(Tensor weights, double p)
+    {
+        if (p == 0) return weights;
+        if (p >= 1) return weights * 0;
+        long lq = weights.Shape[^2], lk = weights.Shape[^1], rows = weights.NumElements / Math.Max(1, lq * lk);
+        var dropout = DrawDropout(p, weights, lk);
+        var factors = dropout.Factors((int)rows, 1, (int)lq, (int)lk, weights.DType, weights.Device).Reshape(weights.Shape.ToArray());
+        return weights * factors;
+    }
+
+    /// <summary>
+    /// The attention weights softmax(q·kᵀ·scale + mask) [..., Lq, Lk] of the composed path, for callers that return
+    /// them (<see cref="MultiheadAttention.ForwardWithWeights"/>); masks as in <see cref="ScaledDotProductAttention"/>.
+    /// The operands are [B, H, L, D] as the layer forms them.
+    /// </summary>
+    internal static Tensor AttentionWeights(Tensor query, Tensor key, Tensor? attnMask, bool isCausal, double? scale)
+    {
+        const string op = nameof(ScaledDotProductAttention);
+        long lq = query.Shape[^2], lk = key.Shape[^2], dHead = query.Shape[^1];
+        var additive = attnMask is null ? null : AdditiveMask(attnMask, query, lq, lk, op);
+        if (lk == 0)
+        {
+            var empty = query.Shape.ToArray();
+            empty[^1] = 0;
+            return Tensor.Zeros(empty, query.DType, query.Device);
+        }
+        return SoftmaxWeights(query, key, additive, isCausal, scale ?? (dHead > 0 ? 1 / Math.Sqrt(dHead) : 1), op);
+    }
+
+    static Tensor SoftmaxWeights(Tensor query, Tensor key, Tensor? additive, bool isCausal, double scale, string op)
+    {
+        long lq = query.Shape[^2], lk = key.Shape[^2];
+        var scores = query.MatMul(key.Transpose(-1, -2)) * scale;
         if (additive is not null) scores = scores + additive;
         if (isCausal) scores = scores + AdditiveMask(CausalMask(lq, lk, query.Device), query, lq, lk, op);
         // The safe softmax: a row whose every score is −∞ gets weights 0 (and zero gradients) instead of NaN.
         var dead = scores.Max(-1, keepDim: true).Eq(double.NegativeInfinity);
-        var weights = Tensor.Where(dead, 0.0, Tensor.Where(dead, 0.0, scores).Softmax(-1));
-        if (dropoutP > 0) weights = Dropout(weights, dropoutP, training: true);
-        return weights.MatMul(value);
+        return Tensor.Where(dead, 0.0, Tensor.Where(dead, 0.0, scores).Softmax(-1));
     }
 
     /// <summary>
@@ -140,7 +203,8 @@ public static partial class Functional
     }
 
     // The fused kernel sees [B, H, L, D] operands: rank-2 and rank-3 inputs get unit leading dimensions (views).
-    static Tensor FusedAttention(IFusedAttentionKernels kernels, Tensor query, Tensor key, Tensor value, Tensor? mask, bool causal, double scale)
+    static Tensor FusedAttention(IFusedAttentionKernels kernels, Tensor query, Tensor key, Tensor value, Tensor? mask, bool causal, double scale,
+        AttentionDropout dropout)
     {
         int r = query.Dim;
         Tensor q = To4d(query), k = To4d(key), v = To4d(value);
@@ -158,10 +222,10 @@ public static partial class Functional
         }
         var output = Tensor.Empty([(int)b, (int)h, (int)lq, (int)dv], q.DType, q.Backend, nameof(ScaledDotProductAttention));
         var lse = Tensor.Empty([(int)b, (int)h, (int)lq], q.DType, q.Backend, nameof(ScaledDotProductAttention));
-        kernels.AttentionForward(q.Buf, k.Buf, v.Buf, m?.Buf, causal, scale, output.Buf, lse.Buf);
+        kernels.AttentionForward(q.Buf, k.Buf, v.Buf, m?.Buf, causal, scale, dropout, output.Buf, lse.Buf);
         FlopCosts.Add("scaled_dot_product_attention", FlopCosts.AttentionForward(q.Buf.Shape, v.Buf.Shape));
         var y = Engine.Record(output, AttentionRules.ScaledDotProduct, m is null ? [q, k, v] : [q, k, v, m],
-            ints: [causal ? 1 : 0], a: scale, saved: lse, saveOutput: true);
+            ints: AttentionRules.Ints(causal, dropout), a: scale, b: dropout.P, saved: lse, saveOutput: true);
         if (r == 4) return y;
         var outShape = query.Shape.ToArray();
         outShape[^1] = dv;

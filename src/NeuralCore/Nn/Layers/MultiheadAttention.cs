@@ -5,16 +5,19 @@ namespace NeuralCore.Nn;
 /// <summary>
 /// Multi-head attention, as <c>nn.MultiheadAttention</c>, with PyTorch's parameter layout and names so weights
 /// interchange through safetensors: <c>in_proj_weight</c> [3E, E] (query, key and value projections stacked),
-/// <c>in_proj_bias</c> [3E] and <c>out_proj</c> (a <see cref="Linear"/> E → E). Attention itself is
-/// <see cref="Functional.ScaledDotProductAttention"/>, so on the CPU it runs the fused kernel.
+/// <c>in_proj_bias</c> [3E] and <c>out_proj</c> (a <see cref="Linear"/> E → E). When keys or values have their own
+/// widths (<c>kdim</c>, <c>vdim</c> other than E), the projections are separate, as PyTorch's
+/// <c>q_proj_weight</c> [E, E], <c>k_proj_weight</c> [E, kdim] and <c>v_proj_weight</c> [E, vdim], with no
+/// <c>in_proj_weight</c>. Attention itself is <see cref="Functional.ScaledDotProductAttention"/>, so on the CPU it
+/// runs the fused kernel; <see cref="ForwardWithWeights"/> forms the weights and returns them, as PyTorch's
+/// <c>need_weights=True</c>.
 /// <para>
 /// Masks follow PyTorch's module convention, which is the opposite of the functional one for Bool masks:
 /// <c>keyPaddingMask</c> [B, Lk] is true at keys to ignore; a Bool <c>attnMask</c> ([Lq, Lk] or [B·H, Lq, Lk]) is
-/// true where attention is not allowed; a floating one is added to the scores. The attention weights are not
-/// returned (the fused kernel never forms them).
+/// true where attention is not allowed; a floating one is added to the scores.
 /// </para>
-/// Shape: query [Lq, B, E] and key/value [Lk, B, E], or [B, L, E] with <c>batchFirst</c>; the output has the
-/// query's shape.
+/// Shape: query [Lq, B, E], key [Lk, B, kdim] and value [Lk, B, vdim], or batch first ([B, L, ·]) with
+/// <c>batchFirst</c>; the output has the query's shape.
 /// </summary>
 public sealed class MultiheadAttention : Module
 {
@@ -25,22 +28,35 @@ public sealed class MultiheadAttention : Module
     /// <param name="bias">Whether the projections have biases.</param>
     /// <param name="batchFirst">Inputs are [B, L, E] instead of [L, B, E].</param>
     /// <param name="rotary">Rotary position embedding applied to queries and keys after the head split.</param>
+    /// <param name="kdim">Feature width of the keys; E when null.</param>
+    /// <param name="vdim">Feature width of the values; E when null.</param>
     /// <exception cref="ArgumentException">E is not divisible by numHeads, or a size is not positive.</exception>
-    public MultiheadAttention(int embedDim, int numHeads, double dropout = 0, bool bias = true, bool batchFirst = false, bool rotary = false)
+    public MultiheadAttention(int embedDim, int numHeads, double dropout = 0, bool bias = true, bool batchFirst = false, bool rotary = false,
+        int? kdim = null, int? vdim = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(embedDim);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numHeads);
         if (embedDim % numHeads != 0)
             throw new ArgumentException($"MultiheadAttention: embedDim {embedDim} must be divisible by numHeads {numHeads}.");
         if (!(dropout >= 0 && dropout <= 1)) throw new ArgumentOutOfRangeException(nameof(dropout), $"MultiheadAttention: dropout must be in [0, 1], got {dropout}.");
+        if (kdim is <= 0) throw new ArgumentOutOfRangeException(nameof(kdim), $"MultiheadAttention: kdim must be positive, got {kdim}.");
+        if (vdim is <= 0) throw new ArgumentOutOfRangeException(nameof(vdim), $"MultiheadAttention: vdim must be positive, got {vdim}.");
         ShapeMath.RequireTensor("MultiheadAttention", [3L * embedDim, embedDim], DType.Float32, Device.Cpu, "in_proj_weight");
         EmbedDim = embedDim;
+        KDim = kdim ?? embedDim;
+        VDim = vdim ?? embedDim;
         NumHeads = numHeads;
         HeadDim = embedDim / numHeads;
         Dropout = dropout;
         BatchFirst = batchFirst;
         if (rotary) Rotary = new RotaryEmbedding(HeadDim);
-        RegisterParameter("in_proj_weight", Tensor.Zeros(3L * embedDim, embedDim));
+        if (SameEmbedDim) RegisterParameter("in_proj_weight", Tensor.Zeros(3L * embedDim, embedDim));
+        else
+        {
+            RegisterParameter("q_proj_weight", Tensor.Zeros(embedDim, embedDim));
+            RegisterParameter("k_proj_weight", Tensor.Zeros(embedDim, KDim));
+            RegisterParameter("v_proj_weight", Tensor.Zeros(embedDim, VDim));
+        }
         if (bias) RegisterParameter("in_proj_bias", Tensor.Zeros(3L * embedDim));
         RegisterModule("out_proj", new Linear(embedDim, embedDim, bias));
         ResetParameters();
@@ -48,6 +64,15 @@ public sealed class MultiheadAttention : Module
 
     /// <summary>Model width E.</summary>
     public int EmbedDim { get; }
+
+    /// <summary>Feature width of the keys (E unless set).</summary>
+    public int KDim { get; }
+
+    /// <summary>Feature width of the values (E unless set).</summary>
+    public int VDim { get; }
+
+    /// <summary>Whether keys and values are E wide, so the projections are stacked in <see cref="InProjWeight"/> (PyTorch's <c>_qkv_same_embed_dim</c>).</summary>
+    public bool SameEmbedDim => KDim == EmbedDim && VDim == EmbedDim;
 
     /// <summary>Number of heads.</summary>
     public int NumHeads { get; }
@@ -64,8 +89,17 @@ public sealed class MultiheadAttention : Module
     /// <summary>The rotary embedding applied to queries and keys, or null.</summary>
     public RotaryEmbedding? Rotary { get; }
 
-    /// <summary>Stacked query, key and value projections [3E, E].</summary>
-    public Tensor InProjWeight => GetParameter("in_proj_weight")!;
+    /// <summary>Stacked query, key and value projections [3E, E]; null when <see cref="SameEmbedDim"/> is false.</summary>
+    public Tensor? InProjWeight => GetParameter("in_proj_weight");
+
+    /// <summary>The query projection [E, E] when the projections are separate (<see cref="SameEmbedDim"/> false), else null.</summary>
+    public Tensor? QProjWeight => GetParameter("q_proj_weight");
+
+    /// <summary>The key projection [E, kdim] when the projections are separate, else null.</summary>
+    public Tensor? KProjWeight => GetParameter("k_proj_weight");
+
+    /// <summary>The value projection [E, vdim] when the projections are separate, else null.</summary>
+    public Tensor? VProjWeight => GetParameter("v_proj_weight");
 
     /// <summary>Stacked projection biases [3E], or null.</summary>
     public Tensor? InProjBias => GetParameter("in_proj_bias");
@@ -73,10 +107,16 @@ public sealed class MultiheadAttention : Module
     /// <summary>The output projection.</summary>
     public Linear OutProj => (Linear)NamedChildren().First(c => c.Name == "out_proj").Module;
 
-    /// <summary>Xavier-uniform in-projection, zero biases, as PyTorch.</summary>
+    /// <summary>Xavier-uniform in-projection (each separate projection on its own), zero biases, as PyTorch.</summary>
     public void ResetParameters()
     {
-        Init.XavierUniform(InProjWeight);
+        if (InProjWeight is Tensor w) Init.XavierUniform(w);
+        else
+        {
+            Init.XavierUniform(QProjWeight!);
+            Init.XavierUniform(KProjWeight!);
+            Init.XavierUniform(VProjWeight!);
+        }
         if (InProjBias is Tensor b) Init.Zeros(b);
         if (OutProj.Bias is Tensor ob) Init.Zeros(ob);
     }
@@ -95,15 +135,45 @@ public sealed class MultiheadAttention : Module
     /// over everything cached, the query continuing at position <see cref="AttentionCache.Length"/>.</param>
     /// <exception cref="ArgumentException">Shapes do not fit (the message names them).</exception>
     public Tensor Forward(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask = null, Tensor? attnMask = null,
-        bool isCausal = false, AttentionCache? cache = null)
+        bool isCausal = false, AttentionCache? cache = null) =>
+        Attend(query, key, value, keyPaddingMask, attnMask, isCausal, cache, weights: null).Output;
+
+    /// <summary>
+    /// As <see cref="Forward(Tensor, Tensor, Tensor, Tensor?, Tensor?, bool, AttentionCache?)"/>, also returning the
+    /// attention weights, as PyTorch's <c>need_weights=True</c>: the softmax over the keys (after dropout while
+    /// training, as PyTorch; the same mask as <c>Forward</c> draws for the same generator state), averaged over the heads ([B, Lq, Lk]) or per head ([B, H, Lq, Lk]) with
+    /// <paramref name="averageAttnWeights"/> false. The weights take an [Lq, Lk] matrix per head, so this runs the
+    /// composed attention instead of the fused kernel; both take part in autograd.
+    /// </summary>
+    /// <param name="query">Queries.</param>
+    /// <param name="key">Keys.</param>
+    /// <param name="value">Values.</param>
+    /// <param name="keyPaddingMask">Bool [B, Lk], true at keys to ignore; or floating, added.</param>
+    /// <param name="attnMask">Bool (true = not allowed) or floating (added) [Lq, Lk] or [B·H, Lq, Lk].</param>
+    /// <param name="averageAttnWeights">Average the weights over the heads (PyTorch's default).</param>
+    /// <param name="isCausal">Query i sees keys j ≤ i (of the keys given plus those cached).</param>
+    /// <param name="cache">Key/value cache, as in <c>Forward</c>.</param>
+    /// <returns>The output (the query's shape) and the weights.</returns>
+    /// <exception cref="ArgumentException">Shapes do not fit (the message names them).</exception>
+    public (Tensor Output, Tensor Weights) ForwardWithWeights(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask = null,
+        Tensor? attnMask = null, bool averageAttnWeights = true, bool isCausal = false, AttentionCache? cache = null)
+    {
+        var (output, weights) = Attend(query, key, value, keyPaddingMask, attnMask, isCausal, cache, weights: averageAttnWeights);
+        return (output, weights!);
+    }
+
+    // weights: null to use the fused attention and return no weights; true / false to return them averaged / per head.
+    (Tensor Output, Tensor? Weights) Attend(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask, Tensor? attnMask,
+        bool isCausal, AttentionCache? cache, bool? weights)
     {
         const string op = nameof(MultiheadAttention);
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(value);
-        if (query.Dim != 3 || key.Dim != 3 || value.Dim != 3 || query.Shape[^1] != EmbedDim || key.Shape[^1] != EmbedDim || value.Shape[^1] != EmbedDim)
-            throw new ArgumentException($"{op}: query, key and value must be 3-d with {EmbedDim} features, got {query.Shape}, {key.Shape}, {value.Shape}.");
-        bool self = ReferenceEquals(query, key) && ReferenceEquals(key, value);
+        if (query.Dim != 3 || key.Dim != 3 || value.Dim != 3 || query.Shape[^1] != EmbedDim || key.Shape[^1] != KDim || value.Shape[^1] != VDim)
+            throw new ArgumentException(
+                $"{op}: query, key and value must be 3-d with {EmbedDim}, {KDim} and {VDim} features, got {query.Shape}, {key.Shape}, {value.Shape}.");
+        bool self = ReferenceEquals(query, key) && ReferenceEquals(key, value) && SameEmbedDim;
         Tensor q = BatchFirst ? query : query.Transpose(0, 1);
         Tensor k = self ? q : BatchFirst ? key : key.Transpose(0, 1);
         Tensor v = self ? q : BatchFirst ? value : value.Transpose(0, 1);
@@ -114,7 +184,7 @@ public sealed class MultiheadAttention : Module
         Tensor qp, kp, vp;
         if (self)
         {
-            var qkv = Functional.Linear(q, InProjWeight, InProjBias);
+            var qkv = Functional.Linear(q, InProjWeight!, InProjBias);
             (qp, kp, vp) = (qkv.Narrow(-1, 0, EmbedDim), qkv.Narrow(-1, EmbedDim, EmbedDim), qkv.Narrow(-1, 2 * EmbedDim, EmbedDim));
         }
         else
@@ -148,15 +218,25 @@ public sealed class MultiheadAttention : Module
                 mask = mask is null ? extra : mask + extra;
             }
         }
-        var attended = Functional.ScaledDotProductAttention(qh, kh, vh, mask, IsTraining ? Dropout : 0, causal);
+        double dropout = IsTraining ? Dropout : 0;
+        Tensor attended;
+        Tensor? returned = null;
+        if (weights is bool average)
+        {
+            var w = Functional.AttentionWeights(qh, kh, mask, causal, scale: null);
+            w = Functional.DropAttentionWeights(w, dropout);
+            attended = w.MatMul(vh);
+            returned = average ? w.Mean(1) : w;
+        }
+        else attended = Functional.ScaledDotProductAttention(qh, kh, vh, mask, dropout, causal);
         var merged = attended.Transpose(1, 2).Reshape(b, lq, EmbedDim);
         var y = OutProj.Forward(merged);
-        return BatchFirst ? y : y.Transpose(0, 1);
+        return (BatchFirst ? y : y.Transpose(0, 1), returned);
     }
 
     Tensor Project(Tensor x, int part)
     {
-        var w = InProjWeight.Narrow(0, part * EmbedDim, EmbedDim);
+        var w = InProjWeight?.Narrow(0, part * EmbedDim, EmbedDim) ?? (part switch { 0 => QProjWeight, 1 => KProjWeight, _ => VProjWeight })!;
         return Functional.Linear(x, w, InProjBias?.Narrow(0, part * EmbedDim, EmbedDim));
     }
 
@@ -196,5 +276,5 @@ public sealed class MultiheadAttention : Module
 
     /// <inheritdoc />
     protected override string ExtraRepr() => string.Create(CultureInfo.InvariantCulture,
-        $"embedDim: {EmbedDim}, numHeads: {NumHeads}, dropout: {Dropout}, bias: {InProjBias is not null}, batchFirst: {BatchFirst}, rotary: {Rotary is not null}");
+        $"embedDim: {EmbedDim}, numHeads: {NumHeads}, dropout: {Dropout}, bias: {InProjBias is not null}, batchFirst: {BatchFirst}, rotary: {Rotary is not null}{(SameEmbedDim ? "" : $", kdim: {KDim}, vdim: {VDim}")}");
 }

@@ -64,6 +64,14 @@ public abstract class Callback
     public virtual void OnBatchEnd(int batch, IReadOnlyDictionary<string, double> logs) { }
 
     /// <summary>
+    /// Called right after each optimizer step, before the <see cref="OnBatchEnd"/> of the batch that made it. With
+    /// gradient accumulation the optimizer steps once per group of batches, so this runs once per group; a per-step
+    /// learning-rate schedule (<see cref="SchedulerInterval.Step"/>) advances here.
+    /// </summary>
+    /// <param name="step">0-based count of the optimizer steps taken in this <c>Fit</c>, over all epochs.</param>
+    public virtual void OnOptimizerStep(int step) { }
+
+    /// <summary>
     /// Called when an epoch's training logs are complete, before validation, before <see cref="History"/> records them
     /// and before the progress line shows them: a callback may add values of its own (a privacy accountant adds
     /// <c>"epsilon"</c>).

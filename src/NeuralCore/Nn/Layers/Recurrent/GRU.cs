@@ -26,10 +26,12 @@ public sealed class GRU : RNNBase
     /// <param name="input">[T, B, I] ([B, T, I] with batchFirst) or unbatched [T, I].</param>
     /// <param name="h0">Initial hidden states [L·D, B, H] (unbatched [L·D, H]), or null.</param>
     /// <returns>The output [T, B, D·H] (batch first if so configured) and the final hidden states, h0's shape.</returns>
-    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit; the message names them.</exception>
-    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0)
+    /// <param name="lengths">Valid steps of each batch element, each in [1, T] (PyTorch's packed sequences): outputs past
+    /// an element's length are zero and its final states are those at its length; null when every step is valid.</param>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit, or a length is out of range; the message names them.</exception>
+    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0, long[]? lengths = null)
     {
-        var (output, h, _) = Run(input, h0, null);
+        var (output, h, _) = Run(input, h0, null, lengths);
         return (output, h);
     }
 }
