@@ -17,6 +17,7 @@ internal static partial class OnnxOps
         "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "LayerNormalization", "Flatten", "Reshape",
         "Transpose", "Concat", "Softmax", "LogSoftmax", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Expand",
         "Slice", "Gather", "Squeeze", "Unsqueeze", "Constant", "Pad", "LSTM", "GRU", "RNN",
+        "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "Cast",
     ];
 
     /// <summary>The recurrent operators; their inputs W, R and B (1 to 3) are weights.</summary>
@@ -39,6 +40,7 @@ internal static partial class OnnxOps
         var a = new Attrs(node);
         string[] ins = [.. node.Input];
         if (node.Output.Count < 1) throw a.Fail("has no output");
+        if (QuantizedOps.Contains(node.OpType)) return CompileQuantized(node, a, ins);
         int needed = node.OpType switch
         {
             "Gemm" or "MatMul" or "Add" or "Sub" or "Mul" or "Div" or "Pow" or "Reshape" or "Expand" or "Gather" or "Unsqueeze" => 2,

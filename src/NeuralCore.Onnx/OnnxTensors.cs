@@ -46,7 +46,7 @@ public static class OnnxTensors
 
     /// <summary>
     /// Decodes an ONNX tensor to a CPU tensor: FLOAT (and DOUBLE, converted) to Float32, INT64 and INT32 to Int64,
-    /// from raw_data or the typed repeated field.
+    /// UINT8 to UInt8 and INT8 to Int32 (NeuralCore has no int8 dtype), from raw_data or the typed repeated field.
     /// </summary>
     /// <exception cref="OnnxFormatException">
     /// The data type is unsupported, the data is external, a dimension is negative, the element count exceeds
@@ -90,8 +90,20 @@ public static class OnnxTensors
                 int[] data = proto.RawData.Length > 0 ? Raw<int>(proto, n, what) : Typed(proto.Int32Data, n, what);
                 return Tensor.FromArray(Array.ConvertAll(data, v => (long)v), shape);
             }
+            case TensorProto.Types.DataType.Uint8:
+            {
+                byte[] data = proto.RawData.Length > 0 ? Raw<byte>(proto, n, what) : Array.ConvertAll(Typed(proto.Int32Data, n, what), v => unchecked((byte)v));
+                return Tensor.FromArray(data, shape);
+            }
+            case TensorProto.Types.DataType.Int8:
+            {
+                // NeuralCore has no int8 dtype: INT8 values are carried widened in Int32 tensors (QuantizeLinear and
+                // DequantizeLinear read them back as int8).
+                int[] data = proto.RawData.Length > 0 ? Array.ConvertAll(Raw<sbyte>(proto, n, what), v => (int)v) : Array.ConvertAll(Typed(proto.Int32Data, n, what), v => (int)unchecked((sbyte)v));
+                return Tensor.FromArray(data, shape);
+            }
             default:
-                throw new OnnxFormatException($"ONNX import: {what} has data type {type}; FLOAT, DOUBLE, INT64 and INT32 are supported.");
+                throw new OnnxFormatException($"ONNX import: {what} has data type {type}; FLOAT, DOUBLE, INT64, INT32, UINT8 and INT8 are supported.");
         }
     }
 
