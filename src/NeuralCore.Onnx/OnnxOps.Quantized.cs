@@ -61,7 +61,7 @@ internal static partial class OnnxOps
     }
 
     /// <summary>The per-channel (or single) scales and zero points of a quantize or dequantize node for <paramref name="x"/>.</summary>
-    static (float[] Scales, long[] Zeros, long Inner) QuantAxis(Tensor x, Tensor scale, Tensor? zero, long axis, Attrs a)
+    static (float[] Scales, long[] Zeros, long Inner) QuantAxis(Tensor x, Tensor scale, Tensor? zero, long axis, Attrs a, bool quantize)
     {
         if (scale.DType != DType.Float32) throw new ArgumentException($"{a.Where}: the scale must be FLOAT, got {scale.DType}.");
         var s = scale.Contiguous().ToArray<float>();
@@ -74,9 +74,11 @@ internal static partial class OnnxOps
                 throw new ArgumentException($"{a.Where}: {s.Length} per-axis scales do not match dimension {ax} of {x.Shape}.");
             for (int d = ax + 1; d < x.Dim; d++) inner *= x.Shape[d];
         }
+        // Quantizing divides by the scale; dequantizing multiplies, so a zero scale (DynamicQuantizeLinear's, for an
+        // all-zero input) is allowed there.
         foreach (var v in s)
-            if (!(v > 0) || !float.IsFinite(v))
-                throw new ArgumentException($"{a.Where}: scales must be positive and finite, found {v}.");
+            if (quantize ? !(v > 0) || !float.IsFinite(v) : !(v >= 0) || !float.IsFinite(v))
+                throw new ArgumentException($"{a.Where}: scales must be {(quantize ? "positive" : "non-negative")} and finite, found {v}.");
         long[] z;
         if (zero is null) z = new long[s.Length];
         else
@@ -98,7 +100,7 @@ internal static partial class OnnxOps
         if (zero is not null && zero.DType is not (DType.UInt8 or DType.Int32))
             throw new ArgumentException($"{a.Where}: the zero point (which sets the output type) must be UINT8 or INT8, got {zero.DType}.");
         bool signed = zero?.DType == DType.Int32;
-        var (s, z, inner) = QuantAxis(x, scale, zero, axis, a);
+        var (s, z, inner) = QuantAxis(x, scale, zero, axis, a, quantize: true);
         float lo = signed ? sbyte.MinValue : byte.MinValue, hi = signed ? sbyte.MaxValue : byte.MaxValue;
         var data = x.Contiguous().ToArray<float>();
         var shape = x.Shape.ToArray();
@@ -116,7 +118,7 @@ internal static partial class OnnxOps
     {
         if (x.DType is not (DType.UInt8 or DType.Int32 or DType.Int64))
             throw new ArgumentException($"{a.Where}: the input must be UINT8, INT8 or INT32, got {x.DType}.");
-        var (s, z, inner) = QuantAxis(x, scale, zero, axis, a);
+        var (s, z, inner) = QuantAxis(x, scale, zero, axis, a, quantize: false);
         var data = x.To(DType.Int64).Contiguous().ToArray<long>();
         var y = new float[data.Length];
         for (long i = 0; i < data.Length; i++)
