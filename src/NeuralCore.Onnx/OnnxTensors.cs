@@ -10,8 +10,27 @@ public static class OnnxTensors
     /// <summary>The most elements one imported tensor may hold (2³¹ − 1, the largest .NET array).</summary>
     public const long MaxElements = int.MaxValue;
 
-    /// <summary>Encodes a Float32 or Int64 tensor (any device) as an ONNX tensor named <paramref name="name"/>.</summary>
-    /// <exception cref="NotSupportedException">The dtype is neither Float32 nor Int64.</exception>
+    /// <summary>
+    /// Encodes a tensor as the ONNX type it was imported from (<see cref="FromProto"/> widens INT8 to Int32 and INT32
+    /// to Int64, so those are narrowed back); other types as <see cref="ToProto(Tensor, string)"/> writes them.
+    /// </summary>
+    /// <exception cref="OverflowException">A value does not fit the narrower type.</exception>
+    internal static TensorProto ToProto(Tensor tensor, string name, TensorProto.Types.DataType imported)
+    {
+        var cpu = tensor.Device.Equals(Device.Cpu) ? tensor : tensor.To(Device.Cpu);
+        byte[] raw;
+        if (imported == TensorProto.Types.DataType.Int8 && cpu.DType == DType.Int32)
+            raw = Array.ConvertAll(cpu.Contiguous().ToArray<int>(), v => unchecked((byte)checked((sbyte)v)));
+        else if (imported == TensorProto.Types.DataType.Int32 && cpu.DType == DType.Int64)
+            raw = MemoryMarshal.AsBytes(Array.ConvertAll(cpu.Contiguous().ToArray<long>(), v => checked((int)v)).AsSpan()).ToArray();
+        else return ToProto(tensor, name);
+        var p = new TensorProto { Name = name, DataType = (int)imported, RawData = ByteString.CopyFrom(raw) };
+        p.Dims.AddRange(cpu.Shape.ToArray());
+        return p;
+    }
+
+    /// <summary>Encodes a Float32, Int64, Int32 or UInt8 tensor (any device) as an ONNX tensor named <paramref name="name"/>.</summary>
+    /// <exception cref="NotSupportedException">The dtype is another one.</exception>
     public static TensorProto ToProto(Tensor tensor, string name)
     {
         ArgumentNullException.ThrowIfNull(tensor);
@@ -28,8 +47,16 @@ public static class OnnxTensors
                 p.DataType = (int)TensorProto.Types.DataType.Int64;
                 p.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(cpu.Contiguous().ToArray<long>().AsSpan()));
                 break;
+            case DType.Int32:
+                p.DataType = (int)TensorProto.Types.DataType.Int32;
+                p.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(cpu.Contiguous().ToArray<int>().AsSpan()));
+                break;
+            case DType.UInt8:
+                p.DataType = (int)TensorProto.Types.DataType.Uint8;
+                p.RawData = ByteString.CopyFrom(cpu.Contiguous().ToArray<byte>());
+                break;
             default:
-                throw new NotSupportedException($"ONNX export: tensor \"{name}\" has dtype {cpu.DType}; only Float32 and Int64 tensors are written.");
+                throw new NotSupportedException($"ONNX export: tensor \"{name}\" has dtype {cpu.DType}; Float32, Int64, Int32 and UInt8 tensors are written.");
         }
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw data is little-endian; this machine is not.");
         return p;

@@ -113,6 +113,13 @@ public sealed class QuantizedExportTests(ITestOutputHelper output)
         output.WriteLine($"{name}: bound s·Σ|ŵ| from {step * rowAbs.Min():E3} to {step * rowAbs.Max():E3}");
         output.WriteLine($"{name}: last-layer input step {step:E3}; max |diff| (elements above 1e-5·max(1,|y|)): ORT off {a.Max:E3} ({a.Loose}), ORT all {b.Max:E3} ({b.Loose}), import {c.Max:E3} ({c.Loose}) of {ours.Length}");
         Assert.True(PredictionsAgree(ours, reimported), $"{name}: the imported model predicts other classes");
+
+        // Export → import → export writes the same graph again: the INT8 and UINT8 initializers keep their types.
+        var again = OnnxExporter.Export(imported, Calibration[..2].Contiguous());
+        Assert.Equal(model.Graph.Node.Select(n => n.OpType), again.Graph.Node.Select(n => n.OpType));
+        Assert.Equal(model.Graph.Initializer.Select(t => (t.DataType, t.RawData)).OrderBy(t => t.RawData.ToBase64(), StringComparer.Ordinal),
+            again.Graph.Initializer.Select(t => (t.DataType, t.RawData)).OrderBy(t => t.RawData.ToBase64(), StringComparer.Ordinal));
+        Assert.Equal(unfused, RunOrtAt(again.ToByteArray(), x, GraphOptimizationLevel.ORT_DISABLE_ALL));
     }
 
     [Fact]
