@@ -139,24 +139,32 @@ public static class CompressApp
         // stay float32). Static: every Linear/Dense/Conv2d int8, input ranges calibrated (min-max observer, the default)
         // on the first CalibrationBatches training batches. QAT: the float32 model with fake quantization, fine-tuned
         // like the pruned models, then converted. The int8 weights are buffers, so the float32 parameter count is reported.
-        var dynamicInt8 = (Sequential)Quantization.QuantizeDynamic(float32);
-        SaveInt8(report, "int8 dynamic", dynamicInt8, File("int8-dynamic"), float32.ParameterCount);
-
+        // With --onnx each int8 model is also written as an ONNX QDQ graph, traced on one training image.
         var calibration = new DataLoader(train, BatchSize).Take(CalibrationBatches).Select(b => b.Inputs).ToList();
+        Tensor? onnxSample = options.Onnx ? calibration[0][..1].Contiguous() : null;
+        var dynamicInt8 = (Sequential)Quantization.QuantizeDynamic(float32);
+        SaveInt8(report, "int8 dynamic", dynamicInt8, File("int8-dynamic"), float32.ParameterCount, onnxSample);
+
         var staticInt8 = Quantization.QuantizeStatic(float32, calibration);
-        SaveInt8(report, "int8 static", staticInt8, File("int8-static"), float32.ParameterCount);
+        SaveInt8(report, "int8 static", staticInt8, File("int8-static"), float32.ParameterCount, onnxSample);
 
         var qat = Qat.Prepare(Copy());
         Timed(kind, "QAT fine-tune", () => Train(qat, train, options.FineTuneEpochs, new Adam(lr: 5e-4)));
-        SaveInt8(report, "QAT int8", Qat.Convert(qat), File("qat-int8"), float32.ParameterCount);
+        SaveInt8(report, "QAT int8", Qat.Convert(qat), File("qat-int8"), float32.ParameterCount, onnxSample);
     }
 
     /// <summary>Training batches the static int8 model is calibrated on.</summary>
     const int CalibrationBatches = 10;
 
-    static void SaveInt8(CompressionReport report, string name, Sequential model, string file, long parameters)
+    static void SaveInt8(CompressionReport report, string name, Sequential model, string file, long parameters, Tensor? onnxSample)
     {
         model.Save(file);
+        if (onnxSample is not null)
+        {
+            string onnxFile = Path.ChangeExtension(file, ".onnx");
+            NeuralCore.Onnx.OnnxExporter.Save(model, onnxSample, onnxFile);
+            Console.WriteLine($"[{report.Model}] {name}: wrote {onnxFile}");
+        }
         model.Eval();
         var row = report.Add(name, model.Forward, file, parameters: parameters);
         Console.WriteLine($"[{report.Model}] {name}: accuracy {row.Accuracy:P2}, {row.FileBytes / 1024.0:F1} KiB");

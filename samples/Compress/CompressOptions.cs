@@ -16,8 +16,9 @@ namespace NeuralCore.Samples;
 /// <param name="Seed">Seed of the default generator.</param>
 /// <param name="LatencyRuns">Timed runs at batch 1 (batch 100 uses a quarter of them).</param>
 /// <param name="WarmupSeconds">Least seconds of untimed forward passes before each latency measurement.</param>
+/// <param name="Onnx">Also write each int8 model as an ONNX QDQ graph (.onnx next to its .safetensors).</param>
 public sealed record CompressOptions(IReadOnlyList<string> Models, string Data, bool Subset, string Out, int Epochs, int FineTuneEpochs,
-    int? TrainLimit, int? TestLimit, bool Retrain, double ShrinkLambda, long Seed, int LatencyRuns, double WarmupSeconds)
+    int? TrainLimit, int? TestLimit, bool Retrain, double ShrinkLambda, long Seed, int LatencyRuns, double WarmupSeconds, bool Onnx = false)
 {
     /// <summary>Parses the command line (<c>--help</c> lists the options).</summary>
     /// <returns>The options, or null when the command line was invalid or only asked for help (the message was printed).</returns>
@@ -37,9 +38,10 @@ public sealed record CompressOptions(IReadOnlyList<string> Models, string Data, 
         var lambda = new Option<double>("--shrink-lambda") { Description = "weight shrinkage per fine-tuning step", DefaultValueFactory = _ => 1e-4 };
         var seed = new Option<long>("--seed") { Description = "random seed", DefaultValueFactory = _ => 42 };
         var runs = new Option<int>("--latency-runs") { Description = "timed forward passes at batch 1 (batch 100: a quarter)", DefaultValueFactory = _ => 200 };
+        var onnx = new Option<bool>("--onnx") { Description = "also write the int8 models as ONNX QDQ graphs (.onnx)" };
         var root = new RootCommand("Compresses the Fashion-MNIST MLP and CNN (pruning, shrinkage, distillation) and reports accuracy, size and latency.")
         {
-            models, data, subset, quick, output, epochs, fineTune, trainLimit, testLimit, retrain, lambda, seed, runs,
+            models, data, subset, quick, output, epochs, fineTune, trainLimit, testLimit, retrain, lambda, seed, runs, onnx,
         };
         CompressOptions? parsed = null;
         root.SetAction(p =>
@@ -47,7 +49,8 @@ public sealed record CompressOptions(IReadOnlyList<string> Models, string Data, 
             bool q = p.GetValue(quick);
             parsed = new CompressOptions(p.GetValue(models)!.Distinct().ToArray(), p.GetValue(data)!, q || p.GetValue(subset), p.GetValue(output)!,
                 q ? 1 : p.GetValue(epochs), q ? 1 : p.GetValue(fineTune), p.GetValue(trainLimit) ?? (q ? 1000 : null),
-                p.GetValue(testLimit) ?? (q ? 500 : null), p.GetValue(retrain), p.GetValue(lambda), p.GetValue(seed), q ? 10 : p.GetValue(runs), q ? 0.05 : 0.5);
+                p.GetValue(testLimit) ?? (q ? 500 : null), p.GetValue(retrain), p.GetValue(lambda), p.GetValue(seed), q ? 10 : p.GetValue(runs), q ? 0.05 : 0.5,
+                p.GetValue(onnx));
             return 0;
         });
         int code = root.Parse(args).Invoke();

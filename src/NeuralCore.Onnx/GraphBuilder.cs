@@ -30,12 +30,12 @@ internal sealed class GraphBuilder
         if (!names.Add(name)) throw new ArgumentException($"ONNX export: the value name \"{name}\" is used twice.");
     }
 
-    /// <summary>Adds a tensor as an initializer once (by reference) and returns its name.</summary>
-    public string Initializer(Tensor tensor, string stem)
+    /// <summary>Adds a tensor as an initializer once (by reference) and returns its name; <paramref name="imported"/> keeps an imported ONNX type.</summary>
+    public string Initializer(Tensor tensor, string stem, TensorProto.Types.DataType? imported = null)
     {
         if (initializerOf.TryGetValue(tensor, out var existing)) return existing;
         string name = Fresh(stem);
-        Graph.Initializer.Add(OnnxTensors.ToProto(tensor, name));
+        Graph.Initializer.Add(imported is { } type ? OnnxTensors.ToProto(tensor, name, type) : OnnxTensors.ToProto(tensor, name));
         initializerOf[tensor] = name;
         return name;
     }

@@ -25,7 +25,7 @@ public static partial class OnnxExporter
                 if (name.Length == 0) return "";
                 if (rename.TryGetValue(name, out var r)) return r;
                 if (!m.IsInitializer(name)) throw new InvalidOperationException($"ONNX export: value \"{name}\" of {Where(path, m)} is used before it is defined.");
-                return rename[name] = Builder.Initializer(m.Initializer(name), prefix + name);
+                return rename[name] = Builder.Initializer(m.Initializer(name), prefix + name, m.InitializerType(name));
             }
             foreach (var node in m.Graph.Node)
             {

@@ -123,7 +123,7 @@ public static partial class OnnxExporter
                 case OnnxModel onnx:
                     return EmitOnnxModel(onnx, path, x);
                 default:
-                    return TryLayer(m, path, x) ?? TraceAutograd(m, path, x);
+                    return TryQuantized(m, path, x) ?? TryLayer(m, path, x) ?? TraceAutograd(m, path, x);
             }
         }
 

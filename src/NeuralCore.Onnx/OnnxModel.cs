@@ -24,6 +24,7 @@ public sealed partial class OnnxModel : Module
 
     readonly List<(string OnnxName, string ModuleName, bool Trainable)> initializers = [];
     readonly Dictionary<string, string> moduleNameOf = new(StringComparer.Ordinal);
+    readonly Dictionary<string, TensorProto.Types.DataType> typeOf = new(StringComparer.Ordinal);
     readonly List<CompiledNode> nodes = [];
 
     /// <summary>Builds the module from a parsed model, checking every node first.</summary>
@@ -64,6 +65,7 @@ public sealed partial class OnnxModel : Module
             else RegisterBuffer(unique, t);
             initializers.Add((init.Name, unique, isWeight));
             moduleNameOf[init.Name] = unique;
+            typeOf[init.Name] = (TensorProto.Types.DataType)init.DataType;
         }
         foreach (var node in graph.Node) nodes.Add(OnnxOps.Compile(node));
         Graph = graph.Clone();
@@ -126,6 +128,9 @@ public sealed partial class OnnxModel : Module
     public int NodeCount => nodes.Count;
 
     internal bool IsInitializer(string onnxName) => moduleNameOf.ContainsKey(onnxName);
+
+    /// <summary>The ONNX data type an initializer was read from (INT8 and INT32 are held widened).</summary>
+    internal TensorProto.Types.DataType InitializerType(string onnxName) => typeOf[onnxName];
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">The input's dtype (for an Int64 or Bool input), rank or a fixed dimension differs from the declaration, or the graph has several inputs (use <see cref="Run"/>).</exception>

@@ -18,6 +18,7 @@ internal static partial class OnnxOps
         "Transpose", "Concat", "Softmax", "LogSoftmax", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Expand",
         "Slice", "Gather", "Squeeze", "Unsqueeze", "Constant", "Pad", "LSTM", "GRU", "RNN",
         "Shape", "Cast", "Range", "Where", "IsNaN", "Not", "Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual", "ConstantOfShape",
+        "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger",
     ];
 
     /// <summary>The recurrent operators; their inputs W, R and B (1 to 3) are weights.</summary>
@@ -40,6 +41,7 @@ internal static partial class OnnxOps
         var a = new Attrs(node);
         string[] ins = [.. node.Input];
         if (node.Output.Count < 1) throw a.Fail("has no output");
+        if (QuantizedOps.Contains(node.OpType)) return CompileQuantized(node, a, ins);
         int needed = node.OpType switch
         {
             "Gemm" or "MatMul" or "Add" or "Sub" or "Mul" or "Div" or "Pow" or "Reshape" or "Expand" or "Gather" or "Unsqueeze" => 2,

@@ -10,8 +10,27 @@ public static class OnnxTensors
     /// <summary>The most elements one imported tensor may hold (2³¹ − 1, the largest .NET array).</summary>
     public const long MaxElements = int.MaxValue;
 
-    /// <summary>Encodes a Float32 or Int64 tensor (any device) as an ONNX tensor named <paramref name="name"/>.</summary>
-    /// <exception cref="NotSupportedException">The dtype is neither Float32 nor Int64.</exception>
+    /// <summary>
+    /// Encodes a tensor as the ONNX type it was imported from (<see cref="FromProto"/> widens INT8 to Int32 and INT32
+    /// to Int64, so those are narrowed back); other types as <see cref="ToProto(Tensor, string)"/> writes them.
+    /// </summary>
+    /// <exception cref="OverflowException">A value does not fit the narrower type.</exception>
+    internal static TensorProto ToProto(Tensor tensor, string name, TensorProto.Types.DataType imported)
+    {
+        var cpu = tensor.Device.Equals(Device.Cpu) ? tensor : tensor.To(Device.Cpu);
+        byte[] raw;
+        if (imported == TensorProto.Types.DataType.Int8 && cpu.DType == DType.Int32)
+            raw = Array.ConvertAll(cpu.Contiguous().ToArray<int>(), v => unchecked((byte)checked((sbyte)v)));
+        else if (imported == TensorProto.Types.DataType.Int32 && cpu.DType == DType.Int64)
+            raw = MemoryMarshal.AsBytes(Array.ConvertAll(cpu.Contiguous().ToArray<long>(), v => checked((int)v)).AsSpan()).ToArray();
+        else return ToProto(tensor, name);
+        var p = new TensorProto { Name = name, DataType = (int)imported, RawData = ByteString.CopyFrom(raw) };
+        p.Dims.AddRange(cpu.Shape.ToArray());
+        return p;
+    }
+
+    /// <summary>Encodes a Float32, Int64, Int32 or UInt8 tensor (any device) as an ONNX tensor named <paramref name="name"/>.</summary>
+    /// <exception cref="NotSupportedException">The dtype is another one.</exception>
     public static TensorProto ToProto(Tensor tensor, string name)
     {
         ArgumentNullException.ThrowIfNull(tensor);
@@ -28,8 +47,16 @@ public static class OnnxTensors
                 p.DataType = (int)TensorProto.Types.DataType.Int64;
                 p.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(cpu.Contiguous().ToArray<long>().AsSpan()));
                 break;
+            case DType.Int32:
+                p.DataType = (int)TensorProto.Types.DataType.Int32;
+                p.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(cpu.Contiguous().ToArray<int>().AsSpan()));
+                break;
+            case DType.UInt8:
+                p.DataType = (int)TensorProto.Types.DataType.Uint8;
+                p.RawData = ByteString.CopyFrom(cpu.Contiguous().ToArray<byte>());
+                break;
             default:
-                throw new NotSupportedException($"ONNX export: tensor \"{name}\" has dtype {cpu.DType}; only Float32 and Int64 tensors are written.");
+                throw new NotSupportedException($"ONNX export: tensor \"{name}\" has dtype {cpu.DType}; Float32, Int64, Int32 and UInt8 tensors are written.");
         }
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw data is little-endian; this machine is not.");
         return p;
@@ -46,7 +73,7 @@ public static class OnnxTensors
 
     /// <summary>
     /// Decodes an ONNX tensor to a CPU tensor: FLOAT (and DOUBLE, converted) to Float32, INT64 and INT32 to Int64,
-    /// from raw_data or the typed repeated field.
+    /// UINT8 to UInt8 and INT8 to Int32 (NeuralCore has no int8 dtype), from raw_data or the typed repeated field.
     /// </summary>
     /// <exception cref="OnnxFormatException">
     /// The data type is unsupported, the data is external, a dimension is negative, the element count exceeds
@@ -97,8 +124,20 @@ public static class OnnxTensors
                 int[] data = proto.RawData.Length > 0 ? Raw<int>(proto, n, what) : Typed(proto.Int32Data, n, what);
                 return Tensor.FromArray(Array.ConvertAll(data, v => (long)v), shape);
             }
+            case TensorProto.Types.DataType.Uint8:
+            {
+                byte[] data = proto.RawData.Length > 0 ? Raw<byte>(proto, n, what) : Array.ConvertAll(Typed(proto.Int32Data, n, what), v => unchecked((byte)v));
+                return Tensor.FromArray(data, shape);
+            }
+            case TensorProto.Types.DataType.Int8:
+            {
+                // NeuralCore has no int8 dtype: INT8 values are carried widened in Int32 tensors (QuantizeLinear and
+                // DequantizeLinear read them back as int8).
+                int[] data = proto.RawData.Length > 0 ? Array.ConvertAll(Raw<sbyte>(proto, n, what), v => (int)v) : Array.ConvertAll(Typed(proto.Int32Data, n, what), v => (int)unchecked((sbyte)v));
+                return Tensor.FromArray(data, shape);
+            }
             default:
-                throw new OnnxFormatException($"ONNX import: {what} has data type {type}; FLOAT, DOUBLE, INT64 and INT32 are supported.");
+                throw new OnnxFormatException($"ONNX import: {what} has data type {type}; FLOAT, DOUBLE, INT64, INT32, UINT8 and INT8 are supported.");
         }
     }
 
