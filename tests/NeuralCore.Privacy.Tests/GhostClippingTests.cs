@@ -142,6 +142,14 @@ public class GhostClippingTests
     }
 
     [Fact]
+    public void Lstm_with_projection()
+    {
+        // The projection weight_hr is an affine map of its own at every step: its per-sample gradient is covered too.
+        var x = Tensor.Randn([5, 4, 3], DType.Float32, new Generator(11));
+        CheckBothModes(() => new Sequential(new LSTM(3, 5, numLayers: 2, batchFirst: true, bidirectional: true, projSize: 2), new Flatten(), new Linear(16, 2)), x);
+    }
+
+    [Fact]
     public void Fallback_layers_mix_with_ghost_layers()
     {
         CheckBothModes(() => new Sequential(new Embedding(7, 3, maxNorm: 1.0), new Flatten(), new Linear(12, 2)), Tensor.RandInt(0, 7, [5, 4], new Generator(18)));

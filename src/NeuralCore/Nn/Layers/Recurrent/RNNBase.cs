@@ -209,7 +209,11 @@ public abstract class RNNBase : Module
         {
             int t = reverse ? steps - 1 - s : s;
             var (hNext, cNext) = RecurrentCell.Step(Mode, projected.Select(0, t), h, c, weightHh, biasHh, tapHh);
-            if (weightHr is not null) hNext = Functional.Linear(hNext, weightHr);
+            if (weightHr is not null)
+            {
+                var projectedH = Functional.Linear(hNext, weightHr);
+                hNext = tap is null ? projectedH : tap(weightHr, null, hNext, projectedH);
+            }
             if (valid is null)
             {
                 (h, c) = (hNext, cNext);
