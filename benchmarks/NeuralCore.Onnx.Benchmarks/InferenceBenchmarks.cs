@@ -7,7 +7,7 @@ namespace NeuralCore.Onnx.Benchmarks;
 
 /// <summary>
 /// Inference of the sample models (Fashion-MNIST MLP and CNN, CIFAR-10 LeNet) in NeuralCore and in ONNX Runtime
-/// (CPU execution provider, all graph optimisations) on the graph NeuralCore exports, at batch 1 and 100. Both use
+/// (CPU execution provider, all graph optimisations) on the graph NeuralCore exports, at batch 1, 8 and 100. Both use
 /// <see cref="Environment.ProcessorCount"/> threads: NeuralCore's default degree of parallelism and ORT's
 /// intra-op pool set to the same. NeuralCore runs in evaluation mode without recording a graph, inside a
 /// <see cref="Tensor.Scope"/> as a serving loop would; ORT runs with a pre-allocated input OrtValue.
@@ -25,7 +25,7 @@ public class InferenceBenchmarks
     [Params("mlp", "cnn", "lenet")]
     public string Model { get; set; } = "mlp";
 
-    [Params(1, 100)]
+    [Params(1, 8, 100)]
     public int Batch { get; set; }
 
     [GlobalSetup]

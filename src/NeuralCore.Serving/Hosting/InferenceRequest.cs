@@ -294,39 +294,139 @@ public static class InferenceRequest
     /// Parses the body of <c>POST /v1/models/{name}:predict</c>: a JSON array of instances (each nested as the
     /// model's input without the batch dimension, or flat), a single flat instance (an array of numbers), or an
     /// object <c>{"instances": [...]}</c>. Returns the batch tensor, shape [instances, ...input shape without the batch].
+    /// Reads the element's JSON text as <see cref="ParseInstances(ReadOnlySpan{byte}, ModelSignature)"/> does.
     /// </summary>
     /// <exception cref="InferenceRequestException">The body is malformed or an instance has the wrong number of values (the message says how many are expected).</exception>
     public static Tensor ParseInstances(JsonElement root, ModelSignature signature)
     {
         ArgumentNullException.ThrowIfNull(signature);
-        var spec = signature.Inputs[0];
-        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("instances", out var instancesElement)) root = instancesElement;
-        if (root.ValueKind != JsonValueKind.Array)
+        if (root.ValueKind == JsonValueKind.Undefined)
             throw new InferenceRequestException($"The body must be a JSON array of instances (or {{\"instances\": [...]}}); found {Kind(root)}.");
+        // The element was parsed already (within its document's depth limit), so its text is valid JSON.
+        var json = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(root);
+        return ParseInstances(json, LocateInstances(json, maxDepth: int.MaxValue), signature);
+    }
+
+    /// <summary>
+    /// <see cref="ParseInstances(JsonElement, ModelSignature)"/> straight from the UTF-8 bytes of the body, without
+    /// building a document: the same tensor, the same exceptions and messages. As with a document, when the object
+    /// form repeats <c>instances</c> the last one counts, and nesting deeper than 64 levels is malformed JSON.
+    /// </summary>
+    /// <exception cref="JsonException">The body is not valid JSON (the message is the one <see cref="JsonDocument.Parse(ReadOnlyMemory{byte}, JsonDocumentOptions)"/> gives).</exception>
+    /// <exception cref="InferenceRequestException">The body is not a valid request for this signature (as for <see cref="ParseInstances(JsonElement, ModelSignature)"/>).</exception>
+    public static Tensor ParseInstances(ReadOnlySpan<byte> utf8Json, ModelSignature signature)
+    {
+        ArgumentNullException.ThrowIfNull(signature);
+        return ParseInstances(utf8Json, LocateInstances(utf8Json, MaxJsonDepth), signature);
+    }
+
+    /// <summary>Nesting limit of request bodies (as the host's documents had).</summary>
+    internal const int MaxJsonDepth = 64;
+
+    /// <summary>Where a <c>:predict</c> body's instances value starts, its token, and for an array its length and whether all its items are numbers.</summary>
+    internal readonly record struct InstancesLayout(int Start, JsonTokenType Token, int Count, bool AllNumbers);
+
+    /// <summary>
+    /// Reads the whole body once, checking that it is one JSON value (throws <see cref="JsonException"/> with the
+    /// reader's message, as a document parse would), and finds the value <see cref="ParseInstances(ReadOnlySpan{byte}, InstancesLayout, ModelSignature)"/>
+    /// reads: the root, or the last <c>instances</c> property of a root object.
+    /// </summary>
+    internal static InstancesLayout LocateInstances(ReadOnlySpan<byte> json, int maxDepth)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = maxDepth });
+        reader.Read();
+        InstancesLayout layout;
+        if (reader.TokenType == JsonTokenType.StartObject)
+        {
+            layout = new((int)reader.TokenStartIndex, JsonTokenType.StartObject, 0, false);
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                bool instances = reader.ValueTextEquals("instances"u8);
+                reader.Read();
+                if (instances) layout = Describe(ref reader);   // the last one wins, as JsonElement.TryGetProperty finds it
+                else reader.Skip();
+            }
+        }
+        else layout = Describe(ref reader);
+        // Anything after the root value besides white space is malformed (the reader throws).
+        reader.Read();
+        return layout;
+    }
+
+    /// <summary>The layout of the value the reader is on (reading past it).</summary>
+    static InstancesLayout Describe(ref Utf8JsonReader reader)
+    {
+        int start = (int)reader.TokenStartIndex;
+        var token = reader.TokenType;
+        if (token != JsonTokenType.StartArray)
+        {
+            reader.Skip();   // an object: past its end; a scalar: nothing to skip
+            return new(start, token, 0, false);
+        }
+        int count = 0;
+        bool numbers = true;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            count++;
+            numbers &= reader.TokenType == JsonTokenType.Number;
+            reader.Skip();
+        }
+        return new(start, token, count, numbers);
+    }
+
+    /// <summary>The instances of a body <see cref="LocateInstances"/> has checked, as a batch tensor for <paramref name="signature"/>.</summary>
+    internal static Tensor ParseInstances(ReadOnlySpan<byte> json, InstancesLayout layout, ModelSignature signature)
+    {
+        var spec = signature.Inputs[0];
+        if (layout.Token != JsonTokenType.StartArray)
+            throw new InferenceRequestException($"The body must be a JSON array of instances (or {{\"instances\": [...]}}); found {Kind(layout.Token)}.");
         if (spec.Shape.Count < 1 || spec.Shape.Skip(1).Any(d => d < 1))
             throw new InferenceRequestException($"The model's input \"{spec.Name}\" has no fixed instance shape; use the v2 infer route.");
         long[] instanceShape = [.. spec.Shape.Skip(1)];
         long perInstance = instanceShape.Aggregate(1L, (a, b) => a * b);
         string expected = $"[{string.Join(", ", instanceShape)}] ({perInstance} values)";
-        bool single = root.GetArrayLength() > 0 && root.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number);
-        var instances = single ? [root] : root.EnumerateArray().ToList();
-        if (instances.Count == 0) throw new InferenceRequestException($"The body holds no instances; each instance is {expected}.");
-        if (instances.Count * perInstance > MaxElements)
-            throw new InferenceRequestException($"{instances.Count} instances of {perInstance} values are more than {MaxElements} elements, the most one request may carry.");
-        var data = new float[instances.Count * perInstance];
-        for (int i = 0; i < instances.Count; i++)
+        bool single = layout.Count > 0 && layout.AllNumbers;
+        int count = single ? 1 : layout.Count;
+        if (count == 0) throw new InferenceRequestException($"The body holds no instances; each instance is {expected}.");
+        if (count * perInstance > MaxElements)
+            throw new InferenceRequestException($"{count} instances of {perInstance} values are more than {MaxElements} elements, the most one request may carry.");
+        var data = new float[count * perInstance];
+        var reader = new Utf8JsonReader(json[layout.Start..], new JsonReaderOptions { MaxDepth = int.MaxValue });
+        reader.Read();   // the array's start
+        for (int i = 0; i < count; i++)
         {
             string label = single ? "the instance" : $"instance {i}";
-            if (instances[i].ValueKind != JsonValueKind.Array)
-                throw new InferenceRequestException($"{label} must be an array; found {Kind(instances[i])}.");
-            var slice = new float[perInstance];
+            if (!single)
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartArray)
+                    throw new InferenceRequestException($"{label} must be an array; found {Kind(reader.TokenType)}.");
+            }
             int filled = 0;
-            Flatten(instances[i], slice, ref filled, 0, label);
+            Flatten(ref reader, data.AsSpan((int)(i * perInstance), (int)perInstance), ref filled, 0, label);
             if (filled != perInstance)
                 throw new InferenceRequestException($"{label} has {filled} values; the model's input \"{spec.Name}\" takes {expected} per instance.");
-            slice.CopyTo(data, i * perInstance);
         }
-        return Tensor.FromArray(data, [instances.Count, .. instanceShape]);
+        return Tensor.FromArray(data, [count, .. instanceShape]);
+    }
+
+    /// <summary>Reads the numbers of the array the reader is on (to its end) into <paramref name="data"/>, as <see cref="Flatten(JsonElement, float[], ref int, int, string)"/> does.</summary>
+    static void Flatten(ref Utf8JsonReader reader, Span<float> data, ref int filled, int depth, string label)
+    {
+        if (depth > 32) throw new InferenceRequestException($"{label} is nested more than 32 levels deep.");
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType == JsonTokenType.StartArray)
+            {
+                Flatten(ref reader, data, ref filled, depth + 1, label);
+                continue;
+            }
+            if (filled == data.Length)
+                throw new InferenceRequestException($"{label} has more values than the {data.Length} expected.");
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetSingle(out data[filled]) || !float.IsFinite(data[filled]))
+                throw new InferenceRequestException($"{label}[{filled}] must be a finite FP32 number; found {Kind(reader.TokenType)}.");
+            filled++;
+        }
     }
 
     static void Flatten(JsonElement array, float[] data, ref int filled, int depth, string label)
@@ -358,6 +458,17 @@ public static class InferenceRequest
         JsonValueKind.String => "a string",
         JsonValueKind.Number => "a number out of range",
         JsonValueKind.True or JsonValueKind.False => "a boolean",
+        _ => "null",
+    };
+
+    /// <summary><see cref="Kind(JsonElement)"/> for the value starting at a reader's token.</summary>
+    static string Kind(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number out of range",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
         _ => "null",
     };
 

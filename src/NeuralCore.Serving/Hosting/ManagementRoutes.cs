@@ -115,7 +115,7 @@ public static partial class ServingHost
     static IResult Version(ModelVersionInfo v) => Results.Json(VersionJson.From(v), ServingJson.Default.VersionJson);
 
     /// <summary>
-    /// <c>POST /v1/models/{name}:predict[?version=V]</c>: instances in (<see cref="InferenceRequest.ParseInstances"/>), or
+    /// <c>POST /v1/models/{name}:predict[?version=V]</c>: instances in (<see cref="InferenceRequest.ParseInstances(ReadOnlySpan{byte}, ModelSignature)"/>), or
     /// one PNG or JPEG image (<c>Content-Type: image/png</c> or <c>image/jpeg</c>, <see cref="ImageInput"/>); per instance the class probabilities (softmax of the output, unless its rows already are probabilities), the
     /// most probable class and its label out.
     /// </summary>
@@ -128,11 +128,24 @@ public static partial class ServingHost
             if (image is null) return readError!;
             return await Predict(models, name, reference, request, signature => ImageInput.Parse(image, signature));
         }
-        var (document, error) = await ReadJsonAsync(request);
-        if (document is null) return error!;
-        using (document)
-            return await Predict(models, name, reference, request, signature => InferenceRequest.ParseInstances(document.RootElement, signature));
+        // Read from the body's bytes (no document): checked as JSON first, so a malformed body is a 400 before the
+        // model is looked up, as when it was parsed into a document.
+        var (body, error) = await ReadBodyAsync(request);
+        if (body is null) return error!;
+        int start = body.AsSpan().StartsWith(Utf8Bom) ? Utf8Bom.Length : 0;   // skipped, as JsonDocument.ParseAsync skips it
+        InferenceRequest.InstancesLayout layout;
+        try
+        {
+            layout = InferenceRequest.LocateInstances(body.AsSpan(start), InferenceRequest.MaxJsonDepth);
+        }
+        catch (JsonException e)
+        {
+            return MalformedJson(e);
+        }
+        return await Predict(models, name, reference, request, signature => InferenceRequest.ParseInstances(body.AsSpan(start), layout, signature));
     }
+
+    static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
 
     static Task<IResult> Predict(LoadedModels models, string name, string reference, HttpRequest request, Func<ModelSignature, Tensor> parse) =>
         GuardedAsync(async () =>

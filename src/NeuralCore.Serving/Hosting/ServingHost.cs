@@ -415,14 +415,18 @@ public static partial class ServingHost
         }
     }
 
-    /// <summary>Reads the whole request body (bounded by the host's body size cap: 413 beyond it).</summary>
+    /// <summary>Reads the whole request body into one array (bounded by the host's body size cap: 413 beyond it).</summary>
     static async Task<(byte[]? Body, IResult? Error)> ReadBodyAsync(HttpRequest request)
     {
+        var reader = request.BodyReader;
         try
         {
-            using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
-            return (buffer.ToArray(), null);
+            ReadResult read;
+            while (!(read = await reader.ReadAsync(request.HttpContext.RequestAborted)).IsCompleted)
+                reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+            var body = read.Buffer.ToArray();
+            reader.AdvanceTo(read.Buffer.End);
+            return (body, null);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {

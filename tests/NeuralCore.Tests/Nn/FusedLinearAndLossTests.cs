@@ -19,6 +19,36 @@ public class FusedLinearAndLossTests
             Assert.True(Math.Abs(e[i] - a[i]) <= tol * Math.Max(1, Math.Abs(e[i])), $"{what}, element {i}: expected {e[i]:R}, got {a[i]:R}");
     }
 
+    /// <summary>
+    /// A Linear forward on one to four rows (the unpacked small-row GEMM) gives each row the bits it gets inside a larger
+    /// batch, so a served request's answer does not depend on what it was batched with; also in a sample MLP.
+    /// </summary>
+    [Theory]
+    [InlineData(784, 64)]
+    [InlineData(64, 10)]
+    [InlineData(300, 37)]
+    public void Linear_RowsAlone_AreBitIdenticalToTheSameRowsInABatch(int inFeatures, int outFeatures)
+    {
+        var gen = new Generator(21);
+        var x = Tensor.Randn([24, inFeatures], DType.Float32, gen);
+        var w = Tensor.Randn([outFeatures, inFeatures], DType.Float32, gen);
+        var b = Tensor.Randn([outFeatures], DType.Float32, gen);
+        using var noGrad = Tensor.NoGrad();
+        var batched = F.Linear(x, w, b).ToArray<float>();
+        foreach (int rows in new[] { 1, 2, 3, 4, 5 })
+            for (int start = 0; start + rows <= 24; start += 7)
+            {
+                var part = F.Linear(x[start..(start + rows)], w, b).ToArray<float>();
+                Assert.Equal(batched.AsSpan(start * outFeatures, rows * outFeatures).ToArray(), part);   // exact
+            }
+
+        var mlp = new Sequential(new Dense(64, activation: Activation.Relu), new Dense(32, activation: Activation.Relu), new Dense(10));
+        mlp.Eval();
+        var all = mlp.Forward(x).ToArray<float>();
+        for (int row = 0; row < 24; row += 5)
+            Assert.Equal(all.AsSpan(row * 10, 10).ToArray(), mlp.Forward(x[row..(row + 1)]).ToArray<float>());
+    }
+
     [Theory]
     [InlineData(true, true)]
     [InlineData(true, false)]

@@ -296,6 +296,67 @@ public sealed unsafe class CpuGemmTests
         }
     }
 
+    /// <summary>
+    /// Products with one to four rows (the unpacked small-M path) give each row exactly what the blocked path gives
+    /// the same row of a 16-row product: a batch-1 forward pass equals its row of a batched one, bit for bit.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TransposeCombos))]
+    public void Sgemm_FewRows_AreBitIdenticalToTheSameRowsOfATallerProduct(bool transA, bool transB)
+    {
+        var rng = new Random(777);
+        const int Tall = 16;
+        foreach (int n in new[] { 1, 7, 8, 9, 37, 64, 130 })
+        {
+            // One k block, a ragged one, several (balanced 300 + 300), and k below the 8-wide transposes.
+            foreach (int k in new[] { 1, 5, 8, 13, 257, 600 })
+            {
+                foreach (var (alpha, beta) in new[] { (1f, 0f), (0.75f, 0.5f), (-1.5f, 1f) })
+                {
+                    var tall = Problem.Create(rng, transA, transB, Tall, n, k, padding: 3, alpha, beta, nanC: false);
+                    float[] expected = tall.Run();
+                    for (int m = 1; m <= 4; m++)
+                    {
+                        float[] c = tall.RunRows(m);
+                        for (int idx = 0; idx < c.Length; idx++)
+                        {
+                            // Rows below m keep C's initial values; the first m rows equal the tall product's.
+                            float want = idx < m * tall.Ldc ? expected[idx] : tall.InitialC[idx];
+                            if (BitConverter.SingleToInt32Bits(want) != BitConverter.SingleToInt32Bits(c[idx]))
+                                Assert.Fail($"m={m} n={n} k={k} alpha={alpha} beta={beta}: element {idx} is {c[idx]:R}, the {Tall}-row product gives {want:R}");
+                        }
+
+                        if (m == 4) tall.CheckRows(c, m);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>A single-row product large enough to be spread over threads gives the same bits with any thread count.</summary>
+    [Theory]
+    [MemberData(nameof(TransposeCombos))]
+    public void Sgemm_OneRowSpreadOverThreads_IsBitIdenticalForAnyThreadCount(bool transA, bool transB)
+    {
+        var rng = new Random(99);
+        var p = Problem.Create(rng, transA, transB, 16, 1500, 700, padding: 1, alpha: 1f, beta: 0f, nanC: false);
+        float[] tall = p.Run();
+        int previous = CpuParallel.MaxDegreeOfParallelism;
+        try
+        {
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                CpuParallel.MaxDegreeOfParallelism = threads;
+                float[] c = p.RunRows(1);
+                AssertBitIdentical(tall.AsSpan(0, p.Ldc).ToArray(), c.AsSpan(0, p.Ldc).ToArray(), threads);
+            }
+        }
+        finally
+        {
+            CpuParallel.MaxDegreeOfParallelism = previous;
+        }
+    }
+
     private static void AssertBitIdentical(float[] expected, float[] actual, int threads)
     {
         Assert.Equal(expected.Length, actual.Length);
@@ -352,6 +413,37 @@ public sealed unsafe class CpuGemmTests
         }
 
         public void RunSingleAndCheck() => Check(Run());
+
+        public int Ldc => _ldc;
+
+        public float[] InitialC => _c0;
+
+        /// <summary>The product of the first <paramref name="rows"/> rows of op(A) only, into a copy of the whole initial C.</summary>
+        public float[] RunRows(int rows)
+        {
+            var c = (float[])_c0.Clone();
+            fixed (float* pa = _a, pb = _b, pc = c)
+            {
+                CpuGemm.Sgemm(_transA, _transB, rows, _n, _k, _alpha, pa, _lda, pb, _ldb, _beta, pc, _ldc);
+            }
+
+            return c;
+        }
+
+        /// <summary><see cref="Check"/> for a result where only the first <paramref name="rows"/> rows were computed.</summary>
+        public void CheckRows(float[] c, int rows)
+        {
+            int m = _m;
+            _m = rows;
+            try
+            {
+                Check(c);
+            }
+            finally
+            {
+                _m = m;
+            }
+        }
 
         public float[] Run()
         {

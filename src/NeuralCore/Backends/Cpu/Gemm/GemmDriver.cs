@@ -33,7 +33,7 @@ namespace NeuralCore.Backends.Cpu;
 /// <see cref="CpuParallel.MaxDegreeOfParallelism"/>.
 /// </para>
 /// </remarks>
-internal static unsafe class GemmDriver<T, TVec, TOps>
+internal static unsafe partial class GemmDriver<T, TVec, TOps>
     where T : unmanaged, IFloatingPointIeee754<T>
     where TVec : unmanaged
     where TOps : struct, IGemmSimd<T, TVec>
@@ -85,6 +85,11 @@ internal static unsafe class GemmDriver<T, TVec, TOps>
             return;
         }
 
+        if (m <= SmallRows && TrySmallM(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        {
+            return;
+        }
+
         var job = new Job
         {
             A = a,
@@ -116,9 +121,7 @@ internal static unsafe class GemmDriver<T, TVec, TOps>
     /// </summary>
     private static void Plan(ref Job job)
     {
-        // Balanced k blocks (e.g. k = 300 -> 150 + 150 rather than 256 + 44).
-        int kBlocks = (int)(((long)job.K + KC - 1) / KC);
-        job.KcStep = (job.K + kBlocks - 1) / kBlocks;
+        job.KcStep = KStep(job.K);
 
         int aPanels = (int)(((long)job.M + MR - 1) / MR);
         int bPanels = (int)(((long)job.N + NR - 1) / NR);
@@ -145,6 +148,13 @@ internal static unsafe class GemmDriver<T, TVec, TOps>
         job.BPanels = bPanels;
         job.RowBlocks = Math.Max(rows, 1);
         job.ColumnChunks = Math.Max(chunks, 1);
+    }
+
+    /// <summary>Depth of the k blocks for a given k (k &gt; 0): balanced blocks of at most <see cref="KC"/>, e.g. k = 300 -> 150 + 150 rather than 256 + 44.</summary>
+    private static int KStep(int k)
+    {
+        int kBlocks = (int)(((long)k + KC - 1) / KC);
+        return (k + kBlocks - 1) / kBlocks;
     }
 
     /// <summary>Start of part <paramref name="part"/> when <paramref name="total"/> panels are split into <paramref name="parts"/> near-equal parts.</summary>

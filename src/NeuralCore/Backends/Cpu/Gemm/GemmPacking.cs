@@ -177,7 +177,25 @@ internal static unsafe class GemmPacking
         Vector256<float> r5 = Avx.LoadVector256(src + (5 * ld));
         Vector256<float> r6 = Avx.LoadVector256(src + (6 * ld));
         Vector256<float> r7 = Avx.LoadVector256(src + (7 * ld));
+        Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        Avx.Store(dst, r0);
+        Avx.Store(dst + dstStride, r1);
+        Avx.Store(dst + (2 * dstStride), r2);
+        Avx.Store(dst + (3 * dstStride), r3);
+        Avx.Store(dst + (4 * dstStride), r4);
+        Avx.Store(dst + (5 * dstStride), r5);
+        Avx.Store(dst + (6 * dstStride), r6);
+        Avx.Store(dst + (7 * dstStride), r7);
+    }
 
+    /// <summary>
+    /// Transposes the 8 x 8 block held in r0..r7 (one row each) in registers: afterwards r<i>q</i> holds column q
+    /// (lane l of it is the old row l's element q). 24 shuffles; needs AVX.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose8x8(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
+        ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
+    {
         // Interleave pairs of rows (per 128-bit lane), then pairs of pairs, then swap 128-bit halves.
         Vector256<float> t0 = Avx.UnpackLow(r0, r1);
         Vector256<float> t1 = Avx.UnpackHigh(r0, r1);
@@ -187,7 +205,6 @@ internal static unsafe class GemmPacking
         Vector256<float> t5 = Avx.UnpackHigh(r4, r5);
         Vector256<float> t6 = Avx.UnpackLow(r6, r7);
         Vector256<float> t7 = Avx.UnpackHigh(r6, r7);
-
         Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44);
         Vector256<float> u1 = Avx.Shuffle(t0, t2, 0xEE);
         Vector256<float> u2 = Avx.Shuffle(t1, t3, 0x44);
@@ -196,15 +213,14 @@ internal static unsafe class GemmPacking
         Vector256<float> u5 = Avx.Shuffle(t4, t6, 0xEE);
         Vector256<float> u6 = Avx.Shuffle(t5, t7, 0x44);
         Vector256<float> u7 = Avx.Shuffle(t5, t7, 0xEE);
-
-        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
-        Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.Store(dst + (2 * dstStride), Avx.Permute2x128(u2, u6, 0x20));
-        Avx.Store(dst + (3 * dstStride), Avx.Permute2x128(u3, u7, 0x20));
-        Avx.Store(dst + (4 * dstStride), Avx.Permute2x128(u0, u4, 0x31));
-        Avx.Store(dst + (5 * dstStride), Avx.Permute2x128(u1, u5, 0x31));
-        Avx.Store(dst + (6 * dstStride), Avx.Permute2x128(u2, u6, 0x31));
-        Avx.Store(dst + (7 * dstStride), Avx.Permute2x128(u3, u7, 0x31));
+        r0 = Avx.Permute2x128(u0, u4, 0x20);
+        r1 = Avx.Permute2x128(u1, u5, 0x20);
+        r2 = Avx.Permute2x128(u2, u6, 0x20);
+        r3 = Avx.Permute2x128(u3, u7, 0x20);
+        r4 = Avx.Permute2x128(u0, u4, 0x31);
+        r5 = Avx.Permute2x128(u1, u5, 0x31);
+        r6 = Avx.Permute2x128(u2, u6, 0x31);
+        r7 = Avx.Permute2x128(u3, u7, 0x31);
     }
 
     /// <summary>Writes the transpose of the 4 x 4 block at src (row stride ld) to dst (row stride dstStride).</summary>
