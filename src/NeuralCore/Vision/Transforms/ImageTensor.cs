@@ -35,4 +35,17 @@ internal static class ImageTensor
             _ => throw new ArgumentException($"{op}: images must be UInt8, Int32, Int64, Float32 or Float64, got {image.DType}."),
         };
     }
+
+    /// <summary>True when <typeparamref name="T"/> is a floating-point pixel type.</summary>
+    internal static bool IsFloating<T>() => typeof(T) == typeof(float) || typeof(T) == typeof(double);
+
+    /// <summary>
+    /// Converts a value computed in double back to the pixel type: floating types keep it, integer types round
+    /// half to even (as torch's <c>round</c>) and saturate to their range.
+    /// </summary>
+    internal static T FromDouble<T>(double value) where T : unmanaged, INumber<T> =>
+        IsFloating<T>() ? T.CreateChecked(value) : T.CreateSaturating(Math.Round(value, MidpointRounding.ToEven));
+
+    /// <summary>The largest intensity of an image with pixel type <typeparamref name="T"/>: 1 for floating, 255 otherwise.</summary>
+    internal static double MaxIntensity<T>() => IsFloating<T>() ? 1.0 : 255.0;
 }

@@ -67,4 +67,72 @@ public static class Transforms
     public static ITransform RandomErasing(double p = 0.5, (double Low, double High)? scale = null,
         (double Low, double High)? ratio = null, double value = 0) =>
         new RandomErasingTransform(p, scale ?? (0.02, 0.33), ratio ?? (0.3, 3.3), value);
+
+    /// <summary>
+    /// Resizes to <paramref name="height"/> × <paramref name="width"/> (torchvision's Resize with antialias off).
+    /// Integer images are rounded back to their type; floating images keep their dtype.
+    /// </summary>
+    /// <param name="height">The output height.</param>
+    /// <param name="width">The output width.</param>
+    /// <param name="interpolation">"bilinear" (as <c>interpolate(mode="bilinear", align_corners=False)</c>) or "nearest".</param>
+    /// <returns>The transform.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A size is below 1.</exception>
+    /// <exception cref="ArgumentException">The interpolation is unknown.</exception>
+    public static ITransform Resize(int height, int width, string interpolation = "bilinear") =>
+        new ResizeTransform(height, width, interpolation);
+
+    /// <summary>
+    /// Scales the image so that its shorter side becomes <paramref name="size"/>, keeping the aspect ratio; the
+    /// longer side is <c>floor(size · long / short)</c>, as torchvision.
+    /// </summary>
+    /// <param name="size">The length of the shorter output side.</param>
+    /// <param name="interpolation">"bilinear" or "nearest".</param>
+    /// <returns>The transform.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is below 1.</exception>
+    /// <exception cref="ArgumentException">The interpolation is unknown.</exception>
+    public static ITransform Resize(int size, string interpolation = "bilinear") => new ResizeTransform(size, interpolation);
+
+    /// <summary>
+    /// Randomly changes brightness, contrast, saturation and hue, in a random order per item (torchvision's
+    /// ColorJitter). Brightness, contrast and saturation factors are uniform in [max(0, 1 − v), 1 + v]; the hue
+    /// shift is uniform in [−<paramref name="hue"/>, <paramref name="hue"/>] turns of the HSV hue circle. 0 disables
+    /// an adjustment. Floating images are taken to lie in [0, 1] and integer images in [0, 255]; results are clamped
+    /// to that range. One-channel images get brightness and contrast only.
+    /// </summary>
+    /// <param name="brightness">Brightness spread; the image is multiplied by the factor.</param>
+    /// <param name="contrast">Contrast spread; the image is blended with its mean gray level.</param>
+    /// <param name="saturation">Saturation spread; each pixel is blended with its gray value.</param>
+    /// <param name="hue">Hue spread, in [0, 0.5].</param>
+    /// <returns>The transform.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A spread is negative or not finite, or hue exceeds 0.5.</exception>
+    /// <exception cref="ArgumentException">Applied to an image that has neither 1 nor 3 channels.</exception>
+    public static ITransform ColorJitter(double brightness = 0, double contrast = 0, double saturation = 0, double hue = 0) =>
+        new ColorJitterTransform(brightness, contrast, saturation, hue);
+
+    /// <summary>
+    /// Rotates the image counter-clockwise about its centre by an angle uniform in [−<paramref name="degrees"/>,
+    /// <paramref name="degrees"/>], keeping its size; pixels from outside the image take <paramref name="fill"/>.
+    /// </summary>
+    /// <param name="degrees">The largest rotation, in degrees; non-negative.</param>
+    /// <param name="interpolation">"nearest" (torchvision's default) or "bilinear".</param>
+    /// <param name="fill">The value of pixels from outside the image, in the image's own units.</param>
+    /// <returns>The transform.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The degrees are negative or not finite, or the fill is not finite.</exception>
+    /// <exception cref="ArgumentException">The interpolation is unknown.</exception>
+    public static ITransform RandomRotation(double degrees, string interpolation = "nearest", double fill = 0)
+    {
+        if (!(degrees >= 0)) throw new ArgumentOutOfRangeException(nameof(degrees), degrees, "RandomRotation: degrees must be non-negative.");
+        return new RandomRotationTransform(-degrees, degrees, interpolation, fill);
+    }
+
+    /// <summary>Rotates counter-clockwise by an angle uniform in [<paramref name="minDegrees"/>, <paramref name="maxDegrees"/>].</summary>
+    /// <param name="minDegrees">The smallest angle, in degrees.</param>
+    /// <param name="maxDegrees">The largest angle, in degrees; at least <paramref name="minDegrees"/>.</param>
+    /// <param name="interpolation">"nearest" or "bilinear".</param>
+    /// <param name="fill">The value of pixels from outside the image, in the image's own units.</param>
+    /// <returns>The transform.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The range is empty or not finite, or the fill is not finite.</exception>
+    /// <exception cref="ArgumentException">The interpolation is unknown.</exception>
+    public static ITransform RandomRotation(double minDegrees, double maxDegrees, string interpolation = "nearest", double fill = 0) =>
+        new RandomRotationTransform(minDegrees, maxDegrees, interpolation, fill);
 }
