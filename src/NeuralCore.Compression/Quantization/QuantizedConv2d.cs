@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using NeuralCore.Backends.Cpu;
 using NeuralCore.Nn;
 
 namespace NeuralCore.Compression;
@@ -84,14 +85,14 @@ public sealed class QuantizedConv2d : QuantizedLayer
                 for (int co = 0; co < OutChannels; co++) scale[co] = p.Scale * weights.WeightScales[co];
                 var job = new ConvJob(this, weights, p, path, scale, input, output, h, w, oh, ow);
                 long work = (long)n * positions * OutChannels * weights.PaddedK;
-                int chunks = Math.Min(n, 4 * Environment.ProcessorCount);
-                if (work < ParallelWork || chunks < 2)
+                int chunks = Math.Min(n, 4 * CpuParallel.MaxDegreeOfParallelism);
+                if (work < ParallelWork || chunks < 2 || CpuParallel.MaxDegreeOfParallelism == 1)
                 {
                     job.Run(0, n);
                 }
                 else
                 {
-                    Parallel.For(0, chunks, c => job.Run((int)((long)c * n / chunks), (int)((long)(c + 1) * n / chunks)));
+                    CpuParallel.For(chunks, work / chunks, c => job.Run((int)((long)c * n / chunks), (int)((long)(c + 1) * n / chunks)));
                 }
             }
             finally
