@@ -6,10 +6,10 @@ using NeuralCore.Nn;
 namespace NeuralCore.Benchmarks;
 
 /// <summary>
-/// The int8 GEMM against the float32 GEMM at M = N = K = 1024 (C = A·Wᵀ, the Linear layout; 2·N³ operations each),
-/// and a batch-100 MLP and CNN forward pass, float32 against int8 static quantization. <c>Int8Gemm</c> is the kernel on
-/// uint8 activations with the float epilogue (scale per column); <c>Int8GemmFromFloat</c> adds quantizing a float
-/// input, i.e. what a quantized layer pays in place of the float GEMM.
+/// The int8 GEMM against the float32 GEMM at M = N = K = 1024 (C = A·Wᵀ, the Linear layout; 2·N³ operations each).
+/// <c>Int8Gemm</c> is the kernel on uint8 activations with the float epilogue (scale per column);
+/// <c>Int8GemmFromFloat</c> adds quantizing a float input, i.e. what a quantized layer pays in place of the float GEMM.
+/// Whole models: <see cref="Int8InferenceBenchmarks"/>.
 /// </summary>
 public unsafe class Int8QuantizationBenchmarks
 {
@@ -19,8 +19,6 @@ public unsafe class Int8QuantizationBenchmarks
     PackedInt8Weights packed = null!;
     Int8Matmul matmul = null!;
     QuantParams input;
-    Sequential mlp = null!, cnn = null!, mlpInt8 = null!, cnnInt8 = null!;
-    Tensor mlpInput = null!, cnnInput = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -38,17 +36,6 @@ public unsafe class Int8QuantizationBenchmarks
         for (int i = 0; i < weights.Length; i++) weights[i] = (sbyte)random.Next(-127, 128);
         packed = PackedInt8Weights.Pack(weights, N, N);
         matmul = new Int8Matmul(weights, Enumerable.Repeat(1e-3f, N).ToArray(), null, N, N, relu: false);
-
-        Rng.ManualSeed(1);
-        mlp = new Sequential(new Linear(784, 512), new ReLU(), new Linear(512, 256), new ReLU(), new Linear(256, 10));
-        cnn = new Sequential(new Conv2d(1, 16, 3, padding: 1), new ReLU(), new MaxPool2d(2), new Conv2d(16, 32, 3, padding: 1), new ReLU(),
-            new MaxPool2d(2), new Flatten(), new Linear(32 * 7 * 7, 128), new ReLU(), new Linear(128, 10));
-        mlp.Eval();
-        cnn.Eval();
-        mlpInput = Tensor.Rand(100, 784);
-        cnnInput = Tensor.Rand(100, 1, 28, 28);
-        mlpInt8 = Quantization.QuantizeStatic(mlp, [mlpInput]);
-        cnnInt8 = Quantization.QuantizeStatic(cnn, [cnnInput]);
     }
 
     /// <summary>The core float32 GEMM, C = A·Wᵀ.</summary>
@@ -72,28 +59,75 @@ public unsafe class Int8QuantizationBenchmarks
     /// <summary>Quantizing the float input, then the int8 GEMM with the float epilogue.</summary>
     [Benchmark]
     public void Int8GemmFromFloat() => matmul.Forward(a, N, input, c);
+}
 
-    /// <summary>MLP 784-512-256-10 at batch 100, float32.</summary>
-    [Benchmark]
-    public Tensor MlpFloat32()
+/// <summary>
+/// Forward passes of an MLP (784-512-256-10) and a CNN (two 3×3 convolutions with ReLU and 2×2 max pooling, then
+/// 1568-128-10) at batch 1 and 100: float32 against int8 static quantization (every layer int8, calibrated) and int8
+/// dynamic quantization (Linear layers int8 with per-batch activation ranges; the CNN's convolutions stay float32).
+/// </summary>
+public class Int8InferenceBenchmarks
+{
+    Sequential mlp = null!, cnn = null!, mlpStatic = null!, cnnStatic = null!;
+    Module mlpDynamic = null!, cnnDynamic = null!;
+    Tensor mlpInput = null!, cnnInput = null!;
+
+    /// <summary>Images per forward pass.</summary>
+    [Params(1, 100)]
+    public int Batch { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
     {
-        using var noGrad = Tensor.NoGrad();
-        return mlp.Forward(mlpInput);
+        Rng.ManualSeed(1);
+        mlp = new Sequential(new Linear(784, 512), new ReLU(), new Linear(512, 256), new ReLU(), new Linear(256, 10));
+        cnn = new Sequential(new Conv2d(1, 16, 3, padding: 1), new ReLU(), new MaxPool2d(2), new Conv2d(16, 32, 3, padding: 1), new ReLU(),
+            new MaxPool2d(2), new Flatten(), new Linear(32 * 7 * 7, 128), new ReLU(), new Linear(128, 10));
+        mlp.Eval();
+        cnn.Eval();
+        var mlpCalibration = Tensor.Rand(100, 784);
+        var cnnCalibration = Tensor.Rand(100, 1, 28, 28);
+        mlpStatic = Quantization.QuantizeStatic(mlp, [mlpCalibration]);
+        cnnStatic = Quantization.QuantizeStatic(cnn, [cnnCalibration]);
+        mlpDynamic = Quantization.QuantizeDynamic(mlp);
+        cnnDynamic = Quantization.QuantizeDynamic(cnn);
+        mlpInput = mlpCalibration.Narrow(0, 0, Batch).Contiguous();
+        cnnInput = cnnCalibration.Narrow(0, 0, Batch).Contiguous();
     }
 
-    /// <summary>The same MLP quantized statically to int8.</summary>
-    [Benchmark]
-    public Tensor MlpInt8() => mlpInt8.Forward(mlpInput);
-
-    /// <summary>A two-convolution CNN on 28×28 images at batch 100, float32.</summary>
-    [Benchmark]
-    public Tensor CnnFloat32()
+    static Tensor Run(Module model, Tensor input)
     {
         using var noGrad = Tensor.NoGrad();
-        return cnn.Forward(cnnInput);
+        return model.Forward(input);
     }
 
-    /// <summary>The same CNN quantized statically to int8.</summary>
+    /// <summary>The MLP in float32.</summary>
+    [Benchmark(Baseline = true)]
+    [BenchmarkCategory("mlp")]
+    public Tensor MlpFloat32() => Run(mlp, mlpInput);
+
+    /// <summary>The MLP quantized statically.</summary>
     [Benchmark]
-    public Tensor CnnInt8() => cnnInt8.Forward(cnnInput);
+    [BenchmarkCategory("mlp")]
+    public Tensor MlpInt8Static() => Run(mlpStatic, mlpInput);
+
+    /// <summary>The MLP quantized dynamically.</summary>
+    [Benchmark]
+    [BenchmarkCategory("mlp")]
+    public Tensor MlpInt8Dynamic() => Run(mlpDynamic, mlpInput);
+
+    /// <summary>The CNN in float32.</summary>
+    [Benchmark]
+    [BenchmarkCategory("cnn")]
+    public Tensor CnnFloat32() => Run(cnn, cnnInput);
+
+    /// <summary>The CNN quantized statically.</summary>
+    [Benchmark]
+    [BenchmarkCategory("cnn")]
+    public Tensor CnnInt8Static() => Run(cnnStatic, cnnInput);
+
+    /// <summary>The CNN quantized dynamically (its Linear layers).</summary>
+    [Benchmark]
+    [BenchmarkCategory("cnn")]
+    public Tensor CnnInt8Dynamic() => Run(cnnDynamic, cnnInput);
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using NeuralCore.Backends.Cpu;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -121,7 +122,7 @@ internal enum Int8OutputKind
 /// each int32 lane per instruction; .NET 10 exposes VNNI for 128- and 256-bit vectors only on AVX512-VNNI
 /// hardware without AVX10.2); otherwise a portable Vector128 kernel that widens to int32, and a scalar one. All give
 /// the same int32 sums, so results are bit-identical across paths. Work is split into blocks of 96 rows × 64 columns
-/// run in parallel; the packed panel of 16 columns (16·K bytes) stays in L1 while a block's rows stream past it.
+/// run in parallel by <see cref="CpuParallel"/>; the packed panel of 16 columns (16·K bytes) stays in L1 while a block's rows stream past it.
 /// </remarks>
 internal static unsafe class Int8Gemm
 {
@@ -176,13 +177,15 @@ internal static unsafe class Int8Gemm
         };
         int items = job.RowBlocks * job.ColumnBlocks;
         long work = (long)m * w.N * w.PaddedK;
-        if (items == 1 || work < (1L << 21) || Environment.ProcessorCount == 1)
+        if (items == 1 || work < (1L << 21) || CpuParallel.MaxDegreeOfParallelism == 1)
         {
             for (int i = 0; i < items; i++) job.RunBlock(i);
         }
         else
         {
-            Parallel.For(0, items, job.RunBlock);
+            // The backend's loop: a worker that starts late (a busy machine) leaves its share to the caller
+            // instead of making it wait.
+            CpuParallel.For(items, work / items, job.RunBlock);
         }
     }
 

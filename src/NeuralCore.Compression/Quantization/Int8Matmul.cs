@@ -22,6 +22,21 @@ internal sealed unsafe class Int8Matmul
     public float[]? Bias { get; }
     public bool Relu { get; }
 
+    // The epilogue scales sa·sw[j] for the last activation scale sa (static layers always use the same one).
+    sealed record ScaleCache(float InputScale, float[] Values);
+    ScaleCache? scales;
+
+    /// <summary>The per-column epilogue multipliers for activations of scale <paramref name="inputScale"/>.</summary>
+    float[] ScalesFor(float inputScale)
+    {
+        var cached = scales;
+        if (cached is not null && cached.InputScale.Equals(inputScale)) return cached.Values;
+        var values = new float[Packed.N];
+        for (int j = 0; j < values.Length; j++) values[j] = inputScale * WeightScales[j];
+        scales = new ScaleCache(inputScale, values);
+        return values;
+    }
+
     /// <summary>The uint8 parameters covering the finite values of <paramref name="x"/> (dynamic quantization).</summary>
     public static QuantParams DynamicParams(ReadOnlySpan<float> x)
     {
@@ -56,9 +71,7 @@ internal sealed unsafe class Int8Matmul
     /// <summary>Runs the GEMM on already-quantized activations, writing float element (i, j) to y[i·rowStride + j·columnStride].</summary>
     public void Multiply(byte* a, int lda, int rows, QuantParams input, Span<float> y, long rowStride, long columnStride, Int8KernelPath? path = null)
     {
-        var scale = new float[Packed.N];
-        for (int j = 0; j < scale.Length; j++) scale[j] = input.Scale * WeightScales[j];
-        var epilogue = new Int8Epilogue { Scale = scale, Bias = Bias, Relu = Relu };
+        var epilogue = new Int8Epilogue { Scale = ScalesFor(input.Scale), Bias = Bias, Relu = Relu };
         fixed (float* c = y)
             Int8Gemm.Run(a, lda, rows, Packed, input.ZeroPoint, epilogue, Int8OutputKind.Float, c, rowStride, columnStride, path);
     }

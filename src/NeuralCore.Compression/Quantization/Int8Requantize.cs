@@ -115,6 +115,36 @@ internal static unsafe class Int8Requantize
     }
 
     /// <summary>
+    /// Quantizes <paramref name="count"/> floats to uint8 written <paramref name="stride"/> bytes apart (a channels-last
+    /// image row from a channel plane), with the same arithmetic as <see cref="QuantizeRows"/>.
+    /// </summary>
+    public static void QuantizeStrided(float* source, int count, byte* destination, int stride, float inverseScale, int zeroPoint, bool scalar)
+    {
+        int j = 0;
+        if (!scalar)
+        {
+            var inv = Vector256.Create(inverseScale);
+            var zp = Vector256.Create((float)zeroPoint);
+            var hi = Vector256.Create(255f);
+            byte* lane = stackalloc byte[8];
+            for (; j + 8 <= count; j += 8)
+            {
+                var v = Vector256.Round(Vector256.Load(source + j) * inv) + zp;
+                v = Vector256.Min(Vector256.Max(v, Vector256<float>.Zero), hi);
+                if (stride == 1)
+                {
+                    StoreBytes(Vector256.ConvertToInt32(v), destination + j);
+                    continue;
+                }
+                StoreBytes(Vector256.ConvertToInt32(v), lane);
+                byte* d = destination + (long)j * stride;
+                for (int t = 0; t < 8; t++) d[(long)t * stride] = lane[t];
+            }
+        }
+        for (; j < count; j++) destination[(long)j * stride] = ToUInt8(source[j], inverseScale, zeroPoint);
+    }
+
+    /// <summary>
     /// Quantizes <paramref name="rows"/> rows of <paramref name="cols"/> floats (source stride <paramref name="cols"/>) to
     /// uint8 rows of stride <paramref name="ldq"/>, the <c>ldq − cols</c> padding bytes set to the zero point. NaN becomes 0.
     /// </summary>

@@ -1,14 +1,16 @@
 using System.Buffers;
 using System.Globalization;
+using NeuralCore.Backends.Cpu;
 using NeuralCore.Nn;
 
 namespace NeuralCore.Compression;
 
 /// <summary>
-/// An int8 <see cref="Conv2d"/> (groups = 1): the batch is quantized to uint8 in one pass, blocks of images are
-/// unfolded (im2col, padding with the zero point, which stands for 0) into one patch matrix with N·OH·OW rows, and
-/// multiplied with the int8 weights by one int8 GEMM, whose epilogue adds the bias and applies a fused ReLU; each
-/// image's [OH·OW, Cout] rows are then transposed to NCHW. Input [N, C, H, W] (or [C, H, W]) Float32.
+/// An int8 <see cref="Conv2d"/> (groups = 1), image by image: the image is quantized to uint8 into a channels-last copy
+/// bordered with the zero point (which stands for 0), its patches are unfolded straight into the packed panels of
+/// <see cref="Int8PatchGemm"/>, and one int8 GEMM with output channels as rows writes the NCHW output, its epilogue
+/// scaling per channel, adding the bias and applying a fused ReLU. Batches large enough run images in parallel.
+/// Input [N, C, H, W] (or [C, H, W]) Float32.
 /// </summary>
 public sealed class QuantizedConv2d : QuantizedLayer
 {
@@ -68,140 +70,121 @@ public sealed class QuantizedConv2d : QuantizedLayer
         int ow = (w + 2 * Padding.W - Dilation.W * (KernelSize.W - 1) - 1) / Stride.W + 1;
         if (oh <= 0 || ow <= 0 || h + 2 * Padding.H < Dilation.H * (KernelSize.H - 1) + 1 || w + 2 * Padding.W < Dilation.W * (KernelSize.W - 1) + 1)
             throw new ArgumentException($"QuantizedConv2d: the input {h}x{w} (padding {Padding}) is smaller than the dilated kernel {KernelSize}.", nameof(x));
-        var data = x.Contiguous().ToArray<float>();
-        var matmul = Matmul();
-        var p = ParamsFor(data);
-        int imageSize = InChannels * h * w, positions = checked(oh * ow), kp = matmul.Packed.PaddedK, cout = OutChannels;
-        var y = new float[checked((long)n * cout * positions)];
+        var weights = Packed((q, scales, bias) =>
+            new Int8ConvWeights(q, OutChannels, InChannels, KernelSize.H, KernelSize.W, scales, bias, FusedRelu));
         var path = Int8Gemm.ResolvePath();
-        bool scalar = path == Int8KernelPath.Scalar;
-        // Blocks of whole images: one patch matrix of blockImages · OH·OW rows per GEMM, so the packed weights are
-        // reused over a long M; the block's patches stay within about PatchBlockBytes.
-        int blockImages = (int)Math.Clamp(PatchBlockBytes / ((long)positions * kp), 1, n);
-        var input = ArrayPool<byte>.Shared.Rent(checked(n * imageSize));
-        var patches = ArrayPool<byte>.Shared.Rent(checked(blockImages * positions * kp));
-        var product = ArrayPool<float>.Shared.Rent(checked(blockImages * positions * cout));
-        try
+        unsafe
         {
-            // The whole batch quantized in one pass.
-            Int8Requantize.QuantizeRows(data, 1, n * imageSize, 1f / p.Scale, p.ZeroPoint, input, n * imageSize, scalar);
-            bool parallel = (long)blockImages * positions * Math.Max(kp, cout) >= 1L << 18 && Environment.ProcessorCount > 1;
-            for (int b0 = 0; b0 < n; b0 += blockImages)
+            float* input = CpuTensorMemory.Read(x, out var owner);
+            int imageSize = InChannels * h * w, positions = checked(oh * ow);
+            var p = ParamsFor(new ReadOnlySpan<float>(input, checked(n * imageSize)));
+            var result = CpuTensorMemory.Create(unbatched ? [OutChannels, oh, ow] : [n, OutChannels, oh, ow], nameof(QuantizedConv2d), out float* output);
+            var scale = ArrayPool<float>.Shared.Rent(OutChannels);
+            try
             {
-                int count = Math.Min(blockImages, n - b0), first = b0;
-                void UnfoldImage(int b)
+                for (int co = 0; co < OutChannels; co++) scale[co] = p.Scale * weights.WeightScales[co];
+                var job = new ConvJob(this, weights, p, path, scale, input, output, h, w, oh, ow);
+                long work = (long)n * positions * OutChannels * weights.PaddedK;
+                int chunks = Math.Min(n, 4 * CpuParallel.MaxDegreeOfParallelism);
+                if (work < ParallelWork || chunks < 2 || CpuParallel.MaxDegreeOfParallelism == 1)
                 {
-                    unsafe
-                    {
-                        fixed (byte* image = input, rows = patches)
-                            Unfold(image + (long)(first + b) * imageSize, h, w, oh, ow, (byte)p.ZeroPoint, rows + (long)b * positions * kp, kp);
-                    }
+                    job.Run(0, n);
                 }
-                if (parallel && count > 1) Parallel.For(0, count, UnfoldImage);
-                else for (int b = 0; b < count; b++) UnfoldImage(b);
-                unsafe
+                else
                 {
-                    // [count·OH·OW, Cout] row-major, with the vector epilogue writing contiguous rows.
-                    fixed (byte* a = patches)
-                        matmul.Multiply(a, kp, count * positions, p, product.AsSpan(0, count * positions * cout), cout, 1, path);
+                    CpuParallel.For(chunks, work / chunks, c => job.Run((int)((long)c * n / chunks), (int)((long)(c + 1) * n / chunks)));
                 }
-                void StoreImage(int b)
-                {
-                    unsafe
-                    {
-                        fixed (float* source = product, destination = y)
-                            Transpose(source + (long)b * positions * cout, positions, cout, destination + (long)(first + b) * cout * positions);
-                    }
-                }
-                if (parallel && count > 1) Parallel.For(0, count, StoreImage);
-                else for (int b = 0; b < count; b++) StoreImage(b);
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(input);
-            ArrayPool<byte>.Shared.Return(patches);
-            ArrayPool<float>.Shared.Return(product);
-        }
-        return Tensor.FromArray(y, unbatched ? [OutChannels, oh, ow] : [n, OutChannels, oh, ow]);
-    }
-
-    /// <summary>Bytes of uint8 patches unfolded per GEMM (whole images; one image when an image alone is larger).</summary>
-    const long PatchBlockBytes = 8L << 20;
-
-    // One image's GEMM rows [positions, channels] to its NCHW planes [channels, positions], in tiles of eight
-    // channels so each pass reads a short contiguous run per position and writes eight sequential streams.
-    static unsafe void Transpose(float* source, int positions, int channels, float* destination)
-    {
-        for (int c0 = 0; c0 < channels; c0 += 8)
-        {
-            int c1 = Math.Min(channels, c0 + 8);
-            for (int q = 0; q < positions; q++)
+            finally
             {
-                float* row = source + (long)q * channels;
-                for (int c = c0; c < c1; c++) destination[(long)c * positions + q] = row[c];
+                ArrayPool<float>.Shared.Return(scale);
             }
+            GC.KeepAlive(owner);
+            return result;
         }
     }
 
-    // Row p of the patch matrix holds, for output position p, the inputs under the kernel in weight order (c, i, j);
-    // positions outside the image hold the zero point; the row's padding to a multiple of four too. For each output
-    // row and kernel row (c, i), the input row is first copied once into a line padded with the zero point (one
-    // contiguous copy), from which every output position takes its kw bytes without bounds checks.
-    unsafe void Unfold(byte* image, int h, int w, int oh, int ow, byte zero, byte* patches, int kp)
+    /// <summary>Multiply-accumulates (batch · positions · channels · padded K) below which a batch runs on the calling thread.</summary>
+    const long ParallelWork = 1L << 22;
+
+    // One forward pass over a range of images. Per image: quantize it into a zero-point-bordered channels-last uint8
+    // copy (so the kernel window never leaves it), unfold its patches straight into the packed panels, and run the
+    // int8 GEMM whose epilogue writes the image's NCHW output planes. The buffers are per range (no sharing between
+    // threads) and small enough to stay in cache.
+    sealed unsafe class ConvJob(QuantizedConv2d layer, Int8ConvWeights weights, QuantParams p, Int8KernelPath path, float[] scale,
+        float* input, float* output, int h, int w, int oh, int ow)
     {
-        int kh = KernelSize.H, kw = KernelSize.W, sh = Stride.H, sw = Stride.W, dh = Dilation.H, dw = Dilation.W, pw = Padding.W;
-        int k = InChannels * kh * kw;
-        int length = (ow - 1) * sw + (kw - 1) * dw + 1;
-        int start = Math.Min(pw, length), end = Math.Min(length, pw + w);
-        var lineBuffer = ArrayPool<byte>.Shared.Rent(length);
-        try
+        public void Run(int first, int end)
         {
-            fixed (byte* line = lineBuffer)
+            if (first >= end) return;
+            int c = layer.InChannels, ph = layer.Padding.H, pw = layer.Padding.W;
+            int hp = h + 2 * ph, wp = w + 2 * pw, positions = oh * ow, kp = weights.PaddedK;
+            int panels = (positions + Int8PatchGemm.PanelPositions - 1) / Int8PatchGemm.PanelPositions;
+            // Eight spare bytes after the image and the row: patch runs are copied eight bytes at a time.
+            int paddedBytes = checked(c * hp * wp + 8), patchBytes = checked(panels * Int8PatchGemm.PanelBytes(kp));
+            var padded = ArrayPool<byte>.Shared.Rent(paddedBytes);
+            var patches = ArrayPool<byte>.Shared.Rent(patchBytes);
+            var row = ArrayPool<byte>.Shared.Rent(kp + 8);
+            bool scalar = path == Int8KernelPath.Scalar;
+            byte zero = (byte)p.ZeroPoint;
+            float inverse = 1f / p.Scale;
+            try
             {
-                new Span<byte>(line, length).Fill(zero);
-                for (int oy = 0; oy < oh; oy++)
+                fixed (byte* image = padded, packed = patches, line = row)
+                fixed (float* scales = scale)
                 {
-                    byte* rows = patches + (long)oy * ow * kp;
-                    for (int c = 0; c < InChannels; c++)
-                        for (int i = 0; i < kh; i++)
-                        {
-                            int t = (c * kh + i) * kw, iy = oy * sh - Padding.H + i * dh;
-                            if ((uint)iy >= (uint)h)
-                            {
-                                for (int ox = 0; ox < ow; ox++) new Span<byte>(rows + (long)ox * kp + t, kw).Fill(zero);
-                                continue;
-                            }
-                            // The padding bytes of the line stay the zero point; only the image part changes.
-                            if (end > start) Buffer.MemoryCopy(image + ((long)c * h + iy) * w + (start - pw), line + start, end - start, end - start);
-                            if (kw == 3 && dw == 1)
-                            {
-                                for (int ox = 0; ox < ow; ox++)
-                                {
-                                    byte* src = line + ox * sw, dst = rows + (long)ox * kp + t;
-                                    dst[0] = src[0];
-                                    dst[1] = src[1];
-                                    dst[2] = src[2];
-                                }
-                            }
-                            else
-                            {
-                                for (int ox = 0; ox < ow; ox++)
-                                {
-                                    byte* src = line + ox * sw, dst = rows + (long)ox * kp + t;
-                                    for (int j = 0; j < kw; j++) dst[j] = src[j * dw];
-                                }
-                            }
-                        }
-                    if (kp > k)
-                        for (int ox = 0; ox < ow; ox++) new Span<byte>(rows + (long)ox * kp + k, kp - k).Fill(zero);
+                    // The border and the last panel's unused positions keep the zero point for every image.
+                    new Span<byte>(image, paddedBytes).Fill(zero);
+                    new Span<byte>(packed, patchBytes).Fill(zero);
+                    new Span<byte>(line, kp + 8).Fill(zero);
+                    for (int b = first; b < end; b++)
+                    {
+                        float* source = input + (long)b * c * h * w;
+                        for (int ch = 0; ch < c; ch++)
+                            for (int y = 0; y < h; y++)
+                                Int8Requantize.QuantizeStrided(source + ((long)ch * h + y) * w, w, image + ((long)(y + ph) * wp + pw) * c + ch, c,
+                                    inverse, p.ZeroPoint, scalar);
+                        layer.Unfold(image, wp, c, oh, ow, zero, line, packed, kp);
+                        Int8PatchGemm.Run(packed, positions, weights, p.ZeroPoint, scales, output + (long)b * weights.OutChannels * positions, path);
+                    }
                 }
             }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(padded);
+                ArrayPool<byte>.Shared.Return(patches);
+                ArrayPool<byte>.Shared.Return(row);
+            }
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(lineBuffer);
-        }
+    }
+
+    // Packs the patches of one bordered channels-last image: for output position (oy, ox), the values under the kernel
+    // in (i, j, channel) order are gathered into line (contiguous runs of channels, or of kw·channels when the kernel
+    // is not dilated, copied eight bytes at a time; the bytes past K keep the zero point), then stored four bytes at a
+    // time into the position's slots of the packed panels.
+    unsafe void Unfold(byte* image, int wp, int c, int oh, int ow, byte zero, byte* line, byte* packed, int kp)
+    {
+        int kh = KernelSize.H, kw = KernelSize.W, sh = Stride.H, sw = Stride.W, dh = Dilation.H, dw = Dilation.W;
+        int k = c * kh * kw, groups = kp / 4;
+        bool rows = dw == 1;
+        int run = rows ? kw * c : c, runs = rows ? 1 : kw;
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++)
+            {
+                int position = oy * ow + ox, at = 0;
+                for (int i = 0; i < kh; i++)
+                {
+                    byte* src = image + ((long)(oy * sh + i * dh) * wp + ox * sw) * c;
+                    for (int j = 0; j < runs; j++, at += run)
+                    {
+                        byte* s = src + (long)j * dw * c;
+                        for (int t = 0; t < run; t += 8) *(ulong*)(line + at + t) = *(ulong*)(s + t);
+                    }
+                }
+                for (int t = k; t < kp; t++) line[t] = zero;
+                byte* slot = packed + Int8PatchGemm.PanelOffset(position, 0, kp);
+                for (int g = 0; g < groups; g++) *(int*)(slot + g * 4 * Int8PatchGemm.PanelPositions) = *(int*)(line + 4 * g);
+            }
     }
 
     /// <inheritdoc />

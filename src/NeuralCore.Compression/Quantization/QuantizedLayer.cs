@@ -21,7 +21,8 @@ public abstract class QuantizedLayer : Module
     /// <summary>What is added to an int8 weight to store it as UInt8 (the safetensors file holds q + 128).</summary>
     public const int WeightStorageOffset = 128;
 
-    Int8Matmul? matmul;
+    object? packed;
+    QuantParams? packedInput;
 
     /// <summary>Creates the buffers for a weight of shape <paramref name="weightShape"/> (output channels first).</summary>
     private protected QuantizedLayer(long[] weightShape, bool bias, bool relu, bool dynamic)
@@ -87,7 +88,7 @@ public abstract class QuantizedLayer : Module
     }
 
     /// <summary>Re-reads the buffers into the packed GEMM weights; needed only after editing the state of a layer that has run.</summary>
-    public void RefreshPackedWeights() => matmul = null;
+    public void RefreshPackedWeights() => (packed, packedInput) = (null, null);
 
     /// <summary>Fills the buffers from float weights (quantized here per output channel), bias and activation parameters.</summary>
     private protected void Initialize(Tensor weight, Tensor? bias, QuantParams? input)
@@ -107,14 +108,21 @@ public abstract class QuantizedLayer : Module
                 GetBuffer("input_zero_point")!.Copy_(Tensor.FromArray([p.ZeroPoint]));
             }
         }
-        matmul = null;
+        (packed, packedInput) = (null, null);
     }
 
-    /// <summary>The packed GEMM, built from the buffers on first use.</summary>
-    private protected Int8Matmul Matmul()
+    /// <summary>The packed GEMM of a Linear layer, built from the buffers on first use.</summary>
+    private protected Int8Matmul Matmul() =>
+        Packed((weights, scales, bias) => new Int8Matmul(weights, scales, bias, OutChannels, ReductionSize, FusedRelu));
+
+    /// <summary>
+    /// The weights in the layout the layer's kernel runs on, built by <paramref name="pack"/> from the int8 weights,
+    /// their scales and the bias on first use (after checking the stored parameters) and kept until the state changes.
+    /// Concurrent first calls may both pack; either result is kept, both are equal.
+    /// </summary>
+    private protected T Packed<T>(Func<sbyte[], float[], float[]?, T> pack) where T : class
     {
-        var m = matmul;
-        if (m is not null) return m;
+        if (packed is T ready) return ready;
         var scales = WeightScales;
         foreach (var s in scales)
             if (!(s > 0) || !float.IsFinite(s))
@@ -122,13 +130,15 @@ public abstract class QuantizedLayer : Module
         var input = InputParams;
         if (input is { } p && (!(p.Scale > 0) || !float.IsFinite(p.Scale) || p.ZeroPoint is < QuantParams.QMin or > QuantParams.QMax))
             throw new InvalidOperationException($"{GetType().Name}: the input quantization parameters ({p.Scale}, {p.ZeroPoint}) are invalid.");
-        m = new Int8Matmul(QuantizedWeights(), scales, GetBuffer("bias")?.ToArray<float>(), OutChannels, ReductionSize, FusedRelu);
-        matmul = m;
-        return m;
+        var built = pack(QuantizedWeights(), scales, GetBuffer("bias")?.ToArray<float>());
+        packedInput = input;
+        packed = built;
+        return built;
     }
 
     /// <summary>The activation parameters for a batch: the fixed ones, or the batch's own range.</summary>
-    private protected QuantParams ParamsFor(ReadOnlySpan<float> x) => InputParams ?? Int8Matmul.DynamicParams(x);
+    private protected QuantParams ParamsFor(ReadOnlySpan<float> x) =>
+        IsDynamic ? Int8Matmul.DynamicParams(x) : packedInput ?? InputParams!.Value;
 
     /// <summary>y[rows, OutChannels] from x[rows, ReductionSize] (float arrays), as the forward pass computes it.</summary>
     internal void Apply(ReadOnlySpan<float> x, int rows, Span<float> y) => Matmul().Forward(x, rows, ParamsFor(x), y);

@@ -56,13 +56,19 @@ public sealed class QuantizedLinear : QuantizedLayer
         CheckInput(x);
         if (x.Dim == 0 || x.Shape[-1] != InFeatures)
             throw new ArgumentException($"QuantizedLinear: the input's last dimension must be {InFeatures}, got shape {x.Shape}.", nameof(x));
-        var data = x.Contiguous().ToArray<float>();
-        int rows = checked((int)(data.Length / InFeatures));
-        var y = new float[checked((long)rows * OutFeatures)];
-        Matmul().Forward(data, rows, ParamsFor(data), y);
-        var shape = x.Shape.ToArray();
+        var matmul = Matmul();
+        int rows = checked((int)(x.NumElements / InFeatures));
+        var shape = x.Shape.ToArray().Select(d => checked((int)d)).ToArray();
         shape[^1] = OutFeatures;
-        return Tensor.FromArray(y, shape);
+        unsafe
+        {
+            float* input = CpuTensorMemory.Read(x, out var owner);
+            var result = CpuTensorMemory.Create(shape, nameof(QuantizedLinear), out float* output);
+            var data = new ReadOnlySpan<float>(input, checked(rows * InFeatures));
+            matmul.Forward(data, rows, ParamsFor(data), new Span<float>(output, checked(rows * OutFeatures)));
+            GC.KeepAlive(owner);
+            return result;
+        }
     }
 
     /// <inheritdoc />
