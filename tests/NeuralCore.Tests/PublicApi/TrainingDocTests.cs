@@ -53,16 +53,20 @@ public sealed class TrainingDocTests
         string doc = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "training.md"));
         string block = doc.Split("```csharp")[1].Split("```")[0];
         foreach (var line in block.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith("using ", StringComparison.Ordinal)))
-            Assert.Contains(line, File.ReadAllText(ThisFile()).Split('\n').Select(l => l.Trim()));
+            Assert.Contains(line, File.ReadAllText(Path.Combine(RepoRoot(), "tests", "NeuralCore.Tests", "PublicApi", "TrainingDocTests.cs")).Split('\n').Select(l => l.Trim()));
         Directory.Delete(logs, recursive: true);
     }
 
-    static string ThisFile([System.Runtime.CompilerServices.CallerFilePath] string path = "") => path;
-
+    // The repository root the test project recorded at build time (AssemblyMetadata "RepositoryRoot"), else the folder
+    // above the test binaries holding NeuralCore.sln. (Source paths are mapped in CI builds, so the caller's file path
+    // cannot be used.)
     static string RepoRoot()
     {
-        var dir = new DirectoryInfo(Path.GetDirectoryName(ThisFile())!);
+        var recorded = typeof(TrainingDocTests).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .OfType<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "RepositoryRoot")?.Value;
+        if (recorded is not null && File.Exists(Path.Combine(recorded, "NeuralCore.sln"))) return Path.GetFullPath(recorded);
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "NeuralCore.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("NeuralCore.sln not found above the test source.");
+        return dir?.FullName ?? throw new InvalidOperationException($"NeuralCore.sln not found above {AppContext.BaseDirectory}.");
     }
 }
