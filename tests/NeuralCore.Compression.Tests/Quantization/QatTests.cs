@@ -91,12 +91,28 @@ public class QatTests
         double int8Accuracy = Accuracy(converted, testX, testY);
         Assert.True(int8Accuracy >= floatAccuracy - 0.02, $"QAT int8 accuracy {int8Accuracy} vs float {floatAccuracy}");
 
-        // The int8 model computes what the fake-quantized one simulated, up to float summation order.
+        // The int8 model computes what the fake-quantized one simulated, up to float summation order. An activation
+        // that lands within rounding of a quantization step boundary can snap to the neighbouring level in one of the
+        // two, which moves output j by at most s·Σₖ|ŵⱼₖ| (s the last layer's input step) when the last layer's inputs
+        // move by one step each; such flips are rare, so nearly every output agrees to float rounding.
         Tensor simulated;
         using (Tensor.NoGrad()) simulated = qat.Forward(testX);
         var s = simulated.ToArray<float>();
         var c = converted.Forward(testX).ToArray<float>();
-        for (int i = 0; i < s.Length; i++) Assert.True(Math.Abs(s[i] - c[i]) <= 1e-3f * (1 + Math.Abs(s[i])), $"{i}: {s[i]} vs {c[i]}");
+        var last = converted.NamedModules().Select(m => m.Module).OfType<QuantizedLinear>().Last();
+        float step = last.InputParams!.Value.Scale;
+        var w = last.DequantizedWeight().ToArray<float>();
+        int outputs = last.OutFeatures, inputs = last.InFeatures, loose = 0;
+        for (int i = 0; i < s.Length; i++)
+        {
+            int j = i % outputs;
+            double flip = 0;
+            for (int k = 0; k < inputs; k++) flip += step * Math.Abs(w[j * inputs + k]);
+            double tight = 1e-3 * (1 + Math.Abs(s[i]));
+            Assert.True(Math.Abs(s[i] - c[i]) <= tight + flip, $"{i}: {s[i]} vs {c[i]} (bound {tight + flip})");
+            if (Math.Abs(s[i] - c[i]) > tight) loose++;
+        }
+        Assert.True(loose <= s.Length / 100, $"{loose} of {s.Length} outputs differ by more than float rounding");
 
         // Preparing copied the model: its weights did not train further.
         Assert.Equal(floatAccuracy, Accuracy(model, testX, testY));
