@@ -96,8 +96,6 @@ public sealed class ActivityRegularization : IDisposable
         return total;
     }
 
-    internal static bool Active => current is not null;
-
     /// <summary>Records <paramref name="regularizer"/>'s penalty of a layer output [batch, ...] when a collection is open.</summary>
     internal static void Record(Regularizer? regularizer, Tensor output)
     {

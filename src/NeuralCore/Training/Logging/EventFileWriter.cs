@@ -27,7 +27,7 @@ internal sealed class EventFileWriter
         var e = new ProtoWriter();
         e.Double(1, WallTime());
         e.String(3, "brain.Event:2");
-        Append([e.ToArray()]);
+        Append(e.ToArray());
     }
 
     /// <summary>The event file.</summary>
@@ -44,7 +44,7 @@ internal sealed class EventFileWriter
             v.Float(2, (float)value);
             summary.Message(1, v);
         }
-        Append([Event(step, summary)]);
+        Append(Event(step, summary));
     }
 
     /// <summary>Writes one event at <paramref name="step"/> holding histograms of the given values.</summary>
@@ -58,7 +58,7 @@ internal sealed class EventFileWriter
             v.Message(5, Histogram(values, buckets));
             summary.Message(1, v);
         }
-        Append([Event(step, summary)]);
+        Append(Event(step, summary));
     }
 
     /// <summary>
@@ -124,20 +124,18 @@ internal sealed class EventFileWriter
         return sb.Length == 0 ? "host" : sb.ToString();
     }
 
-    void Append(IEnumerable<byte[]> records)
+    // One TFRecord per call, the file opened for appending and closed again.
+    void Append(byte[] data)
     {
         using var stream = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read);
         Span<byte> header = stackalloc byte[12];
         Span<byte> footer = stackalloc byte[4];
-        foreach (var data in records)
-        {
-            BinaryPrimitives.WriteUInt64LittleEndian(header, (ulong)data.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(header[8..], MaskedCrc32C(header[..8]));
-            BinaryPrimitives.WriteUInt32LittleEndian(footer, MaskedCrc32C(data));
-            stream.Write(header);
-            stream.Write(data);
-            stream.Write(footer);
-        }
+        BinaryPrimitives.WriteUInt64LittleEndian(header, (ulong)data.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[8..], MaskedCrc32C(header[..8]));
+        BinaryPrimitives.WriteUInt32LittleEndian(footer, MaskedCrc32C(data));
+        stream.Write(header);
+        stream.Write(data);
+        stream.Write(footer);
     }
 
     /// <summary>CRC-32C (Castagnoli) of <paramref name="data"/>.</summary>
